@@ -1,0 +1,93 @@
+/**
+ * The checks every CardKit write to an existing card passes, in one place (reference §15, §16):
+ * the card exists and is the caller's, it has not expired, the per-card rate limit, a valid and
+ * strictly increasing `sequence` compared in arrival order, an unused `uuid`, no interaction lock,
+ * then the write itself applied to a copy and re-validated (ids, 200 elements, 30 KB) before it is
+ * committed. Every attempt that reaches a card is recorded in that card's log.
+ */
+import { type JsonObject, cloneJson } from './card-tree.js';
+import { checkCardLimits } from './card-rules.js';
+import type { RequestContext, Services } from './context.js';
+import { EmulatorError, badParam } from './errors.js';
+import type { CardEntity } from './state.js';
+
+const INT32_MAX = 2_147_483_647;
+
+export interface CardWrite {
+  elementId?: string;
+  /** Mutates `draft` (a copy of the card JSON). May return an effect to run once the write commits. */
+  apply(draft: JsonObject, card: CardEntity, now: number): (() => void) | void;
+}
+
+/** The caller's card, or the error CardKit answers: 200740 unknown, 300311 not the owner, 200750 expired. */
+export function ownedCard(services: Services, appId: string, cardId: string | undefined): CardEntity {
+  const card = cardId === undefined ? undefined : services.state.cards.get(cardId);
+  if (!card) throw new EmulatorError(200740, `card_id ${JSON.stringify(cardId ?? '')}`);
+  if (card.appId !== appId) throw new EmulatorError(300311);
+  if (services.clock.now() >= card.expiresAt) throw new EmulatorError(200750);
+  return card;
+}
+
+export function writeCard(ctx: RequestContext, write: CardWrite): void {
+  const { body } = ctx;
+  const sequence = parseSequence(body.sequence);
+  const uuid = parseUuid(body.uuid, 64);
+  const card = ownedCard(ctx, ctx.appId, ctx.params.card_id);
+  const now = ctx.clock.now();
+  const entry = {
+    time: now,
+    endpoint: ctx.endpoint,
+    sequence,
+    uuid,
+    code: 0,
+    ...(write.elementId === undefined ? {} : { element_id: write.elementId }),
+  };
+  try {
+    const perCard = ctx.limiter.take([{ key: `card:${card.cardId}`, limit: ctx.options.limits.cardQps, windowMs: 1000 }]);
+    if (!perCard.ok) {
+      const code = ctx.options.cardRateLimitCode;
+      throw new EmulatorError(code, 'per-card limit', code === 99991400 ? { httpStatus: 429, headers: rateHeaders(ctx.options.limits.cardQps, perCard.resetMs) } : {});
+    }
+    if (sequence <= card.sequence) {
+      throw new EmulatorError(300317, `sequence ${sequence} is not greater than ${card.sequence}`);
+    }
+    if (uuid !== null && card.uuids.has(uuid)) throw new EmulatorError(200770);
+    if (now < card.interactionUntil) throw new EmulatorError(200810);
+    const draft = cloneJson(card.json);
+    const effect = write.apply(draft, card, now);
+    checkCardLimits(draft, ctx.options.maxCardBytes);
+    card.json = draft;
+    card.sequence = sequence;
+    if (uuid !== null) card.uuids.add(uuid);
+    effect?.();
+    ctx.state.logWrite(card, entry);
+  } catch (error) {
+    entry.code = error instanceof EmulatorError ? error.code : 1500;
+    ctx.state.logWrite(card, entry);
+    throw error;
+  }
+}
+
+export function parseSequence(raw: unknown): number {
+  if (raw === undefined) throw badParam('sequence is required');
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > INT32_MAX) {
+    throw badParam(`sequence must be an integer in 1..${INT32_MAX}`);
+  }
+  return raw;
+}
+
+export function parseUuid(raw: unknown, maxLength: number): string | null {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== 'string' || raw.length < 1 || raw.length > maxLength) {
+    throw badParam(`uuid must be a string of 1..${maxLength} characters`);
+  }
+  return raw;
+}
+
+/** The gateway's rate-limit headers: the window's cap, and whole seconds until a slot frees. */
+export function rateHeaders(limit: number, resetMs: number): Record<string, string> {
+  return {
+    'x-ogw-ratelimit-limit': String(limit),
+    'x-ogw-ratelimit-reset': String(Math.max(1, Math.ceil(resetMs / 1000))),
+  };
+}

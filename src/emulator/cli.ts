@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+/** `npm run emulator -- [flags]`: runs the emulator in the foreground until Ctrl-C or SIGTERM. */
+import { parseArgs } from 'node:util';
+import { startEmulator } from './emulator.js';
+import type { EmulatorOptions } from './options.js';
+
+const HELP = `Feishu CardKit emulator
+
+Usage: npm run emulator -- [options]
+
+  --host <addr>                  interface to bind (default 127.0.0.1)
+  --port <n>                     port, 0 for any free one (default 9000)
+  --app-id <id>                  app id that may request tokens (default cli_x)
+  --app-secret <secret>          that app's secret (default s_x)
+  --streaming-timeout-ms <ms>    streaming mode closes this long after it was opened (default 600000)
+  --token-lifetime-sec <s>       tenant token lifetime (default 7200)
+  --api-qps <n>                  calls per second per app per API (default 50)
+  --api-qpm <n>                  calls per minute per app per API (default 1000)
+  --card-qps <n>                 operations per second per card (default 10)
+  --clock-speed <x>              emulated clock speed relative to real time (default 1)
+  -h, --help                     show this help
+`;
+
+const FLAGS = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'app-id': { type: 'string' },
+  'app-secret': { type: 'string' },
+  'streaming-timeout-ms': { type: 'string' },
+  'token-lifetime-sec': { type: 'string' },
+  'api-qps': { type: 'string' },
+  'api-qpm': { type: 'string' },
+  'card-qps': { type: 'string' },
+  'clock-speed': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function numberFlag(values: Record<string, unknown>, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (raw === '' || !Number.isFinite(value)) throw new RangeError(`--${name} needs a number; received ${String(raw)}`);
+  return value;
+}
+
+function optionsFrom(argv: string[]): EmulatorOptions | null {
+  const { values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+  if (values.help) return null;
+  const limits = {
+    apiQps: numberFlag(values, 'api-qps'),
+    apiQpm: numberFlag(values, 'api-qpm'),
+    cardQps: numberFlag(values, 'card-qps'),
+  };
+  return {
+    host: values.host ?? '127.0.0.1',
+    port: numberFlag(values, 'port') ?? 9000,
+    apps: [{ appId: values['app-id'] ?? 'cli_x', appSecret: values['app-secret'] ?? 's_x' }],
+    streamingTimeoutMs: numberFlag(values, 'streaming-timeout-ms'),
+    tokenLifetimeSec: numberFlag(values, 'token-lifetime-sec'),
+    clockSpeed: numberFlag(values, 'clock-speed'),
+    limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+  };
+}
+
+async function main(): Promise<void> {
+  let options: EmulatorOptions | null;
+  try {
+    options = optionsFrom(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${HELP}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options === null) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const emulator = await startEmulator(options);
+  process.stdout.write(`Feishu emulator listening on ${emulator.url}\n`);
+  process.stdout.write(`  app id ${emulator.options.apps[0]!.appId}; inspect cards at ${emulator.url}/_emulator/cards\n`);
+  const stop = () => {
+    emulator.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`emulator failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

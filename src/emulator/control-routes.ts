@@ -1,0 +1,146 @@
+/**
+ * `/_emulator/…`: inspection and control over HTTP, JSON in and out, no token. Errors answer
+ * `{ "error": "…" }` with 400 or 404; these routes are the emulator's own, not the platform's.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Controller } from './controller.js';
+import type { FaultSpec } from './faults.js';
+import { matchPath, parseJsonBody, readBody, sendJson } from './http-util.js';
+
+type Body = Record<string, unknown>;
+type Answer = { status?: number; body: unknown };
+interface ControlRoute {
+  method: string;
+  path: string;
+  handle(controller: Controller, params: Record<string, string>, body: Body): Answer;
+}
+
+const notFound = (what: string): Answer => ({ status: 404, body: { error: `${what} not found` } });
+
+const ROUTES: ControlRoute[] = [
+  { method: 'GET', path: '/_emulator/cards', handle: (c) => ({ body: { cards: c.cards() } }) },
+  {
+    method: 'GET',
+    path: '/_emulator/cards/:card_id',
+    handle: (c, p) => {
+      const card = c.card(p.card_id!);
+      return card ? { body: card } : notFound(`card ${p.card_id}`);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/_emulator/cards/:card_id/interaction',
+    handle: (c, p, b) => {
+      const ms = b.ms === undefined ? undefined : Number(b.ms);
+      if (ms !== undefined && !(Number.isFinite(ms) && ms >= 0)) return { status: 400, body: { error: 'ms must be a number >= 0' } };
+      return c.lockCard(p.card_id!, ms) ? { body: { locked: true } } : notFound(`card ${p.card_id}`);
+    },
+  },
+  { method: 'GET', path: '/_emulator/messages', handle: (c) => ({ body: { messages: c.messages() } }) },
+  {
+    method: 'GET',
+    path: '/_emulator/messages/:message_id',
+    handle: (c, p) => {
+      const message = c.message(p.message_id!);
+      return message ? { body: message } : notFound(`message ${p.message_id}`);
+    },
+  },
+  { method: 'GET', path: '/_emulator/stats', handle: (c) => ({ body: c.stats() }) },
+  { method: 'GET', path: '/_emulator/faults', handle: (c) => ({ body: { faults: c.faults.list() } }) },
+  { method: 'POST', path: '/_emulator/faults', handle: (c, _p, b) => ({ body: c.addFault(b as unknown as FaultSpec) }) },
+  {
+    method: 'DELETE',
+    path: '/_emulator/faults',
+    handle: (c) => {
+      c.faults.clear();
+      return { body: { cleared: true } };
+    },
+  },
+  { method: 'GET', path: '/_emulator/clock', handle: (c) => ({ body: clockBody(c) }) },
+  {
+    method: 'POST',
+    path: '/_emulator/clock',
+    handle: (c, _p, b) => {
+      const clock = c.services.clock;
+      if (b.speed !== undefined) clock.setSpeed(Number(b.speed));
+      if (b.advanceMs !== undefined) clock.advance(Number(b.advanceMs));
+      return { body: clockBody(c) };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/_emulator/tokens/revoke',
+    handle: (c, _p, b) => ({
+      body: {
+        revoked: c.revokeTokens({
+          ...(typeof b.app_id === 'string' ? { appId: b.app_id } : {}),
+          ...(typeof b.token === 'string' ? { token: b.token } : {}),
+        }),
+      },
+    }),
+  },
+  {
+    method: 'POST',
+    path: '/_emulator/apps',
+    handle: (c, _p, b) => {
+      c.registerApp({ appId: b.app_id as string, appSecret: b.app_secret as string });
+      return { body: { registered: b.app_id } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/_emulator/reset',
+    handle: (c) => {
+      c.reset();
+      return { body: { reset: true } };
+    },
+  },
+];
+
+function clockBody(c: Controller): { now: number; speed: number } {
+  return { now: c.services.clock.now(), speed: c.services.clock.speed };
+}
+
+export async function handleControl(
+  controller: Controller,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
+  if (req.method === 'GET' && path === '/_emulator/events') {
+    streamEvents(controller, req, res);
+    return;
+  }
+  const candidates = ROUTES.map((route) => ({ route, params: matchPath(route.path, path) })).filter((m) => m.params);
+  const hit = candidates.find((m) => m.route.method === req.method);
+  if (!hit) {
+    sendJson(res, candidates.length ? 405 : 404, { error: candidates.length ? 'method not allowed' : 'no such control route' });
+    return;
+  }
+  try {
+    const body = parseJsonBody(await readBody(req, controller.services.options.maxBodyBytes));
+    const answer = hit.route.handle(controller, hit.params!, body);
+    sendJson(res, answer.status ?? 200, answer.body);
+  } catch (error) {
+    sendJson(res, 400, { error: error instanceof Error ? error.message : 'bad request' });
+  }
+}
+
+/** Server-sent events: one `change` event per state change, for live views. */
+function streamEvents(controller: Controller, req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache',
+    Connection: 'keep-alive',
+  });
+  res.write(': connected\n\n');
+  const unsubscribe = controller.onChange((event) => {
+    res.write(`event: change\ndata: ${JSON.stringify(event)}\n\n`);
+  });
+  const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
+  heartbeat.unref();
+  req.once('close', () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  });
+}

@@ -1,0 +1,113 @@
+/** `startEmulator()`: a running emulator on loopback, with typed helpers for inspection, faults and the clock. */
+import type { AddressInfo } from 'node:net';
+import { EmulatorClock } from './clock.js';
+import type { Services } from './context.js';
+import { Controller } from './controller.js';
+import type { ActiveFault, FaultSpec } from './faults.js';
+import type { CardSnapshot, MessageSnapshot, StatsSnapshot } from './inspect.js';
+import { type EmulatorApp, type EmulatorOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { RateLimiter } from './rate-limit.js';
+import { createEmulatorServer } from './server.js';
+import { EmulatorState, type StateEvent } from './state.js';
+
+export interface Emulator {
+  /** Base URL, e.g. `http://127.0.0.1:41234`; pass it as the client's `domain`. */
+  readonly url: string;
+  readonly port: number;
+  readonly options: Readonly<ResolvedOptions>;
+  /** Stops listening and closes every open connection. */
+  close(): Promise<void>;
+  /** A card entity as it is now, or undefined. */
+  card(cardId: string): CardSnapshot | undefined;
+  cards(): CardSnapshot[];
+  message(messageId: string): MessageSnapshot | undefined;
+  messages(): MessageSnapshot[];
+  stats(): StatsSnapshot;
+  faults: {
+    /** Adds a fault; see {@link FaultSpec}. */
+    add(spec: FaultSpec): ActiveFault;
+    list(): ActiveFault[];
+    clear(): void;
+  };
+  clock: {
+    /** Emulated time, epoch ms. */
+    now(): number;
+    advance(ms: number): void;
+    setSpeed(speed: number): void;
+    readonly speed: number;
+  };
+  /** Revokes tokens (all by default); returns how many. */
+  revokeTokens(filter?: { appId?: string; token?: string }): number;
+  /** Puts a card "in interaction" for `ms` (default `interactionLockMs`): writes get 200810. */
+  lockCard(cardId: string, ms?: number): boolean;
+  registerApp(app: EmulatorApp): void;
+  /** Forgets cards, messages, tokens, counters, faults and rate-limit windows. */
+  reset(): void;
+  /** Calls `listener` on every state change; returns the unsubscribe function. */
+  onChange(listener: (event: StateEvent) => void): () => void;
+}
+
+/**
+ * Starts a Feishu open-platform emulator on `127.0.0.1` (port 0 picks a free port).
+ *
+ * @example
+ * const emulator = await startEmulator({ apps: [{ appId: 'cli_test', appSecret: 'secret' }] });
+ * // … point a client at emulator.url …
+ * expect(emulator.card(cardId)?.streaming_mode).toBe(false);
+ * await emulator.close();
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const resolved = resolveOptions(options);
+  const services: Services = {
+    state: new EmulatorState(),
+    options: resolved,
+    clock: new EmulatorClock({ speed: resolved.clockSpeed }),
+    limiter: new RateLimiter(),
+  };
+  for (const app of resolved.apps) services.state.apps.set(app.appId, app.appSecret);
+  const controller = new Controller(services);
+  const server = createEmulatorServer(controller);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(resolved.port, resolved.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
+  const { clock } = services;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    options: resolved,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+    card: (cardId) => controller.card(cardId),
+    cards: () => controller.cards(),
+    message: (messageId) => controller.message(messageId),
+    messages: () => controller.messages(),
+    stats: () => controller.stats(),
+    faults: {
+      add: (spec) => controller.addFault(spec),
+      list: () => controller.faults.list(),
+      clear: () => controller.faults.clear(),
+    },
+    clock: {
+      now: () => clock.now(),
+      advance: (ms) => clock.advance(ms),
+      setSpeed: (speed) => clock.setSpeed(speed),
+      get speed() {
+        return clock.speed;
+      },
+    },
+    revokeTokens: (filter) => controller.revokeTokens(filter),
+    lockCard: (cardId, ms) => controller.lockCard(cardId, ms),
+    registerApp: (app) => controller.registerApp(app),
+    reset: () => controller.reset(),
+    onChange: (listener) => controller.onChange(listener),
+  };
+}

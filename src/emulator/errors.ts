@@ -1,0 +1,72 @@
+/**
+ * Platform error codes the emulator answers with, and the messages and HTTP statuses it uses for them.
+ * Codes and statuses follow the reference (shared/feishu-cardkit-reference.md §17): every documented
+ * CardKit and IM business error is HTTP 400; the gateway's frequency limit is 429.
+ */
+export const ERRORS = {
+  10002: 'invalid request parameter',
+  10003: 'invalid param',
+  10015: 'app secret invalid',
+  200220: 'Failed to generate card content',
+  200510: 'Card streaming timeout',
+  200740: 'card entity not found',
+  200750: 'card entity has expired',
+  200770: 'UUID conflict',
+  200810: 'card is in an ongoing interaction, please retry later',
+  200850: 'card streaming timeout',
+  200860: 'card content exceeds the size limit of 30 KB',
+  230001: 'invalid parameter',
+  230020: 'This operation triggers the frequency limit',
+  230025: 'The message content is too long',
+  230027: 'Lack of necessary permissions',
+  230031: 'message is older than 14 days and cannot be updated',
+  230099: 'Failed to create card content',
+  1500: 'internal error',
+  300121: 'failed to replace element',
+  300122: 'failed to update card configuration',
+  300301: 'duplicate or malformed element_id',
+  300302: 'update_multi must be true for a shared card',
+  300303: 'only card JSON schema 2.0 is supported',
+  300305: 'element exceeds the limit',
+  300307: 'card DSL is empty',
+  300309: 'streaming mode is closed',
+  300310: 'only plain_text and markdown elements can be streamed',
+  300311: 'the app is not the creator of this card entity',
+  300312: 'unable to update element tag',
+  300313: 'not find elementID',
+  300314: 'failed to delete element',
+  300315: 'failed to add element',
+  300317: 'sequence number compare failed',
+  99991201: 'no such API',
+  99991301: 'method not allowed for this API',
+  99991400: 'request trigger frequency limit',
+  99991661: 'Missing access token for authorization. Please make a request with token attached.',
+  99991663: 'Invalid access token for authorization. Please make a request with token attached.',
+} as const satisfies Record<number, string>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A platform error, raised anywhere in request handling and turned into the error envelope by the server. */
+export class EmulatorError extends Error {
+  readonly code: number;
+  readonly httpStatus: number;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: number,
+    detail?: string,
+    options: { httpStatus?: number; headers?: Record<string, string> } = {},
+  ) {
+    const base = (ERRORS as Record<number, string>)[code] ?? 'error';
+    super(detail ? `${base}: ${detail}` : base);
+    this.name = 'EmulatorError';
+    this.code = code;
+    this.httpStatus = options.httpStatus ?? 400;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** Shorthand for the 10002 parameter error, the most common rejection. */
+export function badParam(detail: string): EmulatorError {
+  return new EmulatorError(10002, detail);
+}

@@ -1,0 +1,13 @@
+/**
+ * `feishu-card-session/emulator`: a local, faithful emulator of the Feishu open-platform APIs that
+ * stream cards (tenant tokens, CardKit v1, IM v1 card messages), for tests and demos.
+ */
+export { startEmulator, type Emulator } from './emulator.js';
+export type { EmulatorOptions, EmulatorLimits, EmulatorApp } from './options.js';
+export { DEFAULT_LIMITS } from './options.js';
+export type { FaultSpec, FaultKind, ActiveFault } from './faults.js';
+export type { CardSnapshot, MessageSnapshot, StatsSnapshot } from './inspect.js';
+export type { WriteLogEntry, StateEvent } from './state.js';
+export { ENDPOINTS } from './server.js';
+export { STREAMING_SUMMARY } from './streaming.js';
+export { ERRORS as EMULATOR_ERROR_MESSAGES } from './errors.js';

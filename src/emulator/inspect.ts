@@ -1,0 +1,99 @@
+/** Read-only views of emulator state, as `/_emulator/…` answers them and the typed helpers return them. */
+import { type JsonObject, cloneJson, isObject } from './card-tree.js';
+import type { Services } from './context.js';
+import type { CardEntity, Message, WriteLogEntry } from './state.js';
+import { isStreaming, streamingClosesAt, summaryOf } from './streaming.js';
+
+export interface CardSnapshot {
+  card_id: string;
+  app_id: string;
+  /** The current Card JSON 2.0, every element's current text in place, `config.streaming_mode` as it is now. */
+  card: JsonObject;
+  streaming_mode: boolean;
+  /** Emulated epoch ms at which the current streaming window closes; null when streaming is off. */
+  streaming_closes_at: number | null;
+  /** Last accepted sequence; 0 before the first write. */
+  sequence: number;
+  message_id: string | null;
+  /** Chat-list preview text; "[生成中...]" while streaming without a developer-set summary. */
+  summary: string | null;
+  created_at: number;
+  expires_at: number;
+  log: WriteLogEntry[];
+}
+
+export interface MessageSnapshot {
+  message_id: string;
+  app_id: string;
+  chat_id: string;
+  receive_id: string;
+  receive_id_type: string;
+  msg_type: string;
+  content: string;
+  card_id: string | null;
+  root_id: string | null;
+  parent_id: string | null;
+  thread_id: string | null;
+  created_at: number;
+  updated_at: number;
+  updated: boolean;
+  uuid: string | null;
+}
+
+export interface StatsSnapshot {
+  /** API requests answered with code 0. */
+  accepted: number;
+  /** API requests answered with an error, by code. */
+  rejected: Record<string, number>;
+}
+
+export function cardSnapshot(services: Services, card: CardEntity): CardSnapshot {
+  const now = services.clock.now();
+  const timeout = services.options.streamingTimeoutMs;
+  const streaming = isStreaming(card, now, timeout);
+  const json = cloneJson(card.json);
+  if (isObject(json.config) || streaming) {
+    json.config = { ...(isObject(json.config) ? json.config : {}), streaming_mode: streaming };
+  }
+  return {
+    card_id: card.cardId,
+    app_id: card.appId,
+    card: json,
+    streaming_mode: streaming,
+    streaming_closes_at: streamingClosesAt(card, now, timeout),
+    sequence: card.sequence,
+    message_id: card.messageId,
+    summary: summaryOf(card, now, timeout),
+    created_at: card.createdAt,
+    expires_at: card.expiresAt,
+    log: card.log.map((entry) => ({ ...entry })),
+  };
+}
+
+export function messageSnapshot(message: Message): MessageSnapshot {
+  return {
+    message_id: message.messageId,
+    app_id: message.appId,
+    chat_id: message.chatId,
+    receive_id: message.receiveId,
+    receive_id_type: message.receiveIdType,
+    msg_type: message.msgType,
+    content: message.content,
+    card_id: message.cardId,
+    root_id: message.rootId,
+    parent_id: message.parentId,
+    thread_id: message.threadId,
+    created_at: message.createdAt,
+    updated_at: message.updatedAt,
+    updated: message.updated,
+    uuid: message.uuid,
+  };
+}
+
+export function statsSnapshot(services: Services): StatsSnapshot {
+  return {
+    accepted: services.state.stats.accepted,
+    rejected: Object.fromEntries([...services.state.stats.rejected].map(([code, n]) => [String(code), n])),
+  };
+}
+

@@ -1,0 +1,254 @@
+/**
+ * IM v1: send or reply with a card (a CardKit entity or inline card JSON), and patch a sent card
+ * message (reference §11, seed 004).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { type JsonObject, isObject } from '../card-tree.js';
+import { cardBytes, checkCardLimits } from '../card-rules.js';
+import { ownedCard, parseUuid, rateHeaders } from '../card-write.js';
+import type { RequestContext } from '../context.js';
+import { EmulatorError } from '../errors.js';
+import type { Message } from '../state.js';
+import type { Route } from './route.js';
+import { requiredString } from './cards.js';
+
+const RECEIVE_ID_TYPES = new Set(['open_id', 'union_id', 'user_id', 'email', 'chat_id']);
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+const MAX_TEXT_BYTES = 150 * 1024;
+
+function invalid(detail: string): EmulatorError {
+  return new EmulatorError(230001, detail);
+}
+
+/** 230099 with a sub-code in `msg`, the way the platform reports card problems on send. */
+function cardContentError(subCode: number, detail: string): EmulatorError {
+  return new EmulatorError(230099, `ext=ErrCode: ${subCode}; ErrMsg: ${detail}; ErrorValue: ; `);
+}
+
+function limitChat(ctx: RequestContext, chatKey: string): void {
+  const limit = ctx.options.limits.chatSendQps;
+  const verdict = ctx.limiter.take([{ key: `chat:${chatKey}`, limit, windowMs: 1000 }]);
+  if (!verdict.ok) throw new EmulatorError(230020, `more than ${limit} messages/s in one chat`, { headers: rateHeaders(limit, verdict.resetMs) });
+}
+
+/** Checks the content of an outgoing message; for a card entity, returns its id after binding checks. */
+function checkContent(ctx: RequestContext, msgType: string, content: string): string | null {
+  if (msgType !== 'interactive') {
+    if (Buffer.byteLength(content) > MAX_TEXT_BYTES) throw new EmulatorError(230025);
+    return null;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(content);
+  } catch {
+    throw invalid('content is not valid JSON');
+  }
+  if (!isObject(parsed)) throw invalid('content must be a JSON object');
+  if (parsed.type === 'template') throw cardContentError(200380, 'template cards are not supported by the emulator');
+  if (parsed.type === 'card') {
+    const cardId = isObject(parsed.data) ? parsed.data.card_id : undefined;
+    if (typeof cardId !== 'string') throw invalid('content.data.card_id is required');
+    let card;
+    try {
+      card = ownedCard(ctx, ctx.appId, cardId);
+    } catch (error) {
+      if (error instanceof EmulatorError) throw cardContentError(error.code, error.message);
+      throw error;
+    }
+    if (card.messageId !== null) throw cardContentError(200780, 'card binding biz count over limit');
+    return card.cardId;
+  }
+  checkInlineCard(ctx, parsed);
+  return null;
+}
+
+/** An inline card (Card JSON 1.0 or 2.0) must fit in 30 KB; a 2.0 card also obeys the CardKit element rules. */
+function checkInlineCard(ctx: RequestContext, card: JsonObject): void {
+  if (cardBytes(card) > ctx.options.maxCardBytes) throw new EmulatorError(230025);
+  if (card.schema !== '2.0') return;
+  try {
+    checkCardLimits(card, Number.POSITIVE_INFINITY);
+  } catch (error) {
+    if (!(error instanceof EmulatorError)) throw error;
+    throw cardContentError(error.code === 300305 ? 11310 : error.code, error.message);
+  }
+}
+
+/** A shared card: 2.0 cards are shared by default, 1.0 cards only with `config.update_multi: true`. */
+function isShared(card: unknown): boolean {
+  if (!isObject(card)) return false;
+  const updateMulti = isObject(card.config) ? card.config.update_multi : undefined;
+  return card.schema === '2.0' ? updateMulti !== false : updateMulti === true;
+}
+
+function newMessageId(): string {
+  return `om_${randomBytes(16).toString('hex')}`;
+}
+
+function chatIdFor(receiveIdType: string, receiveId: string): string {
+  if (receiveIdType === 'chat_id') return receiveId;
+  return `oc_${createHash('sha256').update(`${receiveIdType}:${receiveId}`).digest('hex').slice(0, 32)}`;
+}
+
+export function messageData(message: Message): JsonObject {
+  return {
+    message_id: message.messageId,
+    root_id: message.rootId ?? '',
+    parent_id: message.parentId ?? '',
+    thread_id: message.threadId ?? '',
+    msg_type: message.msgType,
+    create_time: String(Math.floor(message.createdAt)),
+    update_time: String(Math.floor(message.updatedAt)),
+    deleted: false,
+    updated: message.updated,
+    chat_id: message.chatId,
+    sender: { id: message.appId, id_type: 'app_id', sender_type: 'app', tenant_key: 'emulator_tenant' },
+    body: { content: message.content },
+    mentions: [],
+    upper_message_id: '',
+  };
+}
+
+interface Outgoing {
+  chatKey: string;
+  chatId: string;
+  receiveId: string;
+  receiveIdType: string;
+  parent: Message | null;
+  inThread: boolean;
+}
+
+/** Shared by send and reply: validation, per-chat limit, uuid dedupe, card binding. */
+function deliver(ctx: RequestContext, to: Outgoing): JsonObject {
+  const msgType = requiredString(ctx.body.msg_type, 'msg_type');
+  const content = requiredString(ctx.body.content, 'content');
+  const uuid = parseUuid(ctx.body.uuid, 50);
+  const now = ctx.clock.now();
+  const dedupeKey = uuid === null ? null : `${ctx.appId}\n${uuid}`;
+  const previous = dedupeKey === null ? undefined : ctx.state.sendUuids.get(dedupeKey);
+  if (previous && now - previous.at < HOUR_MS) {
+    // Undocumented (reference §19.4): a repeated uuid within the hour sends nothing and answers the original.
+    const original = ctx.state.messages.get(previous.messageId);
+    if (original) return messageData(original);
+  }
+  limitChat(ctx, to.chatKey);
+  const cardId = checkContent(ctx, msgType, content);
+  const parent = to.parent;
+  const message: Message = {
+    messageId: newMessageId(),
+    appId: ctx.appId,
+    chatId: to.chatId,
+    receiveId: to.receiveId,
+    receiveIdType: to.receiveIdType,
+    msgType,
+    content,
+    cardId,
+    rootId: parent ? (parent.rootId ?? parent.messageId) : null,
+    parentId: parent ? parent.messageId : null,
+    threadId: parent && to.inThread ? (parent.threadId ?? `omt_${randomBytes(8).toString('hex')}`) : (parent?.threadId ?? null),
+    createdAt: now,
+    updatedAt: now,
+    updated: false,
+    uuid,
+  };
+  ctx.state.messages.set(message.messageId, message);
+  if (dedupeKey !== null) ctx.state.sendUuids.set(dedupeKey, { messageId: message.messageId, at: now });
+  if (cardId !== null) {
+    const card = ctx.state.cards.get(cardId)!;
+    card.messageId = message.messageId;
+    ctx.state.events.emit('change', { type: 'card', cardId, entry: null });
+  }
+  ctx.state.events.emit('change', { type: 'message', messageId: message.messageId });
+  return messageData(message);
+}
+
+const send: Route = {
+  method: 'POST',
+  path: '/open-apis/im/v1/messages',
+  endpoint: 'im.message.create',
+  auth: true,
+  handle(ctx) {
+    const receiveIdType = ctx.query.get('receive_id_type') ?? '';
+    if (!RECEIVE_ID_TYPES.has(receiveIdType)) {
+      throw invalid('receive_id_type must be one of open_id, union_id, user_id, email, chat_id');
+    }
+    const receiveId = requiredString(ctx.body.receive_id, 'receive_id');
+    return deliver(ctx, {
+      chatKey: `${receiveIdType}:${receiveId}`,
+      chatId: chatIdFor(receiveIdType, receiveId),
+      receiveId,
+      receiveIdType,
+      parent: null,
+      inThread: false,
+    });
+  },
+};
+
+function existingMessage(ctx: RequestContext): Message {
+  const id = ctx.params.message_id ?? '';
+  const message = ctx.state.messages.get(id);
+  if (!message) throw invalid(`message_id ${id} not found`);
+  return message;
+}
+
+const reply: Route = {
+  method: 'POST',
+  path: '/open-apis/im/v1/messages/:message_id/reply',
+  endpoint: 'im.message.reply',
+  auth: true,
+  handle(ctx) {
+    const parent = existingMessage(ctx);
+    const inThread = ctx.body.reply_in_thread;
+    if (inThread !== undefined && typeof inThread !== 'boolean') throw invalid('reply_in_thread must be a boolean');
+    return deliver(ctx, {
+      chatKey: `chat_id:${parent.chatId}`,
+      chatId: parent.chatId,
+      receiveId: parent.chatId,
+      receiveIdType: 'chat_id',
+      parent,
+      inThread: inThread === true,
+    });
+  },
+};
+
+const patch: Route = {
+  method: 'PATCH',
+  path: '/open-apis/im/v1/messages/:message_id',
+  endpoint: 'im.message.patch',
+  auth: true,
+  handle(ctx) {
+    const message = existingMessage(ctx);
+    const content = requiredString(ctx.body.content, 'content');
+    if (message.appId !== ctx.appId) throw new EmulatorError(230027, 'only the sender can update a message');
+    if (message.msgType !== 'interactive') throw invalid('only interactive (card) messages can be patched');
+    if (message.cardId !== null) {
+      throw invalid('this message shows a card entity; update it through the CardKit endpoints');
+    }
+    const now = ctx.clock.now();
+    if (now - message.createdAt > 14 * DAY_MS) throw new EmulatorError(230031);
+    const limit = ctx.options.limits.messagePatchQps;
+    const verdict = ctx.limiter.take([{ key: `message:${message.messageId}`, limit, windowMs: 1000 }]);
+    if (!verdict.ok) throw new EmulatorError(230020, `more than ${limit} patches/s on one message`, { headers: rateHeaders(limit, verdict.resetMs) });
+    let card: unknown;
+    try {
+      card = JSON.parse(content);
+    } catch {
+      throw invalid('content is not valid JSON');
+    }
+    if (!isObject(card) || card.type === 'card' || card.type === 'template') {
+      throw invalid('content must be inline card JSON');
+    }
+    if (!isShared(JSON.parse(message.content)) || !isShared(card)) {
+      throw invalid('update_multi must be true in the card before and after the update');
+    }
+    checkInlineCard(ctx, card);
+    message.content = content;
+    message.updatedAt = now;
+    message.updated = true;
+    ctx.state.events.emit('change', { type: 'message', messageId: message.messageId });
+    return {};
+  },
+};
+
+export const imRoutes: Route[] = [send, reply, patch];

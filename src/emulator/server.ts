@@ -1,0 +1,146 @@
+/**
+ * The emulator's HTTP server: routes open-platform requests through faults, body parsing, token
+ * checks and the per-app API rate limits to the handlers, and answers in the platform's envelope.
+ * It never throws out of a request: unknown routes, wrong methods, oversized or malformed bodies and
+ * handler bugs all become an error envelope.
+ */
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { JsonObject } from './card-tree.js';
+import type { RequestContext } from './context.js';
+import { handleControl } from './control-routes.js';
+import type { Controller } from './controller.js';
+import { EmulatorError } from './errors.js';
+import { matchPath, newLogId, parseJsonBody, readBody, sendJson, sleep } from './http-util.js';
+import { rateHeaders } from './card-write.js';
+import { authenticate, authRoutes } from './routes/auth.js';
+import { cardRoutes } from './routes/cards.js';
+import { elementRoutes } from './routes/elements.js';
+import { imRoutes } from './routes/im.js';
+import type { Route } from './routes/route.js';
+
+export const ROUTES: Route[] = [...authRoutes, ...cardRoutes, ...elementRoutes, ...imRoutes];
+
+/** Every endpoint name the emulator serves, for fault injection and rate-limit keys. */
+export const ENDPOINTS = ROUTES.map((r) => r.endpoint);
+
+export function createEmulatorServer(controller: Controller): Server {
+  const server = createServer((req, res) => {
+    handleRequest(controller, req, res).catch(() => {
+      sendJson(res, 500, { code: 1500, msg: 'internal error' });
+    });
+  });
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    socket.destroy();
+  });
+  return server;
+}
+
+async function handleRequest(controller: Controller, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+  if (url.pathname === '/_emulator' || url.pathname.startsWith('/_emulator/')) {
+    await handleControl(controller, req, res, url.pathname);
+    return;
+  }
+  const { state } = controller.services;
+  const logId = newLogId();
+  const answer = (error: EmulatorError) => {
+    state.count(error.code);
+    sendError(res, error, logId);
+  };
+  const found = findRoute(req.method ?? '', url.pathname);
+  if (found instanceof EmulatorError) {
+    answer(found);
+    return;
+  }
+  const { route, params } = found;
+  const plan = controller.faults.plan(route.endpoint);
+  if (plan.delayMs > 0) await sleep(plan.delayMs);
+  if (plan.action.kind === 'drop') {
+    req.socket.destroy();
+    return;
+  }
+  if (plan.action.kind === 'fail') {
+    const { code, httpStatus, msg, headers } = plan.action;
+    answer(new EmulatorError(code, msg, { httpStatus, headers }));
+    return;
+  }
+  const loseResponse = plan.action.kind === 'lose_response';
+  let status = 200;
+  let payload: JsonObject;
+  let headers: Record<string, string> = {};
+  try {
+    const body = parseJsonBody(await readBody(req, controller.services.options.maxBodyBytes)) as JsonObject;
+    const ctx: RequestContext = {
+      ...controller.services,
+      endpoint: route.endpoint,
+      appId: '',
+      params,
+      query: url.searchParams,
+      body,
+    };
+    if (route.auth) {
+      ctx.appId = authenticate(ctx, req.headers.authorization);
+      gatewayLimit(ctx);
+    }
+    const data = route.handle(ctx);
+    payload = route.topLevel ? data : { code: 0, msg: 'success', data };
+    state.count(0);
+  } catch (error) {
+    const platformError = error instanceof EmulatorError ? error : new EmulatorError(1500, undefined, { httpStatus: 500 });
+    state.count(platformError.code);
+    status = platformError.httpStatus;
+    headers = platformError.headers;
+    payload = errorBody(platformError, logId);
+    if (status === 413) headers = { ...headers, Connection: 'close' };
+  }
+  if (loseResponse) {
+    req.socket.destroy();
+    return;
+  }
+  sendJson(res, status, payload, { ...headers, 'X-Tt-Logid': logId });
+}
+
+function findRoute(method: string, path: string): { route: Route; params: Record<string, string> } | EmulatorError {
+  let pathMatched = false;
+  for (const route of ROUTES) {
+    const params = matchPath(route.path, path);
+    if (!params) continue;
+    if (route.method === method) return { route, params };
+    pathMatched = true;
+  }
+  return pathMatched
+    ? new EmulatorError(99991301, `${method} ${path}`, { httpStatus: 405 })
+    : new EmulatorError(99991201, path, { httpStatus: 404 });
+}
+
+/** Per app, per API: `apiQps` in any 1 s and `apiQpm` in any 60 s (reference §16). */
+function gatewayLimit(ctx: RequestContext): void {
+  const { apiQps, apiQpm } = ctx.options.limits;
+  const key = `api:${ctx.appId}:${ctx.endpoint}`;
+  const verdict = ctx.limiter.take([
+    { key, limit: apiQps, windowMs: 1000 },
+    { key, limit: apiQpm, windowMs: 60_000 },
+  ]);
+  if (!verdict.ok) {
+    throw new EmulatorError(99991400, undefined, {
+      httpStatus: 429,
+      headers: rateHeaders(verdict.spec.limit, verdict.resetMs),
+    });
+  }
+}
+
+function errorBody(error: EmulatorError, logId: string): JsonObject {
+  return {
+    code: error.code,
+    msg: error.message,
+    error: {
+      log_id: logId,
+      troubleshooter: `emulator: code ${error.code}, see the CardKit reference for what it means`,
+    },
+  };
+}
+
+function sendError(res: ServerResponse, error: EmulatorError, logId: string): void {
+  sendJson(res, error.httpStatus, errorBody(error, logId), { ...error.headers, 'X-Tt-Logid': logId });
+}

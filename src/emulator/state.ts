@@ -1,0 +1,105 @@
+/** Everything the emulator remembers: apps, tokens, card entities, messages and counters. */
+import { EventEmitter } from 'node:events';
+import type { JsonObject } from './card-tree.js';
+
+/** One write (or attempted write) to a card, as `GET /_emulator/cards/:card_id` reports it. */
+export interface WriteLogEntry {
+  /** Emulated time of arrival, epoch ms. */
+  time: number;
+  /** Endpoint name, e.g. `cardkit.cardElement.content`. */
+  endpoint: string;
+  sequence: number | null;
+  uuid: string | null;
+  /** 0 when accepted, else the platform error code answered. */
+  code: number;
+  element_id?: string;
+}
+
+export interface StreamingState {
+  /** Streaming mode as last set (create, settings, full update); the window may have run out since. */
+  open: boolean;
+  /** Emulated time streaming mode was last opened. */
+  openedAt: number;
+  /** True once the window ran out and a content write was told so with 200850. */
+  timeoutReported: boolean;
+}
+
+export interface CardEntity {
+  cardId: string;
+  appId: string;
+  json: JsonObject;
+  /** Last accepted sequence; 0 before the first write. */
+  sequence: number;
+  uuids: Set<string>;
+  createdAt: number;
+  expiresAt: number;
+  streaming: StreamingState;
+  messageId: string | null;
+  interactionUntil: number;
+  log: WriteLogEntry[];
+}
+
+export interface Message {
+  messageId: string;
+  appId: string;
+  chatId: string;
+  receiveId: string;
+  receiveIdType: string;
+  msgType: string;
+  content: string;
+  /** The card entity the message shows, when sent as `{"type":"card","data":{"card_id"}}`. */
+  cardId: string | null;
+  rootId: string | null;
+  parentId: string | null;
+  threadId: string | null;
+  createdAt: number;
+  updatedAt: number;
+  updated: boolean;
+  uuid: string | null;
+}
+
+export interface Token {
+  appId: string;
+  expiresAt: number;
+  revoked: boolean;
+}
+
+/** What changed, for live views (the preview page) and tests that wait on the emulator. */
+export type StateEvent =
+  | { type: 'card'; cardId: string; entry: WriteLogEntry | null }
+  | { type: 'message'; messageId: string };
+
+/** Per-card write logs keep at most this many entries; older ones are dropped first. */
+export const MAX_LOG_ENTRIES = 20_000;
+
+export class EmulatorState {
+  readonly apps = new Map<string, string>();
+  readonly tokens = new Map<string, Token>();
+  readonly cards = new Map<string, CardEntity>();
+  readonly messages = new Map<string, Message>();
+  /** IM send/reply idempotency: `${appId}\n${uuid}` to the message it produced and when. */
+  readonly sendUuids = new Map<string, { messageId: string; at: number }>();
+  readonly stats = { accepted: 0, rejected: new Map<number, number>() };
+  readonly events = new EventEmitter<{ change: [StateEvent] }>();
+
+  count(code: number): void {
+    if (code === 0) this.stats.accepted++;
+    else this.stats.rejected.set(code, (this.stats.rejected.get(code) ?? 0) + 1);
+  }
+
+  logWrite(card: CardEntity, entry: WriteLogEntry): void {
+    card.log.push(entry);
+    if (card.log.length > MAX_LOG_ENTRIES) card.log.splice(0, card.log.length - MAX_LOG_ENTRIES);
+    this.events.emit('change', { type: 'card', cardId: card.cardId, entry });
+  }
+
+  /** Forgets cards, messages, tokens and counters; registered apps stay. */
+  reset(): void {
+    this.tokens.clear();
+    this.cards.clear();
+    this.messages.clear();
+    this.sendUuids.clear();
+    this.stats.accepted = 0;
+    this.stats.rejected.clear();
+  }
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    // Emulator tests bind loopback ports; two workers match the CI machine's two cores.
+    maxWorkers: 2,
+  },
+});

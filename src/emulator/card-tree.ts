@@ -65,10 +65,9 @@ export function elementIds(card: JsonObject): string[] {
 
 /** The array of top-level body elements, created if the card has none yet. */
 export function bodyElements(card: JsonObject): Json[] {
-  if (!isObject(card.body)) card.body = {};
-  const body = card.body as JsonObject;
-  if (!Array.isArray(body.elements)) body.elements = [];
-  return body.elements as Json[];
+  const body: JsonObject = isObject(card.body) ? card.body : (card.body = {});
+  const elements = body.elements;
+  return Array.isArray(elements) ? elements : (body.elements = []);
 }
 
 /** Deep copy of plain JSON. */

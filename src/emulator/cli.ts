@@ -39,7 +39,7 @@ function numberFlag(values: Record<string, unknown>, name: string): number | und
   const raw = values[name];
   if (raw === undefined) return undefined;
   const value = Number(raw);
-  if (raw === '' || !Number.isFinite(value)) throw new RangeError(`--${name} needs a number; received ${String(raw)}`);
+  if (raw === '' || !Number.isFinite(value)) throw new RangeError(`--${name} needs a number; received ${JSON.stringify(raw)}`);
   return value;
 }
 

@@ -38,8 +38,8 @@ export function addElements(draft: JsonObject, type: InsertType, targetId: strin
     if (!CONTAINER_TAGS.has(slot.element.tag as string)) {
       throw new EmulatorError(300315, `target ${targetId} is not a container`);
     }
-    if (!Array.isArray(slot.element.elements)) slot.element.elements = [];
-    (slot.element.elements as Json[]).push(...items);
+    const children = slot.element.elements;
+    (Array.isArray(children) ? children : (slot.element.elements = [])).push(...items);
     return;
   }
   if (!Array.isArray(slot.holder)) throw new EmulatorError(300315, `target ${targetId} is not in an element list`);
@@ -82,7 +82,9 @@ export function deleteElements(draft: JsonObject, elementIds: Json): void {
  */
 export function applySettings(draft: JsonObject, settings: Json, acceptFlat: boolean): boolean | undefined {
   if (!isObject(settings)) throw badParam('settings must be a JSON object');
-  let { config, card_link: cardLink, ...rest } = settings;
+  const { card_link: cardLink, ...others } = settings;
+  let { config } = settings;
+  const { config: _config, ...rest } = others;
   const restKeys = Object.keys(rest);
   if (restKeys.length > 0) {
     if (!acceptFlat || config !== undefined) {

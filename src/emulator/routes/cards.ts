@@ -21,7 +21,7 @@ const CARDS = '/open-apis/cardkit/v1/cards';
 
 /** Card ids look like Feishu's: 19 digits. */
 export function newCardId(): string {
-  return `7${String(randomInt(1e9, 1e10 - 1))}${String(randomInt(1e8, 1e9 - 1))}`;
+  return `7${String(randomInt(1e8, 1e9))}${String(randomInt(1e8, 1e9))}`;
 }
 
 /** Stores a new card entity; streaming mode follows its `config.streaming_mode` and starts its window now. */

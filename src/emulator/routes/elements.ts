@@ -79,7 +79,7 @@ const content: Route = {
         const slot = findElement(draft, elementId);
         if (!slot) throw new EmulatorError(300313, `not find elementID : ${elementId}`);
         if (!STREAMABLE_TAGS.has(slot.element.tag as string)) {
-          throw new EmulatorError(300310, `element ${elementId} is a ${String(slot.element.tag)}`);
+          throw new EmulatorError(300310, `element ${elementId} is a ${JSON.stringify(slot.element.tag)}`);
         }
         requireStreaming(card, now, ctx.options.streamingTimeoutMs);
         slot.element.content = text;

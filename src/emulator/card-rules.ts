@@ -4,6 +4,7 @@
  */
 import { type Json, type JsonObject, countElements, isElement, isObject, walkElements, bodyOf } from './card-tree.js';
 import { EmulatorError, badParam } from './errors.js';
+import { MAX_DEPTH, parseUntrustedJson } from './json-input.js';
 
 export const ELEMENT_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,19}$/;
 export const MAX_ELEMENTS = 200;
@@ -12,20 +13,31 @@ export const STREAMABLE_TAGS = new Set(['markdown', 'plain_text']);
 /** Containers whose `elements` array `add_elements` with type `append` may target. */
 export const CONTAINER_TAGS = new Set(['collapsible_panel', 'column', 'form', 'interactive_container']);
 
+/** Documented maximum lengths of the JSON-string fields, in characters (reference §1–§7). */
+export const JSON_FIELD_MAX: Record<string, number> = {
+  data: 1_000_000,
+  settings: 100_000,
+  actions: 1_000_000,
+  elements: 1_000_000,
+  element: 1_000_000,
+  partial_element: 1_000_000,
+};
+
 /** Parses a JSON-string field of a request body (`data`, `settings`, `element` …). */
-export function parseJsonField(name: string, raw: unknown, badJsonCode = 200220): Json {
+export function parseJsonField(name: string, raw: unknown, max = JSON_FIELD_MAX[name] ?? 1_000_000): Json {
   if (typeof raw !== 'string') throw badParam(`${name} must be a JSON string`);
+  if (raw.length > max && charLength(raw) > max) throw badParam(`${name} is longer than ${max} characters`);
   if (raw.trim() === '') throw new EmulatorError(300307, `${name} is empty`);
-  try {
-    return JSON.parse(raw) as Json;
-  } catch {
-    throw new EmulatorError(badJsonCode, `${name} is not valid JSON`);
+  const parsed = parseUntrustedJson(raw);
+  if (!parsed.ok) {
+    throw new EmulatorError(200220, parsed.reason === 'depth' ? `${name} nests deeper than ${MAX_DEPTH} levels` : `${name} is not valid JSON`);
   }
+  return parsed.value as Json;
 }
 
 /** Parses and checks a whole card from the `data` string of create or full update. */
-export function parseCard(raw: unknown): JsonObject {
-  const card = parseJsonField('data', raw);
+export function parseCard(raw: unknown, maxLength = JSON_FIELD_MAX.data): JsonObject {
+  const card = parseJsonField('data', raw, maxLength);
   if (!isObject(card)) throw new EmulatorError(200220, 'card JSON must be an object');
   if (Object.keys(card).length === 0) throw new EmulatorError(300307);
   if (card.schema !== '2.0') throw new EmulatorError(300303, `schema is ${JSON.stringify(card.schema ?? null)}`);

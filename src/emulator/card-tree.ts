@@ -78,7 +78,8 @@ export function cloneJson<T extends Json>(value: T): T {
 /** Merges `patch` into `target`: nested plain objects merge key by key, everything else is replaced. */
 export function deepMerge(target: JsonObject, patch: JsonObject): JsonObject {
   for (const [key, value] of Object.entries(patch)) {
-    const current = target[key];
+    if (key === '__proto__') continue;
+    const current = Object.hasOwn(target, key) ? target[key] : undefined;
     target[key] = isObject(current) && isObject(value) ? deepMerge(current, value) : cloneJson(value);
   }
   return target;

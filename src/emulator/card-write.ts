@@ -6,17 +6,19 @@
  * committed. Every attempt that reaches a card is recorded in that card's log.
  */
 import { type JsonObject, cloneJson } from './card-tree.js';
-import { checkCardLimits } from './card-rules.js';
+import { charLength, checkCardLimits } from './card-rules.js';
 import type { RequestContext, Services } from './context.js';
 import { EmulatorError, badParam } from './errors.js';
-import type { CardEntity } from './state.js';
+import type { CardEntity, WriteLogEntry } from './state.js';
 
 const INT32_MAX = 2_147_483_647;
 
-export interface CardWrite {
+export interface CardWrite<P> {
   elementId?: string;
+  /** Reads and checks the endpoint's own body fields (10002, 200220 …) before anything else. */
+  parse(): P;
   /** Mutates `draft` (a copy of the card JSON). May return an effect to run once the write commits. */
-  apply(draft: JsonObject, card: CardEntity, now: number): (() => void) | void;
+  apply(draft: JsonObject, parsed: P, card: CardEntity, now: number): (() => void) | void;
 }
 
 /** The caller's card, or the error CardKit answers: 200740 unknown, 300311 not the owner, 200750 expired. */
@@ -28,25 +30,28 @@ export function ownedCard(services: Services, appId: string, cardId: string | un
   return card;
 }
 
-export function writeCard(ctx: RequestContext, write: CardWrite): void {
+export function writeCard<P>(ctx: RequestContext, write: CardWrite<P>): void {
   const { body } = ctx;
-  const sequence = parseSequence(body.sequence);
-  const uuid = parseUuid(body.uuid, 64);
-  const card = ownedCard(ctx, ctx.appId, ctx.params.card_id);
   const now = ctx.clock.now();
-  const entry = {
+  const target = ctx.state.cards.get(ctx.params.card_id ?? '');
+  const entry: WriteLogEntry = {
     time: now,
     endpoint: ctx.endpoint,
-    sequence,
-    uuid,
+    sequence: typeof body.sequence === 'number' ? body.sequence : null,
+    uuid: typeof body.uuid === 'string' ? body.uuid : null,
     code: 0,
     ...(write.elementId === undefined ? {} : { element_id: write.elementId }),
   };
   try {
+    const parsed = write.parse();
+    const sequence = parseSequence(body.sequence);
+    const uuid = parseUuid(body.uuid, 64);
+    const card = ownedCard(ctx, ctx.appId, ctx.params.card_id);
     const perCard = ctx.limiter.take([{ key: `card:${card.cardId}`, limit: ctx.options.limits.cardQps, windowMs: 1000 }]);
     if (!perCard.ok) {
       const code = ctx.options.cardRateLimitCode;
-      throw new EmulatorError(code, 'per-card limit', code === 99991400 ? { httpStatus: 429, headers: rateHeaders(ctx.options.limits.cardQps, perCard.resetMs) } : {});
+      const headers = rateHeaders(ctx.options.limits.cardQps, perCard.resetMs);
+      throw new EmulatorError(code, 'per-card limit', code === 99991400 ? { httpStatus: 429, headers } : { headers });
     }
     if (sequence <= card.sequence) {
       throw new EmulatorError(300317, `sequence ${sequence} is not greater than ${card.sequence}`);
@@ -54,17 +59,18 @@ export function writeCard(ctx: RequestContext, write: CardWrite): void {
     if (uuid !== null && card.uuids.has(uuid)) throw new EmulatorError(200770);
     if (now < card.interactionUntil) throw new EmulatorError(200810);
     const draft = cloneJson(card.json);
-    const effect = write.apply(draft, card, now);
+    const effect = write.apply(draft, parsed, card, now);
     checkCardLimits(draft, ctx.options.maxCardBytes);
     card.json = draft;
     card.sequence = sequence;
     if (uuid !== null) card.uuids.add(uuid);
     effect?.();
-    ctx.state.logWrite(card, entry);
   } catch (error) {
     entry.code = error instanceof EmulatorError ? error.code : 1500;
-    ctx.state.logWrite(card, entry);
     throw error;
+  } finally {
+    // Every attempt on an existing card is recorded in its log, accepted or not.
+    if (target) ctx.state.logWrite(target, entry);
   }
 }
 
@@ -78,7 +84,7 @@ export function parseSequence(raw: unknown): number {
 
 export function parseUuid(raw: unknown, maxLength: number): string | null {
   if (raw === undefined || raw === null) return null;
-  if (typeof raw !== 'string' || raw.length < 1 || raw.length > maxLength) {
+  if (typeof raw !== 'string' || raw.length < 1 || (raw.length > maxLength && charLength(raw) > maxLength)) {
     throw badParam(`uuid must be a string of 1..${maxLength} characters`);
   }
   return raw;

@@ -36,6 +36,7 @@ export class EmulatorClock {
     if (!Number.isFinite(ms) || ms < 0) {
       throw new RangeError(`clock.advance(ms) needs a finite, non-negative number; received ${String(ms)}`);
     }
+    if (this.now() + ms > MAX_TIME) throw new RangeError(`clock.advance(${ms}) would move past the last valid date`);
     this.#rebase();
     this.#epochAtRebase += ms;
   }
@@ -44,6 +45,19 @@ export class EmulatorClock {
     const now = this.now();
     this.#realAtRebase = performance.now();
     this.#epochAtRebase = now;
+  }
+}
+
+/** The largest epoch time a Date can hold. */
+const MAX_TIME = 8.64e15;
+
+/** Throws what `setSpeed(speed)` / `advance(ms)` would, without changing anything. */
+export function checkClockChange(clock: EmulatorClock, change: { speed?: number; advanceMs?: number }): void {
+  if (change.speed !== undefined) validSpeed(change.speed);
+  if (change.advanceMs !== undefined) {
+    const ms = change.advanceMs;
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advanceMs must be a finite number >= 0; received ${String(ms)}`);
+    if (clock.now() + ms > MAX_TIME) throw new RangeError(`advanceMs ${ms} would move past the last valid date`);
   }
 }
 

@@ -3,6 +3,7 @@
  * `{ "error": "…" }` with 400 or 404; these routes are the emulator's own, not the platform's.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { checkClockChange } from './clock.js';
 import type { Controller } from './controller.js';
 import type { FaultSpec } from './faults.js';
 import { matchPath, parseJsonBody, readBody, sendJson } from './http-util.js';
@@ -62,8 +63,13 @@ const ROUTES: ControlRoute[] = [
     path: '/_emulator/clock',
     handle: (c, _p, b) => {
       const clock = c.services.clock;
-      if (b.speed !== undefined) clock.setSpeed(Number(b.speed));
-      if (b.advanceMs !== undefined) clock.advance(Number(b.advanceMs));
+      const change = {
+        ...(b.speed === undefined ? {} : { speed: Number(b.speed) }),
+        ...(b.advanceMs === undefined ? {} : { advanceMs: Number(b.advanceMs) }),
+      };
+      checkClockChange(clock, change);
+      if (change.speed !== undefined) clock.setSpeed(change.speed);
+      if (change.advanceMs !== undefined) clock.advance(change.advanceMs);
       return { body: clockBody(c) };
     },
   },

@@ -13,10 +13,11 @@ import {
   statsSnapshot,
 } from './inspect.js';
 import type { EmulatorApp } from './options.js';
+import { ENDPOINTS } from './routes/index.js';
 import type { StateEvent } from './state.js';
 
 export class Controller {
-  readonly faults = new Faults();
+  readonly faults = new Faults(ENDPOINTS);
 
   constructor(readonly services: Services) {}
 

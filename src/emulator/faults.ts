@@ -1,3 +1,5 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
+
 /**
  * Fault injection: what a test asks the emulator to do wrong, per endpoint name (or `*` for every
  * API). Latency delays a request before it is handled; `drop` closes the connection without
@@ -50,8 +52,11 @@ export class Faults {
   #next = 1;
   #active: ActiveFault[] = [];
 
+  /** @param endpoints the endpoint names a fault may name, besides `*` */
+  constructor(private readonly endpoints: readonly string[]) {}
+
   add(spec: FaultSpec): ActiveFault {
-    const checked = validate(spec);
+    const checked = validate(spec, this.endpoints);
     const fault: ActiveFault = {
       id: this.#next++,
       kind: checked.kind,
@@ -101,12 +106,12 @@ function actionOf(spec: FaultSpec | undefined): FaultAction {
   };
 }
 
-function validate(spec: FaultSpec): FaultSpec {
+function validate(spec: FaultSpec, endpoints: readonly string[]): FaultSpec {
   if (typeof spec !== 'object' || spec === null || !KINDS.has(spec.kind)) {
     throw new TypeError(`fault.kind must be one of ${[...KINDS].join(', ')}; received ${JSON.stringify(spec?.kind)}`);
   }
-  if (spec.endpoint !== undefined && (typeof spec.endpoint !== 'string' || spec.endpoint === '')) {
-    throw new TypeError('fault.endpoint must be an endpoint name or "*"');
+  if (spec.endpoint !== undefined && spec.endpoint !== '*' && !endpoints.includes(spec.endpoint)) {
+    throw new TypeError(`fault.endpoint must be "*" or one of ${endpoints.join(', ')}; received ${JSON.stringify(spec.endpoint)}`);
   }
   if (spec.count !== undefined && (!Number.isInteger(spec.count) || spec.count < 1)) {
     throw new RangeError(`fault.count must be a positive integer; received ${String(spec.count)}`);
@@ -126,6 +131,15 @@ function validate(spec: FaultSpec): FaultSpec {
     }
     if (spec.httpStatus !== undefined && (!Number.isInteger(spec.httpStatus) || spec.httpStatus < 200 || spec.httpStatus > 599)) {
       throw new RangeError('fault.httpStatus must be an HTTP status 200..599');
+    }
+    if (spec.msg !== undefined && typeof spec.msg !== 'string') throw new TypeError('fault.msg must be a string');
+    if (spec.headers !== undefined) {
+      if (typeof spec.headers !== 'object' || spec.headers === null) throw new TypeError('fault.headers must be an object');
+      for (const [name, value] of Object.entries(spec.headers)) {
+        validateHeaderName(name);
+        if (typeof value !== 'string') throw new TypeError(`fault.headers.${name} must be a string`);
+        validateHeaderValue(name, value);
+      }
     }
   }
   return { ...spec };

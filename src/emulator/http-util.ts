@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmulatorError } from './errors.js';
+import { parseUntrustedJson } from './json-input.js';
 
 /** Reads a request body, refusing more than `maxBytes` (HTTP 413, then the connection is closed). */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
@@ -28,12 +29,11 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
 export function parseJsonBody(raw: Buffer): Record<string, unknown> {
   const text = raw.toString('utf8');
   if (text.trim() === '') return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new EmulatorError(10002, 'request body is not valid JSON');
+  const parsed = parseUntrustedJson(text);
+  if (!parsed.ok) {
+    throw new EmulatorError(10002, parsed.reason === 'depth' ? 'request body nests too deeply' : 'request body is not valid JSON');
   }
+  const value = parsed.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new EmulatorError(10002, 'request body must be a JSON object');
   }

@@ -12,16 +12,9 @@ import type { Controller } from './controller.js';
 import { EmulatorError } from './errors.js';
 import { matchPath, newLogId, parseJsonBody, readBody, sendJson, sleep } from './http-util.js';
 import { rateHeaders } from './card-write.js';
-import { authenticate, authRoutes } from './routes/auth.js';
-import { cardRoutes } from './routes/cards.js';
-import { elementRoutes } from './routes/elements.js';
-import { imRoutes } from './routes/im.js';
+import { authenticate } from './routes/auth.js';
+import { ROUTES } from './routes/index.js';
 import type { Route } from './routes/route.js';
-
-export const ROUTES: Route[] = [...authRoutes, ...cardRoutes, ...elementRoutes, ...imRoutes];
-
-/** Every endpoint name the emulator serves, for fault injection and rate-limit keys. */
-export const ENDPOINTS = ROUTES.map((r) => r.endpoint);
 
 export function createEmulatorServer(controller: Controller): Server {
   const server = createServer((req, res) => {

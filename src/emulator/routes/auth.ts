@@ -22,18 +22,13 @@ const tokenInternal: Route = {
     const expected = ctx.state.apps.get(appId);
     if (expected === undefined) throw new EmulatorError(10003, 'app_id is not registered with the emulator');
     if (expected !== appSecret) throw new EmulatorError(10015);
-    const { token, expiresAt } = currentOrNewToken(ctx, appId);
-    return {
-      code: 0,
-      msg: 'ok',
-      tenant_access_token: token,
-      expire: Math.floor((expiresAt - ctx.clock.now()) / 1000),
-    };
+    const now = ctx.clock.now();
+    const { token, expiresAt } = currentOrNewToken(ctx, appId, now);
+    return { code: 0, msg: 'ok', tenant_access_token: token, expire: Math.floor((expiresAt - now) / 1000) };
   },
 };
 
-function currentOrNewToken(services: Services, appId: string): { token: string; expiresAt: number } {
-  const now = services.clock.now();
+function currentOrNewToken(services: Services, appId: string, now: number): { token: string; expiresAt: number } {
   let newest: { token: string; expiresAt: number } | undefined;
   for (const [token, info] of services.state.tokens) {
     if (info.expiresAt <= now) services.state.tokens.delete(token);

@@ -57,8 +57,7 @@ const create: Route = {
       throw badParam('type "template" (builder-tool cards) is not supported by the emulator; send type "card_json"');
     }
     if (type !== 'card_json') throw badParam('type must be "card_json" or "template"');
-    if (typeof data === 'string' && data.length > 3_000_000) throw badParam('data is longer than 3,000,000 characters');
-    const json = parseCard(data);
+    const json = parseCard(data, 3_000_000);
     checkCardLimits(json, ctx.options.maxCardBytes);
     return { card_id: createCardEntity(ctx, json, this.endpoint).cardId };
   },
@@ -70,12 +69,14 @@ const update: Route = {
   endpoint: 'cardkit.card.update',
   auth: true,
   handle(ctx) {
-    const wrapper = ctx.body.card;
-    if (!isObject(wrapper)) throw badParam('card must be an object { type: "card_json", data }');
-    if (wrapper.type !== 'card_json') throw badParam('card.type must be "card_json"');
-    const json = parseCard(wrapper.data);
     writeCard(ctx, {
-      apply(draft, card, now) {
+      parse() {
+        const wrapper = ctx.body.card;
+        if (!isObject(wrapper)) throw badParam('card must be an object { type: "card_json", data }');
+        if (wrapper.type !== 'card_json') throw badParam('card.type must be "card_json"');
+        return parseCard(wrapper.data);
+      },
+      apply(draft, json, card, now) {
         for (const key of Object.keys(draft)) delete draft[key];
         Object.assign(draft, json);
         // Undocumented (reference §19.7): streaming follows the new card's config; an already open
@@ -104,9 +105,9 @@ const settings: Route = {
   endpoint: 'cardkit.card.settings',
   auth: true,
   handle(ctx) {
-    const parsed = parseJsonField('settings', ctx.body.settings);
     writeCard(ctx, {
-      apply(draft, card, now) {
+      parse: () => parseJsonField('settings', ctx.body.settings),
+      apply(draft, parsed, card, now) {
         return streamingEffect(card, now, applySettings(draft, parsed, ctx.options.acceptFlatSettings));
       },
     });
@@ -146,10 +147,13 @@ const batchUpdate: Route = {
   endpoint: 'cardkit.card.batchUpdate',
   auth: true,
   handle(ctx) {
-    const actions = parseJsonField('actions', ctx.body.actions);
-    if (!Array.isArray(actions) || actions.length === 0) throw badParam('actions must be a non-empty JSON array');
     writeCard(ctx, {
-      apply(draft, card, now) {
+      parse() {
+        const actions = parseJsonField('actions', ctx.body.actions);
+        if (!Array.isArray(actions) || actions.length === 0) throw badParam('actions must be a non-empty JSON array');
+        return actions;
+      },
+      apply(draft, actions, card, now) {
         let mode: boolean | undefined;
         actions.forEach((action, i) => {
           mode = applyAction(ctx, draft, action, i) ?? mode;

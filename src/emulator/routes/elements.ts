@@ -23,13 +23,16 @@ const add: Route = {
   endpoint: 'cardkit.cardElement.create',
   auth: true,
   handle(ctx) {
-    const type = parseInsertType(ctx.body.type);
-    const target = ctx.body.target_element_id;
-    if (target !== undefined && (typeof target !== 'string' || target.length > 20)) {
-      throw badParam('target_element_id must be a string of at most 20 characters');
-    }
-    const elements = parseJsonField('elements', ctx.body.elements);
-    writeCard(ctx, { apply: (draft) => addElements(draft, type, target, elements) });
+    writeCard(ctx, {
+      parse() {
+        const target = ctx.body.target_element_id;
+        if (target !== undefined && (typeof target !== 'string' || target.length > 20)) {
+          throw badParam('target_element_id must be a string of at most 20 characters');
+        }
+        return { type: parseInsertType(ctx.body.type), target, elements: parseJsonField('elements', ctx.body.elements) };
+      },
+      apply: (draft, { type, target, elements }) => addElements(draft, type, target, elements),
+    });
     return {};
   },
 };
@@ -40,9 +43,11 @@ const update: Route = {
   endpoint: 'cardkit.cardElement.update',
   auth: true,
   handle(ctx) {
-    const elementId = pathElementId(ctx);
-    const element = parseJsonField('element', ctx.body.element);
-    writeCard(ctx, { elementId, apply: (draft) => replaceElement(draft, elementId, element) });
+    writeCard(ctx, {
+      elementId: ctx.params.element_id,
+      parse: () => ({ elementId: pathElementId(ctx), element: parseJsonField('element', ctx.body.element) }),
+      apply: (draft, { elementId, element }) => replaceElement(draft, elementId, element),
+    });
     return {};
   },
 };
@@ -53,9 +58,11 @@ const patch: Route = {
   endpoint: 'cardkit.cardElement.patch',
   auth: true,
   handle(ctx) {
-    const elementId = pathElementId(ctx);
-    const partial = parseJsonField('partial_element', ctx.body.partial_element);
-    writeCard(ctx, { elementId, apply: (draft) => patchElement(draft, elementId, partial) });
+    writeCard(ctx, {
+      elementId: ctx.params.element_id,
+      parse: () => ({ elementId: pathElementId(ctx), partial: parseJsonField('partial_element', ctx.body.partial_element) }),
+      apply: (draft, { elementId, partial }) => patchElement(draft, elementId, partial),
+    });
     return {};
   },
 };
@@ -66,16 +73,19 @@ const content: Route = {
   endpoint: 'cardkit.cardElement.content',
   auth: true,
   handle(ctx) {
-    const elementId = pathElementId(ctx);
-    const text = ctx.body.content;
-    if (typeof text !== 'string') throw badParam('content is required and must be a string');
-    const length = charLength(text);
-    if (length < 1 || length > MAX_CONTENT_CHARS) {
-      throw badParam(`content must be 1..${MAX_CONTENT_CHARS} characters; received ${length}`);
-    }
     writeCard(ctx, {
-      elementId,
-      apply(draft, card, now) {
+      elementId: ctx.params.element_id,
+      parse() {
+        const elementId = pathElementId(ctx);
+        const text = ctx.body.content;
+        if (typeof text !== 'string') throw badParam('content is required and must be a string');
+        const length = charLength(text);
+        if (length < 1 || length > MAX_CONTENT_CHARS) {
+          throw badParam(`content must be 1..${MAX_CONTENT_CHARS} characters; received ${length}`);
+        }
+        return { elementId, text };
+      },
+      apply(draft, { elementId, text }, card, now) {
         const slot = findElement(draft, elementId);
         if (!slot) throw new EmulatorError(300313, `not find elementID : ${elementId}`);
         if (!STREAMABLE_TAGS.has(slot.element.tag as string)) {
@@ -95,8 +105,11 @@ const remove: Route = {
   endpoint: 'cardkit.cardElement.delete',
   auth: true,
   handle(ctx) {
-    const elementId = pathElementId(ctx);
-    writeCard(ctx, { elementId, apply: (draft) => deleteElements(draft, [elementId]) });
+    writeCard(ctx, {
+      elementId: ctx.params.element_id,
+      parse: () => pathElementId(ctx),
+      apply: (draft, elementId) => deleteElements(draft, [elementId]),
+    });
     return {};
   },
 };

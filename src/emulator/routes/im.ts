@@ -8,6 +8,7 @@ import { cardBytes, checkCardLimits } from '../card-rules.js';
 import { ownedCard, parseUuid, rateHeaders } from '../card-write.js';
 import type { RequestContext } from '../context.js';
 import { EmulatorError } from '../errors.js';
+import { parseUntrustedJson } from '../json-input.js';
 import type { Message } from '../state.js';
 import type { Route } from './route.js';
 import { requiredString } from './cards.js';
@@ -19,6 +20,13 @@ const MAX_TEXT_BYTES = 150 * 1024;
 
 function invalid(detail: string): EmulatorError {
   return new EmulatorError(230001, detail);
+}
+
+/** Message content is a JSON string; malformed or absurdly nested content is a parameter error. */
+function parseContent(content: string): unknown {
+  const parsed = parseUntrustedJson(content);
+  if (!parsed.ok) throw invalid(parsed.reason === 'depth' ? 'content nests too deeply' : 'content is not valid JSON');
+  return parsed.value;
 }
 
 /** 230099 with a sub-code in `msg`, the way the platform reports card problems on send. */
@@ -38,12 +46,7 @@ function checkContent(ctx: RequestContext, msgType: string, content: string): st
     if (Buffer.byteLength(content) > MAX_TEXT_BYTES) throw new EmulatorError(230025);
     return null;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(content);
-  } catch {
-    throw invalid('content is not valid JSON');
-  }
+  const parsed = parseContent(content);
   if (!isObject(parsed)) throw invalid('content must be a JSON object');
   if (parsed.type === 'template') throw cardContentError(200380, 'template cards are not supported by the emulator');
   if (parsed.type === 'card') {
@@ -111,7 +114,7 @@ export function messageData(message: Message): JsonObject {
 }
 
 interface Outgoing {
-  chatKey: string;
+  /** The conversation: a group's chat_id, or the p2p chat with a user; the 5/s limit is per conversation. */
   chatId: string;
   receiveId: string;
   receiveIdType: string;
@@ -132,7 +135,7 @@ function deliver(ctx: RequestContext, to: Outgoing): JsonObject {
     const original = ctx.state.messages.get(previous.messageId);
     if (original) return messageData(original);
   }
-  limitChat(ctx, to.chatKey);
+  limitChat(ctx, to.chatId);
   const cardId = checkContent(ctx, msgType, content);
   const parent = to.parent;
   const message: Message = {
@@ -174,9 +177,9 @@ const send: Route = {
       throw invalid('receive_id_type must be one of open_id, union_id, user_id, email, chat_id');
     }
     const receiveId = requiredString(ctx.body.receive_id, 'receive_id');
+    const chatId = chatIdFor(receiveIdType, receiveId);
     return deliver(ctx, {
-      chatKey: `${receiveIdType}:${receiveId}`,
-      chatId: chatIdFor(receiveIdType, receiveId),
+      chatId,
       receiveId,
       receiveIdType,
       parent: null,
@@ -202,7 +205,6 @@ const reply: Route = {
     const inThread = ctx.body.reply_in_thread;
     if (inThread !== undefined && typeof inThread !== 'boolean') throw invalid('reply_in_thread must be a boolean');
     return deliver(ctx, {
-      chatKey: `chat_id:${parent.chatId}`,
       chatId: parent.chatId,
       receiveId: parent.chatId,
       receiveIdType: 'chat_id',
@@ -230,16 +232,12 @@ const patch: Route = {
     const limit = ctx.options.limits.messagePatchQps;
     const verdict = ctx.limiter.take([{ key: `message:${message.messageId}`, limit, windowMs: 1000 }]);
     if (!verdict.ok) throw new EmulatorError(230020, `more than ${limit} patches/s on one message`, { headers: rateHeaders(limit, verdict.resetMs) });
-    let card: unknown;
-    try {
-      card = JSON.parse(content);
-    } catch {
-      throw invalid('content is not valid JSON');
+    const card = parseContent(content);
+    if (isObject(card) && card.type === 'template') {
+      throw cardContentError(200380, 'template cards are not supported by the emulator');
     }
-    if (!isObject(card) || card.type === 'card' || card.type === 'template') {
-      throw invalid('content must be inline card JSON');
-    }
-    if (!isShared(JSON.parse(message.content)) || !isShared(card)) {
+    if (!isObject(card) || card.type === 'card') throw invalid('content must be inline card JSON');
+    if (!isShared(parseContent(message.content)) || !isShared(card)) {
       throw invalid('update_multi must be true in the card before and after the update');
     }
     checkInlineCard(ctx, card);

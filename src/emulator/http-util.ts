@@ -4,6 +4,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmulatorError } from './errors.js';
 import { parseUntrustedJson } from './json-input.js';
 
+/** The client went away before its request was complete; there is nobody to answer. */
+export class ClientGone extends Error {
+  constructor() {
+    super('client closed the connection before the request body was complete');
+    this.name = 'ClientGone';
+  }
+}
+
 /** Reads a request body, refusing more than `maxBytes` (HTTP 413, then the connection is closed). */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -21,7 +29,10 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     };
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
+    req.once('error', () => reject(new ClientGone()));
+    req.once('close', () => {
+      if (!req.complete) reject(new ClientGone());
+    });
   });
 }
 

@@ -10,7 +10,7 @@ import type { RequestContext } from './context.js';
 import { handleControl } from './control-routes.js';
 import type { Controller } from './controller.js';
 import { EmulatorError } from './errors.js';
-import { matchPath, newLogId, parseJsonBody, readBody, sendJson, sleep } from './http-util.js';
+import { ClientGone, matchPath, newLogId, parseJsonBody, readBody, sendJson, sleep } from './http-util.js';
 import { rateHeaders } from './card-write.js';
 import { authenticate } from './routes/auth.js';
 import { ROUTES } from './routes/index.js';
@@ -23,15 +23,30 @@ export function createEmulatorServer(controller: Controller): Server {
     });
   });
   server.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    const body = JSON.stringify({ code: 10002, msg: 'malformed HTTP request' });
+    if (socket.writable) {
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+    }
     socket.destroy();
   });
   return server;
 }
 
+/** The request target as a URL; origin-form paths are taken literally (`//x` is a path, not a host). */
+function requestUrl(target: string | undefined): URL | null {
+  const raw = target ?? '/';
+  try {
+    return raw.startsWith('/') ? new URL(`http://emulator.invalid${raw}`) : new URL(raw);
+  } catch {
+    return null;
+  }
+}
+
 async function handleRequest(controller: Controller, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://emulator.invalid');
-  if (url.pathname === '/_emulator' || url.pathname.startsWith('/_emulator/')) {
+  const url = requestUrl(req.url);
+  if (url && (url.pathname === '/_emulator' || url.pathname.startsWith('/_emulator/'))) {
     await handleControl(controller, req, res, url.pathname);
     return;
   }
@@ -41,6 +56,10 @@ async function handleRequest(controller: Controller, req: IncomingMessage, res: 
     state.count(error.code);
     sendError(res, error, logId);
   };
+  if (!url) {
+    answer(new EmulatorError(99991201, 'unparsable request target', { httpStatus: 404 }));
+    return;
+  }
   const found = findRoute(req.method ?? '', url.pathname);
   if (found instanceof EmulatorError) {
     answer(found);
@@ -80,6 +99,7 @@ async function handleRequest(controller: Controller, req: IncomingMessage, res: 
     payload = route.topLevel ? data : { code: 0, msg: 'success', data };
     state.count(0);
   } catch (error) {
+    if (error instanceof ClientGone) return;
     const platformError = error instanceof EmulatorError ? error : new EmulatorError(1500, undefined, { httpStatus: 500 });
     state.count(platformError.code);
     status = platformError.httpStatus;

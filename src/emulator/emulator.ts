@@ -15,7 +15,7 @@ export interface Emulator {
   readonly url: string;
   readonly port: number;
   readonly options: Readonly<ResolvedOptions>;
-  /** Stops listening and closes every open connection. */
+  /** Stops listening and closes every open connection. Calling it again returns the same promise. */
   close(): Promise<void>;
   /** A card entity as it is now, or undefined. */
   card(cardId: string): CardSnapshot | undefined;
@@ -77,15 +77,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const { port } = server.address() as AddressInfo;
   const host = resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host;
   const { clock } = services;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
     port,
     options: resolved,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: () => {
+      closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      return closing;
+    },
     card: (cardId) => controller.card(cardId),
     cards: () => controller.cards(),
     message: (messageId) => controller.message(messageId),

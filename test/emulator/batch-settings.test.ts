@@ -3,19 +3,9 @@
  * §13, §19.6, §19.8). The card under test is `streamingCard()`: body elements `answer` (markdown),
  * `note_div` (a div whose plain_text is `note`), `stop_btn` (button) and `panel` (collapsible_panel).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, startEmulator } from '../../src/emulator/index.js';
-import {
-  type ApiResponse,
-  api,
-  createCard,
-  elementText,
-  patchSettings,
-  putContent,
-  settingsPath,
-  streamingCard,
-  tenantToken,
-} from '../support/emulator-http.js';
+import { describe, expect, it } from 'vitest';
+import { type Emulator } from '../../src/emulator/index.js';
+import { type ApiResponse, api, createCard, elementText, patchSettings, putContent, settingsPath, streamingCard, useEmulator } from '../support/emulator-http.js';
 
 const CARDS = '/open-apis/cardkit/v1/cards';
 
@@ -95,11 +85,7 @@ const FAILING_ACTIONS: { rule: string; action: Record<string, unknown>; code: nu
 describe('batch_update and settings', () => {
   let emulator: Emulator;
   let token: string;
-  beforeEach(async () => {
-    emulator = await startEmulator();
-    token = await tenantToken(emulator);
-  });
-  afterEach(() => emulator.close());
+  const fixture = useEmulator((started) => ({ emulator, token } = started));
 
   const batch = (cardId: string, sequence: number, actions: unknown[]) =>
     api(emulator, 'POST', `${CARDS}/${cardId}/batch_update`, { token, body: { actions: JSON.stringify(actions), sequence } });
@@ -256,9 +242,7 @@ describe('batch_update and settings', () => {
     });
 
     it('with acceptFlatSettings the flat form {"streaming_mode":true} is accepted and opens streaming', async () => {
-      await emulator.close();
-      emulator = await startEmulator({ acceptFlatSettings: true });
-      token = await tenantToken(emulator);
+      await fixture.restart({ acceptFlatSettings: true });
       const cardId = await createCard(emulator, token, streamingCard({ config: { streaming_mode: false } }));
       expectCode(await patchSettings(emulator, token, cardId, 1, { streaming_mode: true }), 0);
       expect(emulator.card(cardId)?.streaming_mode).toBe(true);

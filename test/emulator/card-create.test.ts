@@ -2,17 +2,9 @@
  * Contract: creating a card entity and replacing it whole (reference §1, §2, §14, §17).
  * POST /open-apis/cardkit/v1/cards and PUT /open-apis/cardkit/v1/cards/:card_id.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, type WriteLogEntry, startEmulator } from '../../src/emulator/index.js';
-import {
-  type ApiResponse,
-  api,
-  createCard,
-  elementText,
-  putContent,
-  streamingCard,
-  tenantToken,
-} from '../support/emulator-http.js';
+import { describe, expect, it } from 'vitest';
+import { type Emulator, type WriteLogEntry } from '../../src/emulator/index.js';
+import { type ApiResponse, api, createCard, elementText, putContent, streamingCard, tenantToken, useEmulator } from '../support/emulator-http.js';
 
 const CARDS = '/open-apis/cardkit/v1/cards';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -86,11 +78,7 @@ const INVALID_CARDS: { rule: string; data: string; code: number }[] = [
 describe('card create and full update', () => {
   let emulator: Emulator;
   let token: string;
-  beforeEach(async () => {
-    emulator = await startEmulator();
-    token = await tenantToken(emulator);
-  });
-  afterEach(() => emulator.close());
+  const fixture = useEmulator((started) => ({ emulator, token } = started));
 
   const create = (body: unknown) => api(emulator, 'POST', CARDS, { token, body });
   const createJson = (card: unknown) => create({ type: 'card_json', data: JSON.stringify(card) });
@@ -169,9 +157,7 @@ describe('card create and full update', () => {
     });
 
     it('the size limit is configurable with maxCardBytes', async () => {
-      await emulator.close();
-      emulator = await startEmulator({ maxCardBytes: 2048 });
-      token = await tenantToken(emulator);
+      await fixture.restart({ maxCardBytes: 2048 });
       expectCode(await createJson(cardOfBytes(2048)), 0);
       expectCode(await createJson(cardOfBytes(2049)), 200860);
     });
@@ -304,8 +290,7 @@ describe('card create and full update', () => {
     });
 
     it('a card of another app is 300311', async () => {
-      await emulator.close();
-      emulator = await startEmulator({ apps: [{ appId: 'cli_a', appSecret: 's_a' }, { appId: 'cli_b', appSecret: 's_b' }] });
+      await fixture.restart({ apps: [{ appId: 'cli_a', appSecret: 's_a' }, { appId: 'cli_b', appSecret: 's_b' }] });
       const cardId = await createCard(emulator, await tenantToken(emulator, 'cli_a', 's_a'));
       token = await tenantToken(emulator, 'cli_b', 's_b');
       expectCode(await updateJson(cardId, 1, markdownCard(1)), 300311);

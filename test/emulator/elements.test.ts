@@ -4,9 +4,9 @@
  * The card under test is `streamingCard()`: body elements `answer` (markdown), `note_div` (a div whose
  * plain_text is `note`), `stop_btn` (button) and `panel` (an empty collapsible_panel, collapsed).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, startEmulator } from '../../src/emulator/index.js';
-import { type ApiResponse, api, createCard, elementText, putContent, tenantToken } from '../support/emulator-http.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type Emulator } from '../../src/emulator/index.js';
+import { type ApiResponse, api, createCard, elementText, putContent, useEmulator } from '../support/emulator-http.js';
 
 const CARDS = '/open-apis/cardkit/v1/cards';
 const MAX_CARD_BYTES = 30 * 1024;
@@ -47,11 +47,7 @@ function idsOf(elements: unknown): unknown[] {
 describe('element endpoints', () => {
   let emulator: Emulator;
   let token: string;
-  beforeEach(async () => {
-    emulator = await startEmulator();
-    token = await tenantToken(emulator);
-  });
-  afterEach(() => emulator.close());
+  const fixture = useEmulator((started) => ({ emulator, token } = started));
 
   const elementPath = (cardId: string, elementId: string) => `${CARDS}/${cardId}/elements/${elementId}`;
   const addElements = (cardId: string, sequence: number, type: string, elements: Element[], target?: string) =>
@@ -328,9 +324,7 @@ describe('element endpoints', () => {
 
     describe('with a card size limit large enough to reach the 100,000-character bound', () => {
       beforeEach(async () => {
-        await emulator.close();
-        emulator = await startEmulator({ maxCardBytes: 2_000_000 });
-        token = await tenantToken(emulator);
+        await fixture.restart({ maxCardBytes: 2_000_000 });
       });
 
       it('100,000 characters is the maximum', async () => {

@@ -7,15 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, type EmulatorOptions, type FaultSpec, startEmulator } from '../../src/emulator/index.js';
-import {
-  api,
-  contentPath,
-  createCard,
-  elementText,
-  patchSettings,
-  putContent,
-  tenantToken,
-} from '../support/emulator-http.js';
+import { api, contentPath, createCard, elementText, patchSettings, putContent, tenantToken, useEmulator } from '../support/emulator-http.js';
 
 const CONTENT = 'cardkit.cardElement.content';
 
@@ -254,11 +246,7 @@ describe('fault injection', () => {
 describe('clock and stats control', () => {
   let emulator: Emulator;
   let token: string;
-  beforeEach(async () => {
-    emulator = await startEmulator();
-    token = await tenantToken(emulator);
-  });
-  afterEach(() => emulator.close());
+  useEmulator((started) => ({ emulator, token } = started));
 
   it('GET /_emulator/clock reports emulated time and speed; POST advanceMs moves it and crosses the streaming window', async () => {
     const cardId = await createCard(emulator, token);
@@ -332,11 +320,7 @@ describe('clock and stats control', () => {
 describe('server safety', () => {
   let emulator: Emulator;
   let token: string;
-  beforeEach(async () => {
-    emulator = await startEmulator({ maxBodyBytes: 1024 });
-    token = await tenantToken(emulator);
-  });
-  afterEach(() => emulator.close());
+  useEmulator((started) => ({ emulator, token } = started), { maxBodyBytes: 1024 });
 
   it('binds 127.0.0.1 by default and is not reachable on other interfaces', async () => {
     expect(emulator.options.host).toBe('127.0.0.1');

@@ -2,9 +2,9 @@
  * Contract: `sequence` and `uuid` on every CardKit write, the per-card write log and the interaction
  * lock (reference §15, §13 "Interaction lock", §17).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, type WriteLogEntry, startEmulator } from '../../src/emulator/index.js';
-import { type ApiResponse, api, createCard, elementText, putContent, streamingCard, tenantToken } from '../support/emulator-http.js';
+import { describe, expect, it } from 'vitest';
+import { type Emulator, type WriteLogEntry } from '../../src/emulator/index.js';
+import { type ApiResponse, api, createCard, elementText, putContent, streamingCard, useEmulator } from '../support/emulator-http.js';
 
 const CARDS = '/open-apis/cardkit/v1/cards';
 const INT32_MAX = 2_147_483_647;
@@ -105,11 +105,7 @@ function logWithoutTimes(log: WriteLogEntry[]): Omit<WriteLogEntry, 'time'>[] {
 describe('sequence and uuid', () => {
   let emulator: Emulator;
   let token: string;
-  beforeEach(async () => {
-    emulator = await startEmulator();
-    token = await tenantToken(emulator);
-  });
-  afterEach(() => emulator.close());
+  useEmulator((started) => ({ emulator, token } = started));
 
   const send = ({ method, path, body }: WriteRequest, extra: Record<string, unknown> = {}) =>
     api(emulator, method, path, { token, body: { ...body, ...extra } });

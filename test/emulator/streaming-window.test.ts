@@ -1,15 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, startEmulator } from '../../src/emulator/index.js';
-import { createCard, elementText, patchSettings, putContent, streamingCard, tenantToken } from '../support/emulator-http.js';
+import { describe, expect, it } from 'vitest';
+import { type Emulator } from '../../src/emulator/index.js';
+import { createCard, elementText, patchSettings, putContent, streamingCard, useEmulator } from '../support/emulator-http.js';
 
 describe('streaming window', () => {
   let emulator: Emulator;
   let token: string;
-  beforeEach(async () => {
-    emulator = await startEmulator();
-    token = await tenantToken(emulator);
-  });
-  afterEach(() => emulator.close());
+  const fixture = useEmulator((started) => ({ emulator, token } = started));
 
   it('content writes land while streaming mode is open and the card shows the full text', async () => {
     const cardId = await createCard(emulator, token);
@@ -70,9 +66,7 @@ describe('streaming window', () => {
   });
 
   it('the streaming timeout is configurable and runs on the emulator clock', async () => {
-    await emulator.close();
-    emulator = await startEmulator({ streamingTimeoutMs: 60_000, clockSpeed: 1000 });
-    token = await tenantToken(emulator);
+    await fixture.restart({ streamingTimeoutMs: 60_000, clockSpeed: 1000 });
     const cardId = await createCard(emulator, token);
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect((await putContent(emulator, token, cardId, 1, 'late')).body.code).toBe(200850);

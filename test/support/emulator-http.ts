@@ -2,7 +2,8 @@
  * Raw HTTP access to a running emulator for contract tests: real requests over loopback, no client
  * library in between, so each test states exactly what goes over the wire.
  */
-import type { Emulator } from '../../src/emulator/index.js';
+import { afterEach, beforeEach } from 'vitest';
+import { type Emulator, type EmulatorOptions, startEmulator } from '../../src/emulator/index.js';
 
 export interface ApiResponse {
   status: number;
@@ -98,4 +99,33 @@ export function elementText(emulator: Emulator, cardId: string, elementId = 'ans
   };
   visit(emulator.card(cardId)?.card.body);
   return text;
+}
+
+export interface StartedEmulator {
+  emulator: Emulator;
+  /** A tenant token of the emulator's first app. */
+  token: string;
+}
+
+/**
+ * Starts a fresh emulator before each test (and a token for its first app), hands both to `bind`,
+ * and closes every emulator the test started afterwards. `restart(options)` swaps in an emulator with
+ * other options for one test.
+ */
+export function useEmulator(
+  bind: (started: StartedEmulator) => void,
+  options: EmulatorOptions = {},
+): { restart(options: EmulatorOptions): Promise<void> } {
+  const running: Emulator[] = [];
+  const start = async (startOptions: EmulatorOptions) => {
+    const emulator = await startEmulator(startOptions);
+    running.push(emulator);
+    const app = startOptions.apps?.[0] ?? { appId: 'cli_x', appSecret: 's_x' };
+    bind({ emulator, token: await tenantToken(emulator, app.appId, app.appSecret) });
+  };
+  beforeEach(() => start(options));
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((emulator) => emulator.close()));
+  });
+  return { restart: start };
 }

@@ -45,6 +45,8 @@ export interface StatsSnapshot {
   accepted: number;
   /** API requests answered with an error, by code. */
   rejected: Record<string, number>;
+  /** The same, per endpoint name (e.g. `auth.tenantAccessToken.internal`). */
+  endpoints: Record<string, { accepted: number; rejected: number }>;
 }
 
 export function cardSnapshot(services: Services, card: CardEntity): CardSnapshot {
@@ -94,6 +96,7 @@ export function statsSnapshot(services: Services): StatsSnapshot {
   return {
     accepted: services.state.stats.accepted,
     rejected: Object.fromEntries([...services.state.stats.rejected].map(([code, n]) => [String(code), n])),
+    endpoints: Object.fromEntries([...services.state.stats.byEndpoint].map(([name, n]) => [name, { ...n }])),
   };
 }
 

@@ -52,8 +52,8 @@ async function handleRequest(controller: Controller, req: IncomingMessage, res: 
   }
   const { state } = controller.services;
   const logId = newLogId();
-  const answer = (error: EmulatorError) => {
-    state.count(error.code);
+  const answer = (error: EmulatorError, endpoint?: string) => {
+    state.count(error.code, endpoint);
     sendError(res, error, logId);
   };
   if (!url) {
@@ -74,7 +74,7 @@ async function handleRequest(controller: Controller, req: IncomingMessage, res: 
   }
   if (plan.action.kind === 'fail') {
     const { code, httpStatus, msg, headers } = plan.action;
-    answer(new EmulatorError(code, msg, { httpStatus, headers }));
+    answer(new EmulatorError(code, msg, { httpStatus, headers }), route.endpoint);
     return;
   }
   const loseResponse = plan.action.kind === 'lose_response';
@@ -97,11 +97,11 @@ async function handleRequest(controller: Controller, req: IncomingMessage, res: 
     }
     const data = route.handle(ctx);
     payload = route.topLevel ? data : { code: 0, msg: 'success', data };
-    state.count(0);
+    state.count(0, route.endpoint);
   } catch (error) {
     if (error instanceof ClientGone) return;
     const platformError = error instanceof EmulatorError ? error : new EmulatorError(1500, undefined, { httpStatus: 500 });
-    state.count(platformError.code);
+    state.count(platformError.code, route.endpoint);
     status = platformError.httpStatus;
     headers = platformError.headers;
     payload = errorBody(platformError, logId);

@@ -79,12 +79,22 @@ export class EmulatorState {
   readonly messages = new Map<string, Message>();
   /** IM send/reply idempotency: `${appId}\n${uuid}` to the message it produced and when. */
   readonly sendUuids = new Map<string, { messageId: string; at: number }>();
-  readonly stats = { accepted: 0, rejected: new Map<number, number>() };
+  readonly stats = {
+    accepted: 0,
+    rejected: new Map<number, number>(),
+    byEndpoint: new Map<string, { accepted: number; rejected: number }>(),
+  };
   readonly events = new EventEmitter<{ change: [StateEvent] }>();
 
-  count(code: number): void {
+  /** Counts one answered API request; `endpoint` is absent when no route matched. */
+  count(code: number, endpoint?: string): void {
     if (code === 0) this.stats.accepted++;
     else this.stats.rejected.set(code, (this.stats.rejected.get(code) ?? 0) + 1);
+    if (endpoint === undefined) return;
+    let counts = this.stats.byEndpoint.get(endpoint);
+    if (!counts) this.stats.byEndpoint.set(endpoint, (counts = { accepted: 0, rejected: 0 }));
+    if (code === 0) counts.accepted++;
+    else counts.rejected++;
   }
 
   logWrite(card: CardEntity, entry: WriteLogEntry): void {
@@ -101,5 +111,6 @@ export class EmulatorState {
     this.sendUuids.clear();
     this.stats.accepted = 0;
     this.stats.rejected.clear();
+    this.stats.byEndpoint.clear();
   }
 }

@@ -311,7 +311,16 @@ describe('clock and stats control', () => {
 
     expect(stats).toEqual({
       status: 200,
-      body: { accepted: 3, rejected: { 300317: 1, 99991661: 1, 99991201: 1, 10002: 2 } },
+      body: {
+        accepted: 3,
+        rejected: { 300317: 1, 99991661: 1, 99991201: 1, 10002: 2 },
+        // Per endpoint; the unknown route matched none, so it is counted only in `rejected`.
+        endpoints: {
+          'auth.tenantAccessToken.internal': { accepted: 1, rejected: 0 },
+          'cardkit.card.create': { accepted: 1, rejected: 1 },
+          'cardkit.cardElement.content': { accepted: 1, rejected: 3 },
+        },
+      },
     });
     expect(emulator.stats()).toEqual(stats.body);
   });
@@ -430,7 +439,7 @@ describe('server safety', () => {
     expect(emulator.cards()).toEqual([]);
     expect(emulator.messages()).toEqual([]);
     expect(emulator.faults.list()).toEqual([]);
-    expect(emulator.stats()).toEqual({ accepted: 0, rejected: {} });
+    expect(emulator.stats()).toEqual({ accepted: 0, rejected: {}, endpoints: {} });
     expect((await createCard(emulator, token).catch((error: Error) => error.message))).toContain('99991663');
     // Registered apps stay: a new token works.
     expect(await createCard(emulator, await tenantToken(emulator))).toMatch(/^\d+$/);

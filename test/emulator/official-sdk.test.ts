@@ -135,7 +135,10 @@ describe('official node SDK against the emulator', () => {
       }),
     ]);
     // One token request served all six API calls: the SDK cached the emulator's token.
-    expect(emulator.stats()).toEqual({ accepted: 7, rejected: {} });
+    const stats = emulator.stats();
+    expect(stats).toMatchObject({ accepted: 7, rejected: {} });
+    // One token for the whole run: the SDK caches it.
+    expect(stats.endpoints['auth.tenantAccessToken.internal']).toEqual({ accepted: 1, rejected: 0 });
     expect(sdkErrors).toEqual([]);
   });
 

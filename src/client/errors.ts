@@ -1,0 +1,128 @@
+/**
+ * Errors of the open-platform client: one base class, `FeishuError`, with a stable string `kind`;
+ * platform errors (`FeishuApiError`) keep the numeric code, message, HTTP status and log id, and carry
+ * a classification the session acts on (reference §17). No error ever holds a token or the app secret.
+ */
+
+/** What the caller should do about a platform error. */
+export type ErrorCategory =
+  /** Transient (5xx, 300120, 200810, …): retry with backoff and a new sequence. */
+  | 'retryable'
+  /** Frequency limit (99991400, 230020): wait `retryAfterMs` (or back off), then retry. */
+  | 'rate_limited'
+  /** Streaming mode closed (200850, 300309, 200510): re-open it through settings, then resend. */
+  | 'streaming_closed'
+  /** Sequence not increasing (300317): move the counter past the server's and continue. */
+  | 'sequence_conflict'
+  /** Tenant token missing, invalid or expired: refresh it and retry once. */
+  | 'token'
+  /** Card or message too large (200860, 230025): shrink or split. */
+  | 'too_large'
+  /** Anything else: fix the request; retrying will not help. */
+  | 'fatal';
+
+const CATEGORIES: ReadonlyMap<number, ErrorCategory> = new Map([
+  ...[300120, 200810, 230049, 1500, 1663, 2200, 10012, 10013].map((c) => [c, 'retryable'] as const),
+  ...[99991400, 230020].map((c) => [c, 'rate_limited'] as const),
+  ...[200850, 300309, 200510].map((c) => [c, 'streaming_closed'] as const),
+  [300317, 'sequence_conflict'] as const,
+  ...[99991661, 99991663, 99991664, 99991665].map((c) => [c, 'token'] as const),
+  ...[200860, 230025].map((c) => [c, 'too_large'] as const),
+]);
+
+/** The classification of a platform code; unknown codes answered with a 5xx are transient. */
+export function categorize(code: number, httpStatus: number): ErrorCategory {
+  return CATEGORIES.get(code) ?? (httpStatus >= 500 ? 'retryable' : 'fatal');
+}
+
+export type FeishuErrorKind = 'api' | 'network' | 'timeout';
+
+export abstract class FeishuError extends Error {
+  abstract readonly kind: FeishuErrorKind;
+  /** Endpoint name, e.g. `cardkit.cardElement.content`. */
+  readonly endpoint: string;
+
+  constructor(message: string, endpoint: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.endpoint = endpoint;
+  }
+
+  /** True when trying again (after `retryAfterMs` where given) may succeed. */
+  abstract get retryable(): boolean;
+}
+
+export interface ApiErrorInit {
+  code: number;
+  msg: string;
+  httpStatus: number;
+  logId: string | undefined;
+  endpoint: string;
+  /** Milliseconds the platform asked to wait (`x-ogw-ratelimit-reset`), when it said. */
+  retryAfterMs?: number | undefined;
+}
+
+/** The platform answered with a non-zero `code`, whatever the HTTP status. */
+export class FeishuApiError extends FeishuError {
+  readonly kind = 'api' as const;
+  readonly code: number;
+  readonly msg: string;
+  readonly httpStatus: number;
+  readonly logId: string | undefined;
+  readonly category: ErrorCategory;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(init: ApiErrorInit) {
+    super(`${init.endpoint} failed with code ${init.code}: ${init.msg}${init.logId ? ` (log_id ${init.logId})` : ''}`, init.endpoint);
+    this.name = 'FeishuApiError';
+    this.code = init.code;
+    this.msg = init.msg;
+    this.httpStatus = init.httpStatus;
+    this.logId = init.logId;
+    this.category = categorize(init.code, init.httpStatus);
+    this.retryAfterMs = init.retryAfterMs;
+  }
+
+  get retryable(): boolean {
+    return this.category === 'retryable' || this.category === 'rate_limited';
+  }
+}
+
+/** The request never got an answer: connection refused or reset, DNS failure, a body that is not JSON. */
+export class FeishuNetworkError extends FeishuError {
+  readonly kind = 'network' as const;
+
+  constructor(endpoint: string, detail: string, cause?: unknown) {
+    super(`${endpoint}: ${detail}`, endpoint, { cause: sanitizeCause(cause) });
+    this.name = 'FeishuNetworkError';
+  }
+
+  get retryable(): boolean {
+    return true;
+  }
+}
+
+/** The per-request timeout ran out. The request may or may not have been applied. */
+export class FeishuTimeoutError extends FeishuError {
+  readonly kind = 'timeout' as const;
+  readonly timeoutMs: number;
+
+  constructor(endpoint: string, timeoutMs: number) {
+    super(`${endpoint}: no answer within ${timeoutMs} ms`, endpoint);
+    this.name = 'FeishuTimeoutError';
+    this.timeoutMs = timeoutMs;
+  }
+
+  get retryable(): boolean {
+    return true;
+  }
+}
+
+/** Keeps a network cause's name, message and code, never anything a request carried. */
+function sanitizeCause(cause: unknown): unknown {
+  if (!(cause instanceof Error)) return undefined;
+  const copy = new Error(cause.message);
+  copy.name = cause.name;
+  const code = (cause as { code?: unknown }).code ?? (cause.cause as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') Object.assign(copy, { code });
+  return copy;
+}

@@ -26,10 +26,21 @@ export interface FeishuClientOptions {
   /** Advanced: how requests are sent; see `feishu-card-session/lark-sdk` for the official SDK client. */
   transport?: Transport;
   /**
+   * Rate limits of this app, kept by the governor that every session created from this client shares.
+   * Default Feishu's: `{ apiQps: 50, apiQpm: 1000, cardQps: 10 }` (tenants on other plans have other levels).
+   */
+  limits?: ClientLimits;
+  /**
    * The clock token lifetimes are measured on, epoch ms. Default `Date.now`. Tests pass the emulator's
    * (`() => emulator.clock.now()`) to exercise renewal without waiting two hours.
    */
   now?: () => number;
+}
+
+export interface ClientLimits {
+  apiQps?: number;
+  apiQpm?: number;
+  cardQps?: number;
 }
 
 interface TokenAnswer {
@@ -41,6 +52,8 @@ export class FeishuClient {
   /** Base URL requests go to. */
   readonly domain: string;
   readonly appId: string | undefined;
+  /** The rate limits given in the options (defaults are filled by the governor). */
+  readonly limits: Readonly<ClientLimits>;
   readonly cardkit: { readonly v1: { readonly card: CardApi; readonly cardElement: CardElementApi } };
   readonly im: { readonly v1: { readonly message: MessageApi } };
   readonly #requester: Requester;
@@ -56,6 +69,7 @@ export class FeishuClient {
       throw new TypeError(`options.fetch must be a function; received ${describe(options.fetch)}`);
     }
     this.domain = resolveDomain(options.domain);
+    this.limits = checkLimits(options.limits ?? {});
     this.appId = options.appId;
     const transport = options.transport ?? fetchTransport(this.domain, options.fetch);
     this.#requester = new Requester(transport, timeoutMs);
@@ -105,4 +119,15 @@ export class FeishuClient {
   toJSON(): { domain: string; appId: string | undefined } {
     return { domain: this.domain, appId: this.appId };
   }
+}
+
+function checkLimits(limits: ClientLimits): ClientLimits {
+  if (typeof limits !== 'object' || limits === null) throw new TypeError('options.limits must be an object');
+  for (const name of ['apiQps', 'apiQpm', 'cardQps'] as const) {
+    const value = limits[name];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)) {
+      throw new RangeError(`options.limits.${name} must be a number above 0; received ${describe(value)}`);
+    }
+  }
+  return { ...limits };
 }

@@ -1,0 +1,1 @@
+export { type StreamSource, type TextPiece, pieceOf, textPieces } from './text-source.js';

@@ -1,0 +1,21 @@
+/**
+ * The governor decides when a write may leave: every write of every session of an app asks it
+ * first, so the app's budget (per API per second and per minute, per card per second) is kept
+ * across cards rather than by each card on its own.
+ */
+export interface PermitRequest {
+  /** Endpoint name, e.g. `cardkit.cardElement.content`. */
+  api: string;
+  /** The card written to; card creation and IM calls have none. */
+  cardId?: string;
+  /** `urgent` for finishing writes and card creation for a waiting user. Default `normal`. */
+  priority?: 'normal' | 'urgent';
+  signal?: AbortSignal;
+}
+
+export interface Governor {
+  /** Resolves when the write may be dispatched now, and counts it. Rejects with the signal's reason on abort. */
+  acquire(request: PermitRequest): Promise<void>;
+  /** The platform answered "rate limited" for `api`: hold every card's writes to it for `ms`. */
+  pause(api: string, ms: number): void;
+}

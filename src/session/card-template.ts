@@ -1,0 +1,85 @@
+/**
+ * The card a session streams into: the default one (optional header, one markdown element), or the
+ * caller's Card JSON 2.0, checked before it is created (reference §14) so a mistake is a TypeError at
+ * the call rather than a platform error after the user is already waiting.
+ */
+import { ELEMENT_ID_PATTERN } from '../client/index.js';
+
+export type StreamTag = 'markdown' | 'plain_text';
+type JsonObject = Record<string, unknown>;
+
+/** Typewriter settings that keep up with a fast model: 3 characters every 20 ms, and `fast` catches up at each write. */
+export const DEFAULT_STREAMING_CONFIG = {
+  print_frequency_ms: { default: 20 },
+  print_step: { default: 3 },
+  print_strategy: 'fast',
+} as const;
+
+export const DEFAULT_ELEMENT_ID = 'answer';
+const MAX_ELEMENTS = 200;
+const MAX_CARD_BYTES = 30 * 1024;
+
+export function defaultCard(title: string | undefined): JsonObject {
+  return {
+    schema: '2.0',
+    config: { update_multi: true, streaming_mode: true, streaming_config: DEFAULT_STREAMING_CONFIG },
+    ...(title === undefined ? {} : { header: { title: { tag: 'plain_text', content: title } } }),
+    body: { elements: [{ tag: 'markdown', element_id: DEFAULT_ELEMENT_ID, content: '' }] },
+  };
+}
+
+/**
+ * Checks a caller's card and returns a copy with streaming mode on (and the default streaming_config
+ * where it has none), plus the tag of each element to stream into.
+ */
+export function prepareCard(card: unknown, elementIds: readonly string[]): { card: JsonObject; tags: Map<string, StreamTag> } {
+  if (!isObject(card)) throw new TypeError('options.card must be a Card JSON 2.0 object');
+  if (card.schema !== '2.0') throw new TypeError(`options.card.schema must be "2.0"; received ${JSON.stringify(card.schema)}`);
+  const config = isObject(card.config) ? card.config : {};
+  if (config.update_multi === false) throw new TypeError('options.card.config.update_multi must not be false: CardKit cards are shared cards');
+  const elements = new Map<string, JsonObject>();
+  let count = 0;
+  walk(card.body, (element) => {
+    count++;
+    const id = element.element_id;
+    if (id === undefined) return;
+    if (typeof id !== 'string' || !ELEMENT_ID_PATTERN.test(id)) {
+      throw new TypeError(`options.card has a malformed element_id ${JSON.stringify(id)}`);
+    }
+    if (elements.has(id)) throw new TypeError(`options.card has the element_id ${id} twice`);
+    elements.set(id, element);
+  });
+  if (count > MAX_ELEMENTS) throw new RangeError(`options.card has ${count} elements; at most ${MAX_ELEMENTS}`);
+  const tags = new Map<string, StreamTag>();
+  for (const id of elementIds) {
+    const tag = elements.get(id)?.tag;
+    if (tag !== 'markdown' && tag !== 'plain_text') {
+      throw new TypeError(
+        tag === undefined
+          ? `options.card has no element with element_id ${id} to stream into`
+          : `element ${id} is a ${JSON.stringify(tag)}; only markdown and plain_text elements can be streamed`,
+      );
+    }
+    tags.set(id, tag);
+  }
+  const prepared: JsonObject = {
+    ...card,
+    config: { ...config, streaming_mode: true, streaming_config: config.streaming_config ?? DEFAULT_STREAMING_CONFIG },
+  };
+  const bytes = Buffer.byteLength(JSON.stringify(prepared));
+  if (bytes > MAX_CARD_BYTES) throw new RangeError(`options.card is ${bytes} bytes; a card may be at most 30 KB`);
+  return { card: prepared, tags };
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Visits every object with a string `tag` below `node` (components and elements). */
+function walk(node: unknown, visit: (element: JsonObject) => void, depth = 0): void {
+  if (depth > 64 || typeof node !== 'object' || node === null) return;
+  for (const child of Object.values(node)) {
+    if (isObject(child) && typeof child.tag === 'string') visit(child);
+    if (typeof child === 'object' && child !== null) walk(child, visit, depth + 1);
+  }
+}

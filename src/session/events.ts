@@ -1,0 +1,52 @@
+/** What a session reports while it works, and what it resolves with. */
+
+export interface FlushEvent {
+  elementId: string;
+  sequence: number;
+  /** Characters (UTF-16 units) of the full text written. */
+  length: number;
+  /** How the text was written: streamed, or through an element patch once streaming could not be re-opened. */
+  via: 'content' | 'patch';
+}
+
+export interface RetryEvent {
+  /** Endpoint name of the write being retried. */
+  api: string;
+  /** The attempt that failed, from 1. */
+  attempt: number;
+  /** How long the session waits before the next attempt. */
+  delayMs: number;
+  error: Error;
+}
+
+export interface ReopenEvent {
+  /** `scheduled`: before the 10-minute window closes; `expired`: after the platform said it had. */
+  reason: 'scheduled' | 'expired';
+  sequence: number;
+}
+
+export interface SessionResult {
+  cardId: string;
+  messageId: string | null;
+  /** Final text of the main element. */
+  text: string;
+  /** Final text of every streamed element. */
+  texts: Record<string, string>;
+  /** Last sequence used on the card. */
+  sequence: number;
+  /** Writes the platform accepted (content, settings, patches). */
+  writes: number;
+  retries: number;
+  reopens: number;
+  /** True when the session ended through `abort()`, its signal, or a failing source. */
+  aborted: boolean;
+}
+
+export interface SessionEvents {
+  flush: [FlushEvent];
+  retry: [RetryEvent];
+  reopen: [ReopenEvent];
+  /** A fatal error: the session stopped; `finish()` rejects with the same error. */
+  error: [Error];
+  finish: [SessionResult];
+}

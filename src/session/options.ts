@@ -1,0 +1,129 @@
+/** Options of `CardSession.start()` and `CardSession.attach()`, with their defaults and checks. */
+import { ELEMENT_ID_PATTERN } from '../client/index.js';
+import type { Governor } from '../governor/index.js';
+import { DEFAULT_ELEMENT_ID } from './card-template.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+
+/** Where the card is sent: one of the IM receive id types, or a reply to a message. */
+export type Recipient =
+  | { chat_id: string }
+  | { open_id: string }
+  | { user_id: string }
+  | { email: string }
+  | { union_id: string }
+  | { reply_to: string; in_thread?: boolean };
+
+export interface SessionOptions {
+  /** Optional AbortSignal: aborting it is `session.abort(signal.reason)`. */
+  signal?: AbortSignal;
+  /** The element `append()` and `pipe()` write to. Default `answer` (the default card's markdown element). */
+  elementId?: string;
+  /** Further markdown/plain_text elements to stream into with `append(delta, elementId)`, e.g. a reasoning panel. */
+  extraElementIds?: string[];
+  /** Shared rate-limit governor. Default: the one every session of the same client shares. */
+  governor?: Governor;
+  /** Clock for the streaming window, epoch ms. Default `Date.now`; tests pass the emulator's. */
+  now?: () => number;
+  /** How long streaming mode stays open after it was opened. Default 600000 (10 minutes, Feishu's). */
+  streamingWindowMs?: number;
+  /** Re-open streaming mode this long before the window closes. Default 90000. */
+  reopenMarginMs?: number;
+  /** Appended to the main element when the session is aborted, so readers see the answer was cut. Default `\n\n_(interrupted)_`. */
+  interruptedText?: string;
+  /** Retries of transient failures. Default `{ maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 5000 }`. */
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface StartOptions extends SessionOptions {
+  /** Where to send the card. Omit to create the card only (send it yourself with `session.cardId`). */
+  to?: Recipient;
+  /** Header title of the default card. */
+  title?: string;
+  /** Your own Card JSON 2.0 instead of the default card; must contain `elementId` (and `extraElementIds`). */
+  card?: Record<string, unknown>;
+}
+
+export interface AttachOptions extends SessionOptions {
+  /** A card entity created (and sent) elsewhere by the same app. */
+  cardId: string;
+  messageId?: string;
+  /** The last sequence used on the card, if known. Default 0; a conflict moves it on by itself. */
+  sequence?: number;
+  /** When streaming mode was last opened, on the `now` clock, if known. Unknown: re-opened only when the platform says it closed. */
+  streamingOpenedAt?: number;
+  /** The elements' tags, if not markdown. Default markdown for every streamed element. */
+  plainTextElementIds?: string[];
+}
+
+export interface ResolvedSessionOptions {
+  signal: AbortSignal | undefined;
+  elementId: string;
+  elementIds: string[];
+  governor: Governor | undefined;
+  now: () => number;
+  streamingWindowMs: number;
+  reopenMarginMs: number;
+  interruptedText: string;
+  retry: RetryPolicy;
+}
+
+export function resolveSessionOptions(options: SessionOptions): ResolvedSessionOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const elementId = options.elementId ?? DEFAULT_ELEMENT_ID;
+  const extra = options.extraElementIds ?? [];
+  if (!Array.isArray(extra)) throw new TypeError('options.extraElementIds must be an array of element ids');
+  const elementIds = [elementId, ...extra];
+  for (const id of elementIds) {
+    if (typeof id !== 'string' || !ELEMENT_ID_PATTERN.test(id)) {
+      throw new TypeError(`element ids must match ${String(ELEMENT_ID_PATTERN)}; received ${JSON.stringify(id)}`);
+    }
+  }
+  if (new Set(elementIds).size !== elementIds.length) throw new TypeError('options.extraElementIds repeats an element id');
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new TypeError('options.signal must be an AbortSignal');
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('options.now must be a function');
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  positive('retry.maxAttempts', retry.maxAttempts);
+  positive('retry.baseDelayMs', retry.baseDelayMs);
+  positive('retry.maxDelayMs', retry.maxDelayMs);
+  const streamingWindowMs = positive('streamingWindowMs', options.streamingWindowMs ?? 600_000);
+  const reopenMarginMs = options.reopenMarginMs ?? Math.min(90_000, streamingWindowMs / 4);
+  if (typeof reopenMarginMs !== 'number' || !(reopenMarginMs >= 0 && reopenMarginMs < streamingWindowMs)) {
+    throw new RangeError(`options.reopenMarginMs must be >= 0 and below streamingWindowMs; received ${String(reopenMarginMs)}`);
+  }
+  const interruptedText = options.interruptedText ?? '\n\n_(interrupted)_';
+  if (typeof interruptedText !== 'string') throw new TypeError('options.interruptedText must be a string');
+  return {
+    signal: options.signal,
+    elementId,
+    elementIds,
+    governor: options.governor,
+    now: options.now ?? Date.now,
+    streamingWindowMs,
+    reopenMarginMs,
+    interruptedText,
+    retry,
+  };
+}
+
+function positive(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`options.${name} must be a number above 0; received ${String(value)}`);
+  }
+  return value;
+}
+
+/** The IM call that delivers a card entity to `to`. */
+export function checkRecipient(to: unknown): Recipient {
+  if (typeof to !== 'object' || to === null) throw new TypeError('options.to must be an object such as { chat_id }');
+  const keys = Object.keys(to).filter((k) => k !== 'in_thread');
+  const key = keys[0];
+  const allowed = ['chat_id', 'open_id', 'user_id', 'email', 'union_id', 'reply_to'];
+  if (keys.length !== 1 || key === undefined || !allowed.includes(key)) {
+    throw new TypeError(`options.to needs exactly one of ${allowed.join(', ')}; received keys ${JSON.stringify(Object.keys(to))}`);
+  }
+  const value = (to as Record<string, unknown>)[key];
+  if (typeof value !== 'string' || value === '') throw new TypeError(`options.to.${key} must be a non-empty string`);
+  return to as Recipient;
+}

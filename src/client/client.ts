@@ -82,7 +82,8 @@ export class FeishuClient {
   /** The tenant access token requests are sent with now (cached; renewed inside the 30-minute window). */
   async tenantAccessToken(options: CallOptions = {}): Promise<string> {
     if (!this.#tokens) throw new TypeError('this client sends requests through a transport that manages its own tokens');
-    const signal = options.signal ?? AbortSignal.timeout(options.timeoutMs ?? 10_000);
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? this.#requester.defaultTimeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     return this.#tokens.token(signal);
   }
 

@@ -37,7 +37,7 @@ export class Requester {
 
   constructor(
     private readonly transport: Transport,
-    private readonly defaultTimeoutMs: number,
+    readonly defaultTimeoutMs: number,
   ) {}
 
   async call<T>(spec: CallSpec): Promise<T> {
@@ -53,6 +53,7 @@ export class Requester {
 
   /** One try; a platform error comes back with the token it was sent with, for the retry decision. */
   async #attempt(spec: CallSpec, useToken: boolean): Promise<Attempt> {
+    spec.signal?.throwIfAborted();
     const timeoutMs = spec.timeoutMs ?? this.defaultTimeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;

@@ -18,13 +18,14 @@ export interface FetchedToken {
 }
 
 const RENEW_WINDOW_MS = 30 * 60 * 1000;
-/** A token this close to expiry is not handed out; callers wait for the renewal instead. */
+/** A token this close to expiry (at most a tenth of its lifetime) is not handed out; callers wait for the renewal. */
 const SAFETY_MS = 30 * 1000;
 
 interface Cached {
   token: string;
   renewAt: number;
-  expiresAt: number;
+  /** Handed out until then. */
+  safeUntil: number;
 }
 
 export class TenantTokenManager implements TokenSource {
@@ -39,9 +40,10 @@ export class TenantTokenManager implements TokenSource {
   }
 
   async token(signal: AbortSignal): Promise<string> {
+    signal.throwIfAborted();
     const now = this.#now();
     const cached = this.#cached;
-    if (cached && now < cached.expiresAt - SAFETY_MS) {
+    if (cached && now < cached.safeUntil) {
       if (now >= cached.renewAt) this.#renew().catch(() => undefined);
       return cached.token;
     }
@@ -59,7 +61,7 @@ export class TenantTokenManager implements TokenSource {
         const lifetime = expireSec * 1000;
         const cached = {
           token,
-          expiresAt: obtained + lifetime,
+          safeUntil: obtained + lifetime - Math.min(SAFETY_MS, lifetime / 10),
           renewAt: obtained + Math.max(lifetime - RENEW_WINDOW_MS, lifetime / 2),
         };
         this.#cached = cached;

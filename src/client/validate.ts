@@ -10,8 +10,17 @@ export function requireString(value: unknown, name: string, max = Number.POSITIV
   if (typeof value !== 'string' || value === '') {
     throw new TypeError(`${name} must be a non-empty string; received ${describe(value)}`);
   }
-  if (value.length > max) throw new RangeError(`${name} must be at most ${max} characters; received ${value.length}`);
+  if (value.length > max && charCount(value, max) > max) {
+    throw new RangeError(`${name} must be at most ${max} characters; received more`);
+  }
   return value;
+}
+
+/** Length in characters (code points), the unit of the platform's limits; stops counting past `max`. */
+export function charCount(value: string, max = Number.POSITIVE_INFINITY): number {
+  let length = 0;
+  for (const _ of value) if (++length > max) break;
+  return length;
 }
 
 export function requireElementId(value: unknown, name = 'element_id'): string {
@@ -32,7 +41,7 @@ export function requireSequence(value: unknown): number {
 
 export function optionalUuid(value: unknown, max: number): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length < 1 || value.length > max) {
+  if (typeof value !== 'string' || value.length < 1 || (value.length > max && charCount(value, max) > max)) {
     throw new RangeError(`uuid must be a string of 1..${max} characters; received ${describe(value)}`);
   }
   return value;
@@ -41,8 +50,7 @@ export function optionalUuid(value: unknown, max: number): string | undefined {
 /** Streaming content: a string of 1..100,000 characters (code points). */
 export function requireContent(value: unknown): string {
   if (typeof value !== 'string') throw new TypeError(`content must be a string; received ${describe(value)}`);
-  let length = 0;
-  for (const _ of value) if (++length > MAX_CONTENT_CHARS) break;
+  const length = charCount(value, MAX_CONTENT_CHARS);
   if (length < 1 || length > MAX_CONTENT_CHARS) {
     throw new RangeError(`content must be 1..${MAX_CONTENT_CHARS} characters; received ${length > MAX_CONTENT_CHARS ? 'more' : length}`);
   }

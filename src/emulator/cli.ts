@@ -76,8 +76,10 @@ async function main(): Promise<void> {
     return;
   }
   const emulator = await startEmulator(options);
-  process.stdout.write(`Feishu emulator listening on ${emulator.url}\n`);
-  process.stdout.write(`  app id ${emulator.options.apps[0]!.appId}; inspect cards at ${emulator.url}/_emulator/cards\n`);
+  // One write, so a process reading the first line also has the second.
+  process.stdout.write(
+    `Feishu emulator listening on ${emulator.url}\n  app id ${emulator.options.apps[0]!.appId}; inspect cards at ${emulator.url}/_emulator/cards\n`,
+  );
   const stop = () => {
     emulator.close().then(
       () => process.exit(0),

@@ -19,6 +19,11 @@ export interface CardSnapshot {
   summary: string | null;
   created_at: number;
   expires_at: number;
+  /**
+   * The most requests to this card the emulator has had in flight at once (from arrival, through any
+   * injected latency, to the answer). A client that serializes its writes keeps this at 1.
+   */
+  max_in_flight: number;
   log: WriteLogEntry[];
 }
 
@@ -68,6 +73,7 @@ export function cardSnapshot(services: Services, card: CardEntity): CardSnapshot
     summary: summaryOf(card, now, timeout),
     created_at: card.createdAt,
     expires_at: card.expiresAt,
+    max_in_flight: services.state.inFlight.get(card.cardId)?.max ?? 0,
     log: card.log.map((entry) => ({ ...entry })),
   };
 }

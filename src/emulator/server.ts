@@ -66,6 +66,28 @@ async function handleRequest(controller: Controller, req: IncomingMessage, res: 
     return;
   }
   const { route, params } = found;
+  const leave = params.card_id === undefined ? undefined : state.enter(params.card_id);
+  try {
+    await serveRoute(controller, req, res, { route, params, url, logId });
+  } finally {
+    leave?.();
+  }
+}
+
+interface Routed {
+  route: Route;
+  params: Record<string, string>;
+  url: URL;
+  logId: string;
+}
+
+async function serveRoute(controller: Controller, req: IncomingMessage, res: ServerResponse, routed: Routed): Promise<void> {
+  const { route, params, url, logId } = routed;
+  const { state } = controller.services;
+  const answer = (error: EmulatorError, endpoint?: string) => {
+    state.count(error.code, endpoint);
+    sendError(res, error, logId);
+  };
   const plan = controller.faults.plan(route.endpoint);
   if (plan.delayMs > 0) await sleep(plan.delayMs);
   if (plan.action.kind === 'drop') {

@@ -85,6 +85,19 @@ export class EmulatorState {
     byEndpoint: new Map<string, { accepted: number; rejected: number }>(),
   };
   readonly events = new EventEmitter<{ change: [StateEvent] }>();
+  /** Requests per card_id between arrival and answer, and the most seen at once. */
+  readonly inFlight = new Map<string, { now: number; max: number }>();
+
+  /** A request naming `cardId` arrived; returns the function to call when it is answered. */
+  enter(cardId: string): () => void {
+    let counter = this.inFlight.get(cardId);
+    if (!counter) this.inFlight.set(cardId, (counter = { now: 0, max: 0 }));
+    counter.now++;
+    counter.max = Math.max(counter.max, counter.now);
+    return () => {
+      counter.now--;
+    };
+  }
 
   /** Counts one answered API request; `endpoint` is absent when no route matched. */
   count(code: number, endpoint?: string): void {
@@ -109,6 +122,7 @@ export class EmulatorState {
     this.cards.clear();
     this.messages.clear();
     this.sendUuids.clear();
+    this.inFlight.clear();
     this.stats.accepted = 0;
     this.stats.rejected.clear();
     this.stats.byEndpoint.clear();

@@ -134,9 +134,11 @@ export class CardWriter {
     const { client, cardId } = this.#o;
     for (let reopens = 0; ; ) {
       let version = element.version;
+      let written = '';
       const read = () => {
         version = element.version;
-        return element.text;
+        written = element.text;
+        return written;
       };
       if (this.streamingDead) {
         const sequence = await this.#send({
@@ -148,7 +150,7 @@ export class CardWriter {
               { signal: this.#o.signal },
             ),
         });
-        this.#flushed(element, version, sequence, 'patch');
+        this.#flushed(element, version, written, sequence, 'patch');
         return;
       }
       try {
@@ -161,7 +163,7 @@ export class CardWriter {
               { signal: this.#o.signal },
             ),
         });
-        this.#flushed(element, version, sequence, 'content');
+        this.#flushed(element, version, written, sequence, 'content');
         return;
       } catch (error) {
         if (!(error instanceof StreamingClosed)) throw error;
@@ -170,9 +172,9 @@ export class CardWriter {
     }
   }
 
-  #flushed(element: ElementText, version: number, sequence: number, via: 'content' | 'patch'): void {
+  #flushed(element: ElementText, version: number, written: string, sequence: number, via: 'content' | 'patch'): void {
     element.acknowledge(version);
-    this.#o.emit('flush', { elementId: element.elementId, sequence, length: element.text.length, via });
+    this.#o.emit('flush', { elementId: element.elementId, sequence, length: written.length, via });
   }
 
   /** Sends one write until it is accepted; resolves with the sequence that was accepted. */

@@ -1,1 +1,1 @@
-export { type StreamSource, type TextPiece, pieceOf, textPieces } from './text-source.js';
+export { type StreamSource, type TextPiece, assertSource, pieceOf, textPieces } from './text-source.js';

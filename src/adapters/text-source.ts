@@ -41,11 +41,16 @@ function chatPiece(choices: unknown[]): TextPiece | undefined {
   return undefined;
 }
 
-/** Text pieces from any supported source; byte chunks of a ReadableStream are decoded as UTF-8. */
-export async function* textPieces(source: StreamSource): AsyncGenerator<TextPiece> {
+/** Throws a TypeError unless `source` is something `textPieces` can read. */
+export function assertSource(source: unknown): asserts source is StreamSource {
   if (!isAsyncIterable(source) && !isReadableStream(source)) {
     throw new TypeError('pipe() needs an AsyncIterable or a ReadableStream');
   }
+}
+
+/** Text pieces from any supported source; byte chunks of a ReadableStream are decoded as UTF-8. */
+export async function* textPieces(source: StreamSource): AsyncGenerator<TextPiece> {
+  assertSource(source);
   const decoder = new TextDecoder('utf-8');
   for await (const chunk of iterate(source)) {
     const piece = chunk instanceof Uint8Array ? pieceOf(decoder.decode(chunk, { stream: true })) : pieceOf(chunk);

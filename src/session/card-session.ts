@@ -5,17 +5,17 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
-import { type StreamSource, textPieces } from '../adapters/index.js';
-import { ELEMENT_ID_PATTERN, FeishuApiError, FeishuClient } from '../client/index.js';
+import { type StreamSource, assertSource, textPieces } from '../adapters/index.js';
+import { ELEMENT_ID_PATTERN, FeishuClient } from '../client/index.js';
 import { governorFor } from '../governor/index.js';
-import { DEFAULT_STREAMING_CONFIG, type StreamTag, defaultCard, prepareCard } from './card-template.js';
+import { DEFAULT_STREAMING_CONFIG, type StreamTag, defaultCard, finalCard, prepareCard } from './card-template.js';
 import { ElementText } from './element-text.js';
 import { type SessionState, SessionStateError } from './errors.js';
 import type { SessionEvents, SessionResult } from './events.js';
 import { type AttachOptions, type ResolvedSessionOptions, type StartOptions, resolveSessionOptions } from './options.js';
 import { openCard } from './open-card.js';
 import { summarize } from './summary.js';
-import { CardWriter } from './writer.js';
+import { CardWriter, isCardGone } from './writer.js';
 
 export interface PipeOptions {
   /** Finish the card when the source ends. Default true. */
@@ -31,8 +31,6 @@ export interface FinishOptions {
   summary?: string;
 }
 
-/** The card is gone or not ours: nothing more can be written to it. */
-const CARD_GONE = new Set([200740, 200750, 300311]);
 
 interface Init {
   cardId: string;
@@ -41,6 +39,8 @@ interface Init {
   streamingOpenedAt: number | null;
   tags: Map<string, StreamTag>;
   streamingConfig: Record<string, unknown>;
+  /** The card as created, when this session created it. */
+  card?: Record<string, unknown>;
 }
 
 export class CardSession extends EventEmitter<SessionEvents> {
@@ -75,6 +75,12 @@ export class CardSession extends EventEmitter<SessionEvents> {
       now: o.now,
       streamingOpenedAt: init.streamingOpenedAt,
       streamingConfig: init.streamingConfig,
+      ...(init.card === undefined
+        ? {}
+        : {
+            finalCard: (summary: string | undefined) =>
+              finalCard(init.card!, new Map([...this.#elements].map(([id, element]) => [id, element.text])), summary),
+          }),
       emit: (event, ...args) => this.emit(event, ...(args as never)),
       signal: this.#stop.signal,
     });
@@ -98,6 +104,7 @@ export class CardSession extends EventEmitter<SessionEvents> {
       ...opened,
       sequence: 0,
       tags,
+      card,
       streamingConfig: (config.streaming_config as Record<string, unknown> | undefined) ?? DEFAULT_STREAMING_CONFIG,
     });
   }
@@ -166,6 +173,7 @@ export class CardSession extends EventEmitter<SessionEvents> {
   pipe(source: StreamSource, options?: PipeOptions & { finish?: true }): Promise<SessionResult>;
   pipe(source: StreamSource, options: PipeOptions & { finish: false }): Promise<undefined>;
   async pipe(source: StreamSource, options: PipeOptions = {}): Promise<SessionResult | undefined> {
+    assertSource(source);
     const elementId = options.elementId ?? this.#o.elementId;
     this.#element(elementId);
     if (options.reasoningElementId !== undefined) this.#element(options.reasoningElementId);
@@ -195,7 +203,8 @@ export class CardSession extends EventEmitter<SessionEvents> {
     }
     this.#requireOpen('patch an element');
     this.#queueFlush();
-    await this.#run(() => this.#writer.patch(elementId, partial));
+    // A rejected patch is the caller's to handle; only a card that is gone ends the session.
+    await this.#run(() => this.#writer.patch(elementId, partial), isCardGone);
   }
 
   /** Flushes the exact final text, closes streaming mode and sets the summary. Calling it again returns the same result. */
@@ -225,15 +234,10 @@ export class CardSession extends EventEmitter<SessionEvents> {
 
   async #end(summary: string | undefined): Promise<SessionResult> {
     clearTimeout(this.#watchdog);
-    try {
-      await this.#run(async () => {
-        await this.#writer.flush(this.#elements.values(), true);
-        await this.#writer.close(summary ?? summarize(this.text));
-      });
-    } catch (error) {
-      this.#fail(error as Error);
-      throw error;
-    }
+    await this.#run(async () => {
+      await this.#writer.flush(this.#elements.values(), true);
+      await this.#writer.close(summary ?? summarize(this.text));
+    });
     this.#state = this.#aborted ? 'aborted' : 'finished';
     const result = this.#result();
     this.emit('finish', result);
@@ -255,11 +259,19 @@ export class CardSession extends EventEmitter<SessionEvents> {
     };
   }
 
-  /** Runs an operation in the card's queue; after a fatal error nothing more is sent. */
-  #run(operation: () => Promise<void>): Promise<void> {
+  /**
+   * Runs an operation in the card's queue; after a fatal error nothing more is sent. The failure is
+   * recorded inside the queued job, before the next job starts, so nothing queued behind it runs.
+   */
+  #run(operation: () => Promise<void>, failsSession: (error: unknown) => boolean = () => true): Promise<void> {
     return this.#queue.add(async () => {
       if (this.#failure) throw this.#failure;
-      await operation();
+      try {
+        await operation();
+      } catch (error) {
+        if (failsSession(error)) this.#fail(error as Error);
+        throw error;
+      }
     });
   }
 
@@ -270,7 +282,7 @@ export class CardSession extends EventEmitter<SessionEvents> {
     this.#run(async () => {
       this.#flushQueued = false;
       await this.#writer.flush(this.#elements.values(), false);
-    }).catch((error: unknown) => this.#fail(error as Error));
+    }).catch(() => undefined); // recorded by #run; finish() reports it
   }
 
   /**
@@ -299,7 +311,7 @@ export class CardSession extends EventEmitter<SessionEvents> {
       if (this.#state !== 'open') return;
       if (!(await this.#writer.reopen('scheduled'))) this.#writer.streamingDead = true;
       this.#armWatchdog();
-    }).catch((error: unknown) => this.#fail(error as Error));
+    }).catch(() => undefined); // recorded by #run
   }
 
   #fail(error: Error): void {
@@ -309,7 +321,7 @@ export class CardSession extends EventEmitter<SessionEvents> {
     clearTimeout(this.#watchdog);
     this.emit('error', error);
     // Never leave the card in streaming mode ("[生成中...]") if it can still be closed.
-    if (this.#writer.streamingOpenedAt !== null && !(error instanceof FeishuApiError && CARD_GONE.has(error.code))) {
+    if (this.#writer.streamingOpenedAt !== null && !isCardGone(error)) {
       this.#queue.add(() => this.#writer.close(undefined)).catch(() => undefined);
     }
   }

@@ -83,3 +83,19 @@ function walk(node: unknown, visit: (element: JsonObject) => void, depth = 0): v
     if (typeof child === 'object' && child !== null) walk(child, visit, depth + 1);
   }
 }
+
+/**
+ * The card as it should end: every streamed element holding its final text, streaming mode off, the
+ * summary set. Sent as a full update when closing through settings fails (reference §2: a full update
+ * works whether streaming is on or off).
+ */
+export function finalCard(card: JsonObject, texts: ReadonlyMap<string, string>, summary: string | undefined): JsonObject {
+  const copy = structuredClone(card);
+  walk(copy.body, (element) => {
+    const id = element.element_id;
+    if (typeof id === 'string' && texts.has(id)) element.content = texts.get(id)!;
+  });
+  const config = isObject(copy.config) ? copy.config : {};
+  copy.config = { ...config, streaming_mode: false, ...(summary ? { summary: { content: summary } } : {}) };
+  return copy;
+}

@@ -5,7 +5,7 @@
  * re-opened when the platform closed it; if that fails, text lands through element patches.
  */
 import { v4 as uuidv4 } from 'uuid';
-import type { FeishuClient } from '../client/index.js';
+import { type FeishuClient, FeishuApiError } from '../client/index.js';
 import { type Governor, delay } from '../governor/index.js';
 import type { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
@@ -14,6 +14,7 @@ import { type RetryPolicy, judge } from './retry.js';
 const CONTENT = 'cardkit.cardElement.content';
 const PATCH = 'cardkit.cardElement.patch';
 const SETTINGS = 'cardkit.card.settings';
+const UPDATE = 'cardkit.card.update';
 const INT32_MAX = 2_147_483_647;
 /** Re-opens tried for one write before falling back to patches. */
 const MAX_REOPENS_PER_WRITE = 2;
@@ -31,6 +32,8 @@ export interface WriterOptions {
   /** When streaming mode was last opened (on `now`'s clock), or null if unknown or off. */
   streamingOpenedAt: number | null;
   streamingConfig: Record<string, unknown>;
+  /** The card as it should end, for closing through a full update when settings fails; absent for attached cards. */
+  finalCard?: (summary: string | undefined) => Record<string, unknown>;
   emit: <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => void;
   /** Aborts waits and requests when the session stops for good. */
   signal: AbortSignal;
@@ -115,18 +118,32 @@ export class CardWriter {
     }
   }
 
-  /** Closes streaming mode and sets the summary in one settings call. */
+  /**
+   * Closes streaming mode and sets the summary in one settings call. If settings keeps failing, the
+   * whole card is written once more with streaming off (a full update), so the card still ends.
+   */
   async close(summary: string | undefined): Promise<void> {
-    const { client, cardId } = this.#o;
+    const { client, cardId, signal, finalCard } = this.#o;
     const config = { streaming_mode: false, ...(summary ? { summary: { content: summary } } : {}) };
     const uuid = uuidv4();
-    await this.#send({
-      api: SETTINGS,
-      urgent: true,
-      uuid,
-      request: (sequence) =>
-        client.cardkit.v1.card.settings({ card_id: cardId, settings: { config }, sequence, uuid }, { signal: this.#o.signal }),
-    });
+    try {
+      await this.#send({
+        api: SETTINGS,
+        urgent: true,
+        uuid,
+        request: (sequence) => client.cardkit.v1.card.settings({ card_id: cardId, settings: { config }, sequence, uuid }, { signal }),
+      });
+    } catch (error) {
+      if (!finalCard || signal.aborted || isCardGone(error)) throw error;
+      const updateUuid = uuidv4();
+      await this.#send({
+        api: UPDATE,
+        urgent: true,
+        uuid: updateUuid,
+        request: (sequence) =>
+          client.cardkit.v1.card.update({ card_id: cardId, card: { data: finalCard(summary) }, sequence, uuid: updateUuid }, { signal }),
+      });
+    }
     this.streamingOpenedAt = null;
   }
 
@@ -232,4 +249,9 @@ class StreamingClosed extends Error {
   constructor(readonly original: Error) {
     super('streaming mode is closed', { cause: original });
   }
+}
+
+/** The card is gone or not ours (reference §17: 200740, 200750, 300311): nothing more can be written to it. */
+export function isCardGone(error: unknown): boolean {
+  return error instanceof FeishuApiError && (error.code === 200740 || error.code === 200750 || error.code === 300311);
 }

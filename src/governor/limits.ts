@@ -11,7 +11,8 @@ export interface Limits {
 export const FEISHU_LIMITS: Readonly<Limits> = { apiQps: 50, apiQpm: 1000, cardQps: 10 };
 
 export function resolveLimits(limits: Partial<Limits> = {}): Limits {
-  const resolved = { ...FEISHU_LIMITS, ...limits };
+  const given = Object.entries(limits).filter(([, value]) => value !== undefined);
+  const resolved = { ...FEISHU_LIMITS, ...Object.fromEntries(given) };
   for (const [name, value] of Object.entries(resolved)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new RangeError(`limits.${name} must be a number above 0; received ${String(value)}`);

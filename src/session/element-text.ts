@@ -37,6 +37,18 @@ export class ElementText {
     return this.#text;
   }
 
+  /**
+   * What a write may send now: the text, minus a trailing high surrogate whose low half has not arrived
+   * yet (a model's delta can end inside an emoji). Half a character would show as "�" and break the
+   * prefix the platform types from. The final write sends everything, whatever it is.
+   */
+  writable(final: boolean): { text: string; complete: boolean } {
+    const text = this.text;
+    const last = text.charCodeAt(text.length - 1);
+    if (final || !(last >= 0xd800 && last <= 0xdbff)) return { text, complete: true };
+    return { text: text.slice(0, -1), complete: false };
+  }
+
   get version(): number {
     return this.#version;
   }

@@ -63,10 +63,10 @@ export class CardWriter {
     this.streamingOpenedAt = options.streamingOpenedAt;
   }
 
-  /** Writes the latest text of every dirty element. */
-  async flush(elements: Iterable<ElementText>, urgent: boolean): Promise<void> {
+  /** Writes the latest text of every dirty element; `final` writes it whole (see `ElementText.writable`). */
+  async flush(elements: Iterable<ElementText>, final: boolean): Promise<void> {
     for (const element of elements) {
-      if (element.dirty && element.text !== '') await this.#flushElement(element, urgent);
+      if (element.dirty && element.writable(final).text !== '') await this.#flushElement(element, final);
     }
   }
 
@@ -147,14 +147,17 @@ export class CardWriter {
     this.streamingOpenedAt = null;
   }
 
-  async #flushElement(element: ElementText, urgent: boolean): Promise<void> {
+  async #flushElement(element: ElementText, final: boolean): Promise<void> {
     const { client, cardId } = this.#o;
+    const urgent = final;
     for (let reopens = 0; ; ) {
+      // The version the write covers; a write that held back half a character covers none of it yet.
       let version = element.version;
       let written = '';
       const read = () => {
-        version = element.version;
-        written = element.text;
+        const { text, complete } = element.writable(final);
+        version = complete ? element.version : 0;
+        written = text;
         return written;
       };
       if (this.streamingDead) {

@@ -5,6 +5,7 @@
  * a second (§16). The emulator keeps the per-card limit at Feishu's 10/s, so the session's own
  * pacing is what is tested; the per-API limits are raised out of the way.
  */
+import { REASONING_CARD } from '../support/session.js';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FeishuClient } from '../../src/client/index.js';
@@ -140,24 +141,7 @@ async function pause(ms: number): Promise<void> {
 }
 
 /** A card of one's own with two streamed markdown elements, so one card gets writes to two elements. */
-const TWO_ELEMENT_CARD: StartOptions = {
-  card: {
-    schema: '2.0',
-    config: { update_multi: true },
-    body: {
-      elements: [
-        {
-          tag: 'collapsible_panel',
-          element_id: 'thinking_panel',
-          header: { title: { tag: 'markdown', content: 'Thinking' } },
-          elements: [{ tag: 'markdown', element_id: 'thinking', content: '' }],
-        },
-        { tag: 'markdown', element_id: 'answer', content: '' },
-      ],
-    },
-  },
-  extraElementIds: ['thinking'],
-};
+const TWO_ELEMENT_CARD: StartOptions = { card: REASONING_CARD, extraElementIds: ['thinking'] };
 
 describe('CardSession properties against the emulator', () => {
   let emulator: Emulator;

@@ -3,6 +3,7 @@
  * bytes, the real `openai` package's chat and Responses streams), each streamed into a card on the
  * emulator over loopback: what the card holds at the end is exactly what the source said.
  */
+import { REASONING_CARD } from '../support/session.js';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeishuClient } from '../../src/client/index.js';
@@ -22,22 +23,6 @@ const UNICODE_ANSWER = [
   '| a | b |\n|---|---|\n| 1 | 2 |',
 ];
 
-/** A card of one's own: a collapsible panel with a `thinking` markdown element above the `answer`. */
-const REASONING_CARD: Record<string, unknown> = {
-  schema: '2.0',
-  config: { update_multi: true },
-  body: {
-    elements: [
-      {
-        tag: 'collapsible_panel',
-        element_id: 'thinking_panel',
-        header: { title: { tag: 'markdown', content: 'Thinking' } },
-        elements: [{ tag: 'markdown', element_id: 'thinking', content: '' }],
-      },
-      { tag: 'markdown', element_id: 'answer', content: '' },
-    ],
-  },
-};
 const WITH_REASONING: StartOptions = { card: REASONING_CARD, extraElementIds: ['thinking'] };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

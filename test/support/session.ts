@@ -73,3 +73,20 @@ export function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** A card of one's own: a collapsible panel with a `thinking` markdown element above the `answer`. */
+export const REASONING_CARD: Record<string, unknown> = {
+  schema: '2.0',
+  config: { update_multi: true },
+  body: {
+    elements: [
+      {
+        tag: 'collapsible_panel',
+        element_id: 'thinking_panel',
+        header: { title: { tag: 'markdown', content: 'Thinking' } },
+        elements: [{ tag: 'markdown', element_id: 'thinking', content: '' }],
+      },
+      { tag: 'markdown', element_id: 'answer', content: '' },
+    ],
+  },
+};

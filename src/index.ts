@@ -1,4 +1,16 @@
 export * from './client/index.js';
 export * from './session/index.js';
-export { type Governor, type PermitRequest, LocalGovernor, type LocalGovernorOptions, FEISHU_LIMITS, type Limits, governorFor } from './governor/index.js';
+export {
+  type Governor,
+  type PermitRequest,
+  FairGovernor,
+  type FairGovernorOptions,
+  type GovernorStats,
+  type GovernorEvents,
+  type BudgetStore,
+  MemoryBudgetStore,
+  FEISHU_LIMITS,
+  type Limits,
+  governorFor,
+} from './governor/index.js';
 export { type StreamSource, textPieces } from './adapters/index.js';

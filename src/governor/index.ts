@@ -1,4 +1,7 @@
 export type { Governor, PermitRequest } from './governor.js';
-export { LocalGovernor, type LocalGovernorOptions, delay } from './local-governor.js';
+export { FairGovernor, type FairGovernorOptions, type GovernorStats, type GovernorEvents, type ApiCounters } from './fair-governor.js';
+export type { BudgetStore, TakeRequest, TakeResult } from './budget-store.js';
+export { MemoryBudgetStore } from './memory-store.js';
 export { FEISHU_LIMITS, type Limits, resolveLimits } from './limits.js';
 export { governorFor } from './registry.js';
+export { delay } from './delay.js';

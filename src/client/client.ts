@@ -31,10 +31,24 @@ export interface FeishuClientOptions {
    */
   limits?: ClientLimits;
   /**
+   * Share the rate-limit budget and card sequences with every replica of this bot through Redis (an
+   * `ioredis` client). Default: counted in this process.
+   */
+  redis?: RedisLike;
+  /**
    * The clock token lifetimes are measured on, epoch ms. Default `Date.now`. Tests pass the emulator's
    * (`() => emulator.clock.now()`) to exercise renewal without waiting two hours.
    */
   now?: () => number;
+}
+
+/**
+ * The part of an `ioredis` client used to share the rate-limit budget and card sequences between
+ * replicas (an optional peer dependency: pass your own `new Redis(…)`).
+ */
+export interface RedisLike {
+  evalsha(sha: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
 
 export interface ClientLimits {
@@ -54,6 +68,8 @@ export class FeishuClient {
   readonly appId: string | undefined;
   /** The rate limits given in the options (defaults are filled by the governor). */
   readonly limits: Readonly<ClientLimits>;
+  /** The Redis client given in the options, if any. */
+  readonly redis: RedisLike | undefined;
   readonly cardkit: { readonly v1: { readonly card: CardApi; readonly cardElement: CardElementApi } };
   readonly im: { readonly v1: { readonly message: MessageApi } };
   readonly #requester: Requester;
@@ -70,6 +86,10 @@ export class FeishuClient {
     }
     this.domain = resolveDomain(options.domain);
     this.limits = checkLimits(options.limits ?? {});
+    if (options.redis !== undefined && (typeof options.redis?.evalsha !== 'function' || typeof options.redis.eval !== 'function')) {
+      throw new TypeError('options.redis must be an ioredis client');
+    }
+    this.redis = options.redis;
     this.appId = options.appId;
     const transport = options.transport ?? fetchTransport(this.domain, options.fetch);
     this.#requester = new Requester(transport, timeoutMs);

@@ -1,4 +1,4 @@
-export { FeishuClient, type FeishuClientOptions, type ClientLimits } from './client.js';
+export { FeishuClient, type FeishuClientOptions, type ClientLimits, type RedisLike } from './client.js';
 export {
   FeishuError,
   FeishuApiError,

@@ -7,7 +7,7 @@ import { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import { type StreamSource, assertSource, textPieces } from '../adapters/index.js';
 import { ELEMENT_ID_PATTERN, FeishuClient } from '../client/index.js';
-import { governorFor } from '../governor/index.js';
+import { governorFor, sequencesFor } from '../governor/index.js';
 import { DEFAULT_STREAMING_CONFIG, type StreamTag, defaultCard, finalCard, prepareCard } from './card-template.js';
 import { ElementText } from './element-text.js';
 import { type SessionState, SessionStateError } from './errors.js';
@@ -71,6 +71,7 @@ export class CardSession extends EventEmitter<SessionEvents> {
       governor: o.governor ?? governorFor(client),
       cardId: init.cardId,
       sequence: init.sequence,
+      sequences: sequencesFor(client),
       retry: o.retry,
       now: o.now,
       streamingOpenedAt: init.streamingOpenedAt,

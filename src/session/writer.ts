@@ -6,7 +6,7 @@
  */
 import { v4 as uuidv4 } from 'uuid';
 import { type FeishuClient, FeishuApiError } from '../client/index.js';
-import { type Governor, delay } from '../governor/index.js';
+import { type Governor, type SequenceStore, delay } from '../governor/index.js';
 import type { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
 import { type RetryPolicy, judge } from './retry.js';
@@ -27,6 +27,8 @@ export interface WriterOptions {
   cardId: string;
   /** Last sequence used on the card. */
   sequence: number;
+  /** Hands out sequences (shared between replicas when the client has Redis). */
+  sequences: SequenceStore;
   retry: RetryPolicy;
   now: () => number;
   /** When streaming mode was last opened (on `now`'s clock), or null if unknown or off. */
@@ -202,9 +204,11 @@ export class CardWriter {
     const { governor, cardId, signal, retry } = this.#o;
     let jump = 16;
     let conflicts = 0;
+    let floor = this.sequence;
     for (let attempt = 1; ; attempt++) {
       await governor.acquire({ api: spec.api, cardId, priority: spec.urgent ? 'urgent' : 'normal', signal });
-      const sequence = this.#nextSequence();
+      const sequence = await this.#nextSequence(floor);
+      floor = sequence;
       try {
         await spec.request(sequence);
         this.writes++;
@@ -219,7 +223,7 @@ export class CardWriter {
           case 'sequence_conflict':
             // Another writer moved the card's sequence on; jump past it (gaps are allowed).
             if (++conflicts > MAX_CONFLICTS) throw error;
-            this.sequence = Math.min(INT32_MAX - 1, this.sequence + jump);
+            floor = Math.min(INT32_MAX - 1, sequence + jump);
             jump *= 2;
             attempt--;
             continue;
@@ -241,9 +245,12 @@ export class CardWriter {
     }
   }
 
-  #nextSequence(): number {
-    if (this.sequence >= INT32_MAX) throw new RangeError('the card has used every sequence number');
-    return ++this.sequence;
+  /** The next sequence, allocated now (at dispatch), above `floor`. */
+  async #nextSequence(floor: number): Promise<number> {
+    if (floor >= INT32_MAX) throw new RangeError('the card has used every sequence number');
+    const sequence = await this.#o.sequences.next(this.#o.cardId, floor);
+    this.sequence = Math.max(this.sequence, sequence);
+    return sequence;
   }
 }
 

@@ -1,0 +1,97 @@
+/**
+ * The app's budget in Redis, shared by every replica: one Lua script checks and records atomically,
+ * on Redis's own clock (`TIME`), so replicas with skewed clocks still agree. The same limits as the
+ * in-process store: sliding windows per second and per minute, the paced minute bucket, the pause the
+ * platform asked for, and the spacing of writes to one card (a card touched by several replicas).
+ */
+import { type BudgetStore, type TakeRequest, type TakeResult, pacing } from './budget-store.js';
+import type { Limits } from './limits.js';
+import { type RedisLike, Script } from './redis.js';
+
+const TAKE = new Script(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local secondSpan, apiQps, minuteSpan, apiQpm = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local burst, refill, spacing, hasCard = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8] == '1'
+local wait = tonumber(redis.call('GET', KEYS[4]) or '0') - now
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - secondSpan)
+if redis.call('ZCARD', KEYS[1]) >= apiQps then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  wait = math.max(wait, tonumber(oldest[2]) + secondSpan - now)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - minuteSpan)
+if redis.call('ZCARD', KEYS[2]) >= apiQpm then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  wait = math.max(wait, tonumber(oldest[2]) + minuteSpan - now)
+end
+local bucket = redis.call('HMGET', KEYS[3], 'tokens', 'at')
+local tokens = tonumber(bucket[1]) or burst
+local at = tonumber(bucket[2]) or now
+tokens = math.min(burst, tokens + (now - at) * refill)
+if tokens < 1 then wait = math.max(wait, (1 - tokens) / refill) end
+if wait > 0 then return {0, math.ceil(wait), 'api'} end
+if hasCard then
+  local last = tonumber(redis.call('GET', KEYS[5]) or '-1e18')
+  local cardWait = last + spacing - now
+  if cardWait > 0 then return {0, math.ceil(cardWait), 'card'} end
+  redis.call('SET', KEYS[5], tostring(now), 'PX', math.ceil(spacing) + 1000)
+end
+local member = tostring(now) .. ':' .. redis.call('INCR', KEYS[6])
+redis.call('ZADD', KEYS[1], now, member)
+redis.call('ZADD', KEYS[2], now, member)
+redis.call('PEXPIRE', KEYS[1], math.ceil(secondSpan) + 1000)
+redis.call('PEXPIRE', KEYS[2], math.ceil(minuteSpan) + 1000)
+redis.call('HSET', KEYS[3], 'tokens', tostring(tokens - 1), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[3], math.ceil(minuteSpan) + 1000)
+redis.call('PEXPIRE', KEYS[6], math.ceil(minuteSpan) + 1000)
+return {1, 0, ''}
+`);
+
+const PAUSE = new Script(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local untilMs = now + tonumber(ARGV[1])
+if untilMs > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], tostring(untilMs), 'PX', math.ceil(tonumber(ARGV[1])) + 1000)
+end
+return 1
+`);
+
+export interface RedisBudgetStoreOptions {
+  /** Names the budget; replicas of one bot use the same. Default `app`. */
+  appId?: string;
+  /** Prefix of every key. Default `fcs`. */
+  prefix?: string;
+  marginMs?: number;
+}
+
+export class RedisBudgetStore implements BudgetStore {
+  readonly #redis: RedisLike;
+  readonly #limits: Limits;
+  readonly #p: ReturnType<typeof pacing>;
+  readonly #base: string;
+
+  constructor(redis: RedisLike, limits: Limits, options: RedisBudgetStoreOptions = {}) {
+    if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
+      throw new TypeError('RedisBudgetStore needs an ioredis client (evalsha and eval)');
+    }
+    this.#redis = redis;
+    this.#limits = limits;
+    this.#p = pacing(limits, options.marginMs ?? 100);
+    this.#base = `${options.prefix ?? 'fcs'}:${options.appId ?? 'app'}`;
+  }
+
+  async take(request: TakeRequest): Promise<TakeResult> {
+    const api = `${this.#base}:api:${request.api}`;
+    const keys = [`${api}:s`, `${api}:m`, `${api}:b`, `${api}:p`, `${this.#base}:card:${request.cardId ?? '-'}`, `${api}:n`];
+    const p = this.#p;
+    const args = [p.secondSpanMs, this.#limits.apiQps, p.minuteSpanMs, this.#limits.apiQpm, p.burst, p.refillPerMs, p.cardSpacingMs, request.cardId === undefined ? '0' : '1'];
+    const [granted, waitMs, scope] = (await TAKE.run(this.#redis, keys, args)) as [number, number, string];
+    if (granted === 1) return { granted: true };
+    return { granted: false, waitMs: Math.max(1, waitMs), scope: scope === 'card' ? 'card' : 'api' };
+  }
+
+  async pause(api: string, ms: number): Promise<void> {
+    await PAUSE.run(this.#redis, [`${this.#base}:api:${api}:p`], [Math.max(0, ms)]);
+  }
+}

@@ -17,6 +17,8 @@ export interface CardWrite<P> {
   elementId?: string;
   /** Reads and checks the endpoint's own body fields (10002, 200220 …) before anything else. */
   parse(): P;
+  /** The length of the text this write sets, for the log. */
+  contentLength?(parsed: P): number | undefined;
   /** Mutates `draft` (a copy of the card JSON). May return an effect to run once the write commits. */
   apply(draft: JsonObject, parsed: P, card: CardEntity, now: number): (() => void) | void;
 }
@@ -44,6 +46,8 @@ export function writeCard<P>(ctx: RequestContext, write: CardWrite<P>): void {
   };
   try {
     const parsed = write.parse();
+    const contentLength = write.contentLength?.(parsed);
+    if (contentLength !== undefined) entry.content_length = contentLength;
     const sequence = parseSequence(body.sequence);
     const uuid = parseUuid(body.uuid, 64);
     const card = ownedCard(ctx, ctx.appId, ctx.params.card_id);

@@ -13,6 +13,8 @@ export interface WriteLogEntry {
   /** 0 when accepted, else the platform error code answered. */
   code: number;
   element_id?: string;
+  /** For writes that set an element's text (content, or a patch with `content`): its length in UTF-16 units. */
+  content_length?: number;
 }
 
 export interface StreamingState {

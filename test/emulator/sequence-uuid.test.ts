@@ -257,10 +257,10 @@ describe('sequence and uuid', () => {
     const log = emulator.card(cardId)!.log;
     expect(logWithoutTimes(log)).toEqual([
       { endpoint: 'cardkit.card.create', sequence: null, uuid: null, code: 0 },
-      { endpoint: 'cardkit.cardElement.content', sequence: 1, uuid: 'op-1', code: 0, element_id: 'answer' },
+      { endpoint: 'cardkit.cardElement.content', sequence: 1, uuid: 'op-1', code: 0, element_id: 'answer', content_length: 6 },
       { endpoint: 'cardkit.card.settings', sequence: 1, uuid: null, code: 300317 },
-      { endpoint: 'cardkit.cardElement.patch', sequence: 2, uuid: 'op-1', code: 200770, element_id: 'answer' },
-      { endpoint: 'cardkit.cardElement.content', sequence: 3, uuid: null, code: 200810, element_id: 'answer' },
+      { endpoint: 'cardkit.cardElement.patch', sequence: 2, uuid: 'op-1', code: 200770, element_id: 'answer', content_length: 9 },
+      { endpoint: 'cardkit.cardElement.content', sequence: 3, uuid: null, code: 200810, element_id: 'answer', content_length: 6 },
       { endpoint: 'cardkit.cardElement.delete', sequence: 4, uuid: null, code: 300314, element_id: 'gone' },
     ]);
     log.slice(1).forEach((entry, i) => {

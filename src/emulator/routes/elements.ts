@@ -1,5 +1,5 @@
 /** CardKit element-level endpoints, streaming content among them (reference §5–§9, §12). */
-import { findElement } from '../card-tree.js';
+import { findElement, isObject } from '../card-tree.js';
 import { ELEMENT_ID_PATTERN, STREAMABLE_TAGS, charLength, parseJsonField } from '../card-rules.js';
 import { writeCard } from '../card-write.js';
 import type { RequestContext } from '../context.js';
@@ -61,6 +61,7 @@ const patch: Route = {
     writeCard(ctx, {
       elementId: ctx.params.element_id,
       parse: () => ({ elementId: pathElementId(ctx), partial: parseJsonField('partial_element', ctx.body.partial_element) }),
+      contentLength: ({ partial }) => (isObject(partial) && typeof partial.content === 'string' ? partial.content.length : undefined),
       apply: (draft, { elementId, partial }) => patchElement(draft, elementId, partial),
     });
     return {};
@@ -85,6 +86,7 @@ const content: Route = {
         }
         return { elementId, text };
       },
+      contentLength: ({ text }) => text.length,
       apply(draft, { elementId, text }, card, now) {
         const slot = findElement(draft, elementId);
         if (!slot) throw new EmulatorError(300313, `not find elementID : ${elementId}`);

@@ -1,0 +1,103 @@
+/** One benchmark run: N concurrent conversations of one strategy against a fresh emulator. */
+import { startEmulator } from '../src/emulator/index.js';
+import { FeishuClient } from '../src/index.js';
+import type { Strategy } from './strategies.js';
+import { type TimedDelta, answer, model, random, tokens } from './workload.js';
+
+export interface Row {
+  strategy: string;
+  n: number;
+  seconds: number;
+  writesByApi: Record<string, number>;
+  rejected: Record<string, number>;
+  /** Lag from a delta's production to the emulator accepting it, ms, over every delta. */
+  lag: { p50: number; p95: number; p99: number; max: number };
+  /** Deltas that never landed. */
+  lost: number;
+  exactCards: number;
+  /** Sustained content writes per minute (after the burst allowance), as a share of apiQpm. */
+  budgetShare: number;
+  /** N / (apiQpm / 60): how long a card waits for its turn when every card wants to write. */
+  fairShareBoundMs: number;
+}
+
+export const LIMITS = { apiQps: 50, apiQpm: 1000, cardQps: 10 };
+const CONTENT = 'cardkit.cardElement.content';
+
+export async function scenario(strategy: Strategy, n: number, seed = 1): Promise<Row> {
+  const emulator = await startEmulator({ limits: LIMITS });
+  emulator.faults.add({ kind: 'latency', latencyMs: 30, latencyMaxMs: 80 });
+  const client = new FeishuClient({ appId: 'cli_x', appSecret: 's_x', domain: emulator.url, limits: LIMITS });
+  const now = () => emulator.clock.now();
+  const started = performance.now();
+  const runs = Array.from({ length: n }, async (_, i) => {
+    const text = answer(seed * 1000 + i);
+    const pieces = tokens(text, seed * 7 + i);
+    const rate = 50 + random(seed * 13 + i)() * 50;
+    const deltas: TimedDelta[] = [];
+    const outcome = await strategy.run({ client, chatId: `oc_bench_${i}`, source: () => model(pieces, rate, seed + i, now, deltas) });
+    return { text, deltas, outcome };
+  });
+  const results = await Promise.allSettled(runs);
+  const seconds = (performance.now() - started) / 1000;
+
+  const lags: number[] = [];
+  let lost = 0;
+  let exactCards = 0;
+  const contentTimes: number[] = [];
+  for (const result of results) {
+    if (result.status === 'rejected') continue;
+    const { text, deltas, outcome } = result.value;
+    const card = emulator.card(outcome.cardId);
+    const accepted = (card?.log ?? []).filter((e) => e.code === 0 && e.content_length !== undefined);
+    contentTimes.push(...accepted.filter((e) => e.endpoint === CONTENT).map((e) => e.time));
+    let length = 0;
+    let cursor = 0;
+    for (const delta of deltas) {
+      length += delta.text.length;
+      while (cursor < accepted.length && (accepted[cursor]!.content_length! < length || accepted[cursor]!.time < delta.at)) cursor++;
+      if (cursor < accepted.length) lags.push(accepted[cursor]!.time - delta.at);
+      else lost++;
+    }
+    if (card && textOf(card.card) === text) exactCards++;
+  }
+  const stats = emulator.stats();
+  await emulator.close();
+  return {
+    strategy: strategy.name,
+    n,
+    seconds,
+    writesByApi: Object.fromEntries(Object.entries(stats.endpoints).map(([api, c]) => [api, c.accepted])),
+    rejected: stats.rejected,
+    lag: percentiles(lags),
+    lost: lost + (results.length - results.filter((r) => r.status === 'fulfilled').length),
+    exactCards,
+    budgetShare: share(contentTimes),
+    fairShareBoundMs: (n / (LIMITS.apiQpm / 60)) * 1000,
+  };
+}
+
+/**
+ * The sustained rate of content writes, as a share of the per-minute budget: writes per minute
+ * between the first and the last one, not counting the burst allowance (5% of apiQpm) that a minute
+ * may start with, which would otherwise inflate short runs.
+ */
+function share(times: number[]): number {
+  const burst = Math.floor(LIMITS.apiQpm * 0.05);
+  if (times.length <= burst + 1) return Number.NaN;
+  const sorted = [...times].sort((a, b) => a - b);
+  const spanMinutes = (sorted.at(-1)! - sorted[0]!) / 60_000;
+  return (sorted.length - burst) / spanMinutes / LIMITS.apiQpm;
+}
+
+function percentiles(values: number[]): Row['lag'] {
+  if (values.length === 0) return { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, max: Number.NaN };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.at(-1)! };
+}
+
+function textOf(card: Record<string, unknown>): string | undefined {
+  const elements = (card.body as { elements?: { element_id?: string; content?: string }[] } | undefined)?.elements ?? [];
+  return elements.find((e) => e.element_id === 'answer')?.content;
+}

@@ -24,7 +24,8 @@ export interface BudgetStore {
  * The budget of one API, paced. Per second: a sliding window of `apiQps` calls. Per minute: a token
  * bucket holding a small burst (5% of `apiQpm`) refilled at the rate that keeps any minute-long window
  * under `apiQpm` (so a burst cannot spend the minute in its first seconds and starve everyone after),
- * plus a sliding minute window as a hard stop. Windows are stretched by a safety margin because the
+ * plus a sliding minute window as a hard stop; and calls of one API at least a 1/apiQps second apart.
+ * Windows are stretched by a safety margin because the
  * platform counts calls when they arrive, and arrivals jitter.
  */
 export interface PacingParams {
@@ -44,5 +45,8 @@ export function pacing(limits: { apiQps: number; apiQpm: number; cardQps: number
     burst,
     refillPerMs,
     cardSpacingMs: (1000 + marginMs) / limits.cardQps,
+    // Calls of one API are spread, never sent as one burst: a burst delayed by a busy event loop
+    // could otherwise arrive on top of the next one and overflow the platform's one-second window.
+    apiSpacingMs: (1000 + marginMs) / limits.apiQps,
   };
 }

@@ -26,6 +26,7 @@ class Log {
 }
 
 interface ApiState {
+  last: number;
   second: Log;
   minute: Log;
   tokens: number;
@@ -59,6 +60,7 @@ export class MemoryBudgetStore implements BudgetStore {
       api.second.waitMs(now),
       api.minute.waitMs(now),
       api.tokens >= 1 ? 0 : (1 - api.tokens) / this.#p.refillPerMs,
+      api.last + this.#p.apiSpacingMs - now,
     );
     if (apiWait > 0) return { granted: false, waitMs: apiWait, scope: 'api' };
     if (request.cardId !== undefined) {
@@ -71,6 +73,7 @@ export class MemoryBudgetStore implements BudgetStore {
     api.second.record(now);
     api.minute.record(now);
     api.tokens -= 1;
+    api.last = now;
     return { granted: true };
   }
 
@@ -85,6 +88,7 @@ export class MemoryBudgetStore implements BudgetStore {
     let state = this.#apis.get(name);
     if (!state) {
       state = {
+        last: Number.NEGATIVE_INFINITY,
         second: new Log(this.#limits.apiQps, this.#p.secondSpanMs),
         minute: new Log(this.#limits.apiQpm, this.#p.minuteSpanMs),
         tokens: this.#p.burst,

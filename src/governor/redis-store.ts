@@ -13,6 +13,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local secondSpan, apiQps, minuteSpan, apiQpm = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local burst, refill, spacing, hasCard = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8] == '1'
+local apiSpacing = tonumber(ARGV[9])
 local wait = tonumber(redis.call('GET', KEYS[4]) or '0') - now
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - secondSpan)
 if redis.call('ZCARD', KEYS[1]) >= apiQps then
@@ -24,9 +25,11 @@ if redis.call('ZCARD', KEYS[2]) >= apiQpm then
   local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   wait = math.max(wait, tonumber(oldest[2]) + minuteSpan - now)
 end
-local bucket = redis.call('HMGET', KEYS[3], 'tokens', 'at')
+local bucket = redis.call('HMGET', KEYS[3], 'tokens', 'at', 'last')
 local tokens = tonumber(bucket[1]) or burst
 local at = tonumber(bucket[2]) or now
+local last = tonumber(bucket[3])
+if last then wait = math.max(wait, last + apiSpacing - now) end
 tokens = math.min(burst, tokens + (now - at) * refill)
 if tokens < 1 then wait = math.max(wait, (1 - tokens) / refill) end
 if wait > 0 then return {0, math.ceil(wait), 'api'} end
@@ -41,7 +44,7 @@ redis.call('ZADD', KEYS[1], now, member)
 redis.call('ZADD', KEYS[2], now, member)
 redis.call('PEXPIRE', KEYS[1], math.ceil(secondSpan) + 1000)
 redis.call('PEXPIRE', KEYS[2], math.ceil(minuteSpan) + 1000)
-redis.call('HSET', KEYS[3], 'tokens', tostring(tokens - 1), 'at', tostring(now))
+redis.call('HSET', KEYS[3], 'tokens', tostring(tokens - 1), 'at', tostring(now), 'last', tostring(now))
 redis.call('PEXPIRE', KEYS[3], math.ceil(minuteSpan) + 1000)
 redis.call('PEXPIRE', KEYS[6], math.ceil(minuteSpan) + 1000)
 return {1, 0, ''}
@@ -85,7 +88,17 @@ export class RedisBudgetStore implements BudgetStore {
     const api = `${this.#base}:api:${request.api}`;
     const keys = [`${api}:s`, `${api}:m`, `${api}:b`, `${api}:p`, `${this.#base}:card:${request.cardId ?? '-'}`, `${api}:n`];
     const p = this.#p;
-    const args = [p.secondSpanMs, this.#limits.apiQps, p.minuteSpanMs, this.#limits.apiQpm, p.burst, p.refillPerMs, p.cardSpacingMs, request.cardId === undefined ? '0' : '1'];
+    const args = [
+      p.secondSpanMs,
+      this.#limits.apiQps,
+      p.minuteSpanMs,
+      this.#limits.apiQpm,
+      p.burst,
+      p.refillPerMs,
+      p.cardSpacingMs,
+      request.cardId === undefined ? '0' : '1',
+      p.apiSpacingMs,
+    ];
     const [granted, waitMs, scope] = (await TAKE.run(this.#redis, keys, args)) as [number, number, string];
     if (granted === 1) return { granted: true };
     return { granted: false, waitMs: Math.max(1, waitMs), scope: scope === 'card' ? 'card' : 'api' };

@@ -8,6 +8,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { JsonObject } from './card-tree.js';
 import type { RequestContext } from './context.js';
 import { handleControl } from './control-routes.js';
+import { handlePreview } from './preview/routes.js';
 import type { Controller } from './controller.js';
 import { EmulatorError } from './errors.js';
 import { ClientGone, matchPath, newLogId, parseJsonBody, readBody, sendJson, sleep } from './http-util.js';
@@ -46,6 +47,7 @@ function requestUrl(target: string | undefined): URL | null {
 
 async function handleRequest(controller: Controller, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = requestUrl(req.url);
+  if (url && req.method === 'GET' && handlePreview(controller, req, res, url.pathname)) return;
   if (url && (url.pathname === '/_emulator' || url.pathname.startsWith('/_emulator/'))) {
     await handleControl(controller, req, res, url.pathname);
     return;

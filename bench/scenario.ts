@@ -15,7 +15,7 @@ export interface Row {
   /** Deltas that never landed. */
   lost: number;
   exactCards: number;
-  /** Sustained content writes per minute (after the burst allowance), as a share of apiQpm. */
+  /** Sustained content writes per minute while the models produced (after the burst allowance), as a share of apiQpm. */
   budgetShare: number;
   /** N / (apiQpm / 60): how long a card waits for its turn when every card wants to write. */
   fairShareBoundMs: number;
@@ -45,6 +45,7 @@ export async function scenario(strategy: Strategy, n: number, seed = 1): Promise
   let lost = 0;
   let exactCards = 0;
   const contentTimes: number[] = [];
+  let lastDeltaAt = 0;
   for (const result of results) {
     if (result.status === 'rejected') continue;
     const { text, deltas, outcome } = result.value;
@@ -53,6 +54,7 @@ export async function scenario(strategy: Strategy, n: number, seed = 1): Promise
     contentTimes.push(...accepted.filter((e) => e.endpoint === CONTENT).map((e) => e.time));
     let length = 0;
     let cursor = 0;
+    lastDeltaAt = Math.max(lastDeltaAt, deltas.at(-1)?.at ?? 0);
     for (const delta of deltas) {
       length += delta.text.length;
       while (cursor < accepted.length && (accepted[cursor]!.content_length! < length || accepted[cursor]!.time < delta.at)) cursor++;
@@ -72,21 +74,21 @@ export async function scenario(strategy: Strategy, n: number, seed = 1): Promise
     lag: percentiles(lags),
     lost: lost + (results.length - results.filter((r) => r.status === 'fulfilled').length),
     exactCards,
-    budgetShare: share(contentTimes),
+    budgetShare: share(contentTimes, lastDeltaAt),
     fairShareBoundMs: (n / (LIMITS.apiQpm / 60)) * 1000,
   };
 }
 
 /**
- * The sustained rate of content writes, as a share of the per-minute budget: writes per minute
- * between the first and the last one, not counting the burst allowance (5% of apiQpm) that a minute
- * may start with, which would otherwise inflate short runs.
+ * The sustained rate of content writes while the models were producing (demand exceeds the budget
+ * then), as a share of the per-minute budget: writes per minute from the first write to the last
+ * delta produced, not counting the burst allowance (5% of apiQpm) a minute may start with.
  */
-function share(times: number[]): number {
+function share(times: number[], until: number): number {
   const burst = Math.floor(LIMITS.apiQpm * 0.05);
-  if (times.length <= burst + 1) return Number.NaN;
-  const sorted = [...times].sort((a, b) => a - b);
-  const spanMinutes = (sorted.at(-1)! - sorted[0]!) / 60_000;
+  const sorted = [...times].sort((a, b) => a - b).filter((t) => t <= until);
+  if (sorted.length <= burst + 1) return Number.NaN;
+  const spanMinutes = (until - sorted[0]!) / 60_000;
   return (sorted.length - burst) / spanMinutes / LIMITS.apiQpm;
 }
 

@@ -100,8 +100,10 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     const replicas = options.fallbackReplicas ?? 2;
     if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError('options.fallbackReplicas must be an integer >= 1');
     this.#primary = options.store ?? new MemoryBudgetStore(this.limits, { marginMs, now: this.#now });
+    // A conservative share: rounded down, so the replicas together never exceed the limit.
+    const share = (limit: number) => Math.max(1, Math.floor(limit / replicas));
     this.#fallback = new MemoryBudgetStore(
-      { apiQps: this.limits.apiQps / replicas, apiQpm: this.limits.apiQpm / replicas, cardQps: this.limits.cardQps },
+      { apiQps: share(this.limits.apiQps), apiQpm: share(this.limits.apiQpm), cardQps: this.limits.cardQps },
       { marginMs, now: this.#now },
     );
     this.#store = this.#primary;
@@ -221,12 +223,15 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
 
   async #take(api: string, cardId: string | undefined) {
     const request = cardId === undefined ? { api } : { api, cardId };
-    if (this.#store !== this.#primary && this.#now() >= this.#retryStoreAt) {
-      this.#store = this.#primary;
-      this.emit('restored');
-    }
+    const retrying = this.#store !== this.#primary;
+    if (retrying && this.#now() < this.#retryStoreAt) return this.#fallback.takeNow(request);
     try {
-      return await this.#store.take(request);
+      const result = await this.#primary.take(request);
+      if (retrying) {
+        this.#store = this.#primary;
+        this.emit('restored');
+      }
+      return result;
     } catch (error) {
       this.#storeFailed(error);
       return this.#fallback.takeNow(request);
@@ -235,7 +240,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
 
   #storeFailed(error: unknown): void {
     this.#retryStoreAt = this.#now() + RETRY_STORE_MS;
-    if (this.#store === this.#fallback) return;
+    if (this.#store !== this.#primary) return;
     this.#store = this.#fallback;
     this.emit('fallback', { error: error instanceof Error ? error : new Error(String(error)) });
   }

@@ -66,6 +66,12 @@ export interface RedisBudgetStoreOptions {
   /** Prefix of every key. Default `fcs`. */
   prefix?: string;
   marginMs?: number;
+  /**
+   * How long one check may take before it counts as a failure (and the governor falls back to its
+   * local share). A client that queues commands while reconnecting would otherwise hold every write.
+   * Default 1000 ms.
+   */
+  timeoutMs?: number;
 }
 
 export class RedisBudgetStore implements BudgetStore {
@@ -73,6 +79,7 @@ export class RedisBudgetStore implements BudgetStore {
   readonly #limits: Limits;
   readonly #p: ReturnType<typeof pacing>;
   readonly #base: string;
+  readonly #timeoutMs: number;
 
   constructor(redis: RedisLike, limits: Limits, options: RedisBudgetStoreOptions = {}) {
     if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
@@ -82,6 +89,15 @@ export class RedisBudgetStore implements BudgetStore {
     this.#limits = limits;
     this.#p = pacing(limits, options.marginMs ?? 100);
     this.#base = `${options.prefix ?? 'fcs'}:${options.appId ?? 'app'}`;
+    this.#timeoutMs = options.timeoutMs ?? 1000;
+  }
+
+  #run(script: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    });
+    return Promise.race([script.run(this.#redis, keys, args), timeout]).finally(() => clearTimeout(timer));
   }
 
   async take(request: TakeRequest): Promise<TakeResult> {
@@ -99,12 +115,12 @@ export class RedisBudgetStore implements BudgetStore {
       request.cardId === undefined ? '0' : '1',
       p.apiSpacingMs,
     ];
-    const [granted, waitMs, scope] = (await TAKE.run(this.#redis, keys, args)) as [number, number, string];
+    const [granted, waitMs, scope] = (await this.#run(TAKE, keys, args)) as [number, number, string];
     if (granted === 1) return { granted: true };
     return { granted: false, waitMs: Math.max(1, waitMs), scope: scope === 'card' ? 'card' : 'api' };
   }
 
   async pause(api: string, ms: number): Promise<void> {
-    await PAUSE.run(this.#redis, [`${this.#base}:api:${api}:p`], [Math.max(0, ms)]);
+    await this.#run(PAUSE, [`${this.#base}:api:${api}:p`], [Math.max(0, ms)]);
   }
 }

@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const emulator = await startEmulator(options);
   // One write, so a process reading the first line also has the second.
   process.stdout.write(
-    `Feishu emulator listening on ${emulator.url}\n  app id ${emulator.options.apps[0]!.appId}; inspect cards at ${emulator.url}/_emulator/cards\n`,
+    `Feishu emulator listening on ${emulator.url}\n  app id ${emulator.options.apps[0]!.appId}; live preview at ${emulator.url}/_emulator/preview; JSON at ${emulator.url}/_emulator/cards\n`,
   );
   const stop = () => {
     emulator.close().then(

@@ -1,62 +1,332 @@
 /**
- * `npm run demo`, interim version: starts the embedded emulator, streams a short answer into a card
- * over raw HTTP the way CardKit expects (full text per write, strictly increasing sequence), closes
- * streaming mode and prints what the emulator recorded. The full demo (a real `openai` stream piped
- * through a CardSession, live preview) replaces this once the session lands.
+ * `npm run demo`: an LLM answer typing itself into a Feishu card.
+ *
+ * With no configuration everything runs in this process: the Feishu emulator (with its live preview
+ * page) and an OpenAI-compatible model server. The real `openai` client asks a question, a
+ * `CardSession` pipes the streamed answer into a card sent to a chat, and at the end the card's text
+ * on the emulator is checked against the model's answer, character for character.
+ *
+ *   npm run demo                         # one answer, with a live progress line
+ *   npm run demo -- --sessions 8         # eight conversations sharing one rate-limit budget
+ *   npm run demo -- --minutes 11         # a long answer crossing the 10-minute streaming window
+ *   npm run demo -- --keep               # keep the emulator and its preview running afterwards
+ *   npm run demo -- --help               # every flag, and the variables for real Feishu / a real model
  */
-import { startEmulator } from '../src/emulator/index.js';
+import { setMaxListeners } from 'node:events';
+import OpenAI from 'openai';
+import { type Emulator, startEmulator } from '../src/emulator/index.js';
+import { FeishuClient, type Recipient, governorFor } from '../src/index.js';
+import { ANSWERS, LONG_ANSWER } from './answers.js';
+import { ConfigError, type DemoConfig, HELP, loadConfig } from './config.js';
+import { type ConversationOutcome, runConversation } from './conversation.js';
+import { type ModelServer, startModelServer } from './model-server.js';
+import { LiveLine, type Tracker } from './progress.js';
+import { type RunFacts, check, describeError, exitCode, jsonSummary, registerSecret, sessionsSummary, singleSummary } from './report.js';
+import { type Paint, clock, colorsFor, count, duration, padEnd, paint, plural, truncate } from './terminal.js';
 
-const ANSWER = '飞书卡片流式输出演示。This card was streamed into the local emulator, one write per chunk.';
+/** The app the embedded emulator registers by default. */
+const EMULATOR_APP = { appId: 'cli_x', appSecret: 's_x' };
 
-async function call(base: string, method: string, path: string, body: unknown, token?: string) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json; charset=utf-8', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const json = (await response.json()) as { code: number; msg: string; [key: string]: unknown };
-  if (json.code !== 0) throw new Error(`${method} ${path} failed: ${json.code} ${json.msg}`);
-  return json;
+interface Setup {
+  emulator: Emulator | undefined;
+  modelServer: ModelServer | undefined;
+  client: FeishuClient;
+  openai: OpenAI;
+  model: string;
+  /** The session clock: the emulator's (it may run fast), else real time. */
+  now: (() => number) | undefined;
 }
 
-async function main(): Promise<void> {
-  const emulator = await startEmulator();
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let config: DemoConfig;
   try {
-    const base = emulator.url;
-    const { tenant_access_token: token } = (await call(base, 'POST', '/open-apis/auth/v3/tenant_access_token/internal', {
-      app_id: 'cli_x',
-      app_secret: 's_x',
-    })) as unknown as { tenant_access_token: string };
-    const card = {
-      schema: '2.0',
-      config: { streaming_mode: true, streaming_config: { print_frequency_ms: { default: 30 }, print_step: { default: 2 } } },
-      header: { title: { tag: 'plain_text', content: 'Demo' } },
-      body: { elements: [{ tag: 'markdown', element_id: 'answer', content: '' }] },
-    };
-    const created = await call(base, 'POST', '/open-apis/cardkit/v1/cards', { type: 'card_json', data: JSON.stringify(card) }, token);
-    const cardId = (created.data as { card_id: string }).card_id;
-    let sequence = 0;
-    const chars = [...ANSWER];
-    for (let end = 8; ; end = Math.min(chars.length, end + 8)) {
-      const content = chars.slice(0, end).join('');
-      await call(base, 'PUT', `/open-apis/cardkit/v1/cards/${cardId}/elements/answer/content`, { content, sequence: ++sequence }, token);
-      process.stdout.write(`\rstreamed ${end}/${chars.length} characters, sequence ${sequence}`);
-      if (end === chars.length) break;
-      // CardKit allows 10 operations per second on one card; the emulator enforces it.
-      await new Promise((resolve) => setTimeout(resolve, 120));
+    config = loadConfig(argv, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`demo: ${error.message}\n`);
+    return 2;
+  }
+  if (config.feishu.kind === 'feishu') registerSecret(config.feishu.appSecret);
+  if (config.model.kind === 'openai') registerSecret(config.model.apiKey);
+  if (config.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+
+  const p = paint(!config.json && colorsFor(process.stdout, env));
+  const tty = process.stdout.isTTY === true;
+  let live: LiveLine | undefined;
+  const say = (line = '') => {
+    if (config.json) return;
+    if (live) live.log(line);
+    else process.stdout.write(`${line}\n`);
+  };
+
+  // Ctrl-C: first time, stop the answer and close the cards properly; second time, leave at once.
+  const interrupt = new AbortController();
+  setMaxListeners(0, interrupt.signal); // every session and model request listens to it
+  let keepAlive: (() => void) | undefined;
+  const onSignal = () => {
+    if (keepAlive) return keepAlive();
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort(new Error('interrupted'));
+    say(p.yellow('  Interrupted: closing the cards (Ctrl-C again to quit at once)…'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const setup = await prepare(config, cleanups);
+    const questions = questionsFor(config);
+    header(config, setup, questions, say, p);
+
+    const startedAt = performance.now();
+    const cardClockStart = setup.emulator?.clock.now();
+    const trackers: Tracker[] = [];
+    const previewUrl = (cardId: string) => (setup.emulator ? `${setup.emulator.url}/_emulator/preview#card=${cardId}` : undefined);
+    if (!config.json) {
+      live = new LiveLine(process.stdout, {
+        tty,
+        columns: process.stdout.columns,
+        render: (spinner) => statusLine(spinner, trackers, performance.now() - startedAt, config, setup, cardClockStart, p),
+      });
+      live.start();
     }
-    await new Promise((resolve) => setTimeout(resolve, 120));
-    const settings = JSON.stringify({ config: { streaming_mode: false, summary: { content: chars.slice(0, 20).join('') } } });
-    await call(base, 'PATCH', `/open-apis/cardkit/v1/cards/${cardId}/settings`, { settings, sequence: ++sequence }, token);
-    const snapshot = emulator.card(cardId)!;
-    process.stdout.write(`\ncard ${cardId}: streaming_mode=${String(snapshot.streaming_mode)}, sequence=${snapshot.sequence}, summary=${JSON.stringify(snapshot.summary)}\n`);
-    process.stdout.write('The CardSession demo with a real openai stream and a live preview is coming soon.\n');
+    const shared = config.feishu.kind === 'feishu';
+    const cards: string[] = [];
+    let announced = false;
+    const announce = () => {
+      if (announced || cards.filter(Boolean).length === 0) return;
+      announced = true;
+      announceCards(cards.filter(Boolean), previewUrl, say, p);
+    };
+    const outcomes = await Promise.all(
+      questions.map(async (question, i): Promise<ConversationOutcome> => {
+        // Many cards into one real chat: start them a quarter second apart (IM allows 5 sends/s per chat).
+        if (shared && i > 0) await new Promise((resolve) => setTimeout(resolve, 250 * i));
+        return runConversation({
+          index: i + 1,
+          question,
+          to: recipient(config, i),
+          client: setup.client,
+          openai: setup.openai,
+          api: config.api,
+          model: setup.model,
+          reasoning: config.reasoning,
+          askReasoning: config.reasoning && config.model.kind === 'openai' && config.api === 'responses',
+          ...(setup.now ? { now: setup.now } : {}),
+          signal: interrupt.signal,
+          onTracker: (tracker) => trackers.push(tracker),
+          onCard: (cardId) => {
+            cards[i] = cardId;
+            if (cards.filter(Boolean).length === questions.length) announce();
+          },
+          onReopen: (reason) => {
+            const at = setup.emulator && cardClockStart !== undefined ? `card clock ${clock(setup.emulator.clock.now() - cardClockStart)}: ` : '';
+            const who = questions.length > 1 ? `card ${i + 1}: ` : '';
+            const why = reason === 'scheduled' ? 'before its 10-minute window closed' : 'after the platform closed it';
+            say(`  ${p.cyan('↻')} ${p.dim(`${at}${who}streaming mode re-opened ${why}`)}`);
+          },
+        });
+      }),
+    );
+    announce(); // the cards that exist, when some could not be created
+    live?.stop();
+    live = undefined;
+
+    const facts: RunFacts = {
+      checked: outcomes.map((outcome) =>
+        check(outcome, { emulator: setup.emulator, modelServer: setup.modelServer, reasoning: config.reasoning }),
+      ),
+      elapsedMs: performance.now() - startedAt,
+      emulator: setup.emulator,
+      governor: governorFor(setup.client).stats(),
+      cardMinutes: setup.emulator && cardClockStart !== undefined ? (setup.emulator.clock.now() - cardClockStart) / 60_000 : undefined,
+      clockSpeed: config.clockSpeed,
+      interrupted: interrupt.signal.aborted,
+    };
+    if (config.json) {
+      process.stdout.write(
+        `${jsonSummary(facts, {
+          feishu: config.feishu.kind,
+          model: config.model.kind,
+          modelName: setup.model,
+          api: config.api,
+          sessions: config.sessions,
+          minutes: config.minutes ?? null,
+          clockSpeed: config.clockSpeed,
+          tokensPerSecond: config.model.kind === 'embedded' ? config.tokensPerSecond : null,
+          reasoning: config.reasoning,
+          previewUrls: outcomes.map((o) => (o.cardId ? (previewUrl(o.cardId) ?? null) : null)),
+        })}\n`,
+      );
+    } else {
+      for (const line of questions.length === 1 ? singleSummary(facts, p) : sessionsSummary(facts, p)) say(line);
+      say();
+    }
+    const code = exitCode(facts);
+
+    if (config.keep && !interrupt.signal.aborted) {
+      if (setup.emulator) {
+        say(`  Serving the emulator and its preview at ${p.cyan(p.link(`${setup.emulator.url}/_emulator/preview`))}`);
+        say(p.dim('  Press Ctrl-C to stop.'));
+        await new Promise<void>((resolve) => (keepAlive = resolve));
+        say();
+      } else {
+        say(p.dim('  --keep: nothing to keep serving, the card lives in Feishu.'));
+      }
+    }
+    return code;
   } finally {
-    await emulator.close();
+    live?.stop();
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+/** Starts what the configuration asks for: the emulator or a real client, the model server or a real model. */
+async function prepare(config: DemoConfig, cleanups: (() => Promise<void>)[]): Promise<Setup> {
+  let emulator: Emulator | undefined;
+  let client: FeishuClient;
+  let now: (() => number) | undefined;
+  if (config.feishu.kind === 'emulator') {
+    const started = await startEmulator({ clockSpeed: config.clockSpeed });
+    emulator = started;
+    cleanups.push(() => started.close());
+    now = () => started.clock.now();
+    client = new FeishuClient({ ...EMULATOR_APP, domain: started.url, now });
+  } else {
+    const { appId, appSecret, domain } = config.feishu;
+    client = new FeishuClient({ appId, appSecret, domain });
+  }
+
+  let modelServer: ModelServer | undefined;
+  let openai: OpenAI;
+  if (config.model.kind === 'embedded') {
+    // --minutes: the model pauses between paragraphs (a tool call) so that the answer lasts that long on the card's clock.
+    const minDurationMs = config.minutes === undefined ? 0 : (config.minutes * 60_000) / config.clockSpeed;
+    const server = await startModelServer({ tokensPerSecond: config.tokensPerSecond, reasoning: config.reasoning, minDurationMs, model: config.model.model });
+    modelServer = server;
+    cleanups.push(() => server.close());
+    openai = new OpenAI({ apiKey: 'demo', baseURL: server.url });
+  } else {
+    openai = new OpenAI({ apiKey: config.model.apiKey, ...(config.model.baseURL ? { baseURL: config.model.baseURL } : {}) });
+  }
+  return { emulator, modelServer, client, openai, model: config.model.model, now };
+}
+
+function questionsFor(config: DemoConfig): string[] {
+  return Array.from({ length: config.sessions }, (_, i) => {
+    if (config.question !== undefined) return config.question;
+    if (config.minutes !== undefined) return LONG_ANSWER.question;
+    return ANSWERS[i % ANSWERS.length]!.question;
+  });
+}
+
+/** Where card `i` goes: its own chat on the emulator (N users asking at once), the configured receiver on Feishu. */
+function recipient(config: DemoConfig, i: number): Recipient {
+  if (config.feishu.kind === 'emulator') return { chat_id: `oc_demo_chat_${String(i + 1).padStart(3, '0')}` };
+  return { [config.feishu.receiveIdType]: config.feishu.receiveId } as Recipient;
+}
+
+function header(config: DemoConfig, setup: Setup, questions: string[], say: (line?: string) => void, p: Paint): void {
+  const row = (label: string, value: string) => say(`  ${p.dim(padEnd(label, 11))}${value}`);
+  say();
+  say(`  ${p.bold('feishu-card-session')} ${p.dim('· an LLM answer streaming into a Feishu card')}`);
+  say();
+  if (setup.emulator) {
+    row('Feishu', `embedded emulator ${p.cyan(setup.emulator.url)} ${p.dim(`(app ${EMULATOR_APP.appId}${config.clockSpeed !== 1 ? `, clock ×${config.clockSpeed}` : ''})`)}`);
+  } else if (config.feishu.kind === 'feishu') {
+    const host = config.feishu.domain === 'lark' ? 'open.larksuite.com' : config.feishu.domain === 'feishu' ? 'open.feishu.cn' : config.feishu.domain;
+    row('Feishu', `${host} ${p.dim(`(app ${config.feishu.appId} → ${config.feishu.receiveIdType} ${config.feishu.receiveId})`)}`);
+  }
+  const api = config.api === 'chat' ? 'Chat Completions' : 'Responses';
+  if (setup.modelServer) {
+    row('Model', `${setup.model} on the embedded OpenAI-compatible server ${p.cyan(setup.modelServer.url)} ${p.dim(`(${api} API, ${count(config.tokensPerSecond)} tokens/s)`)}`);
+  } else if (config.model.kind === 'openai') {
+    const host = config.model.baseURL ? safeHost(config.model.baseURL) : 'api.openai.com';
+    row('Model', `${setup.model} at ${host} ${p.dim(`(${api} API)`)}`);
+  }
+  if (questions.length === 1) row('Question', questions[0]!);
+  else row('Questions', `${plural(questions.length, 'conversation')} at once, ${config.feishu.kind === 'emulator' ? 'each in its own chat' : 'into one chat'}`);
+  if (config.minutes !== undefined) {
+    const real = (config.minutes * 60_000) / config.clockSpeed;
+    row(
+      'Long run',
+      `${config.minutes} minutes on the card's clock${config.clockSpeed !== 1 ? ` (about ${duration(real)} here)` : ''}; the model pauses between paragraphs as if calling tools`,
+    );
+    say(`  ${' '.repeat(11)}${p.dim('streaming mode closes 10 minutes after it opens, so the session re-opens it in time')}`);
+    if (config.feishu.kind === 'emulator' && config.clockSpeed > 60) {
+      say(`  ${' '.repeat(11)}${p.yellow(`at ×${config.clockSpeed} a second of real time is ${Math.round(config.clockSpeed)} s on the card: the session, which looks once a second, may re-open late`)}`);
+    }
+  }
+  say();
+}
+
+/** The preview URLs (or, on Feishu, the card ids), once every card exists. */
+function announceCards(cards: readonly string[], previewUrl: (cardId: string) => string | undefined, say: (line?: string) => void, p: Paint): void {
+  if (cards.length > 8) {
+    const url = previewUrl(cards[0]!);
+    if (url) say(`  ${p.dim(padEnd('Preview', 11))}${p.cyan(p.link(url.replace(/#.*$/, '')))} ${p.dim(`(${cards.length} cards)`)}`);
+  } else {
+    cards.forEach((cardId, i) => {
+      const label = padEnd(cards.length === 1 ? 'Preview' : `Card ${i + 1}`, 11);
+      const url = previewUrl(cardId);
+      say(url ? `  ${p.dim(label)}${p.cyan(p.link(url))}` : `  ${p.dim(padEnd(cards.length === 1 ? 'Card' : `Card ${i + 1}`, 11))}${cardId} ${p.dim('(sent; watch it in Feishu)')}`);
+    });
+  }
+  say();
+}
+
+function statusLine(
+  spinner: string,
+  trackers: readonly Tracker[],
+  elapsedMs: number,
+  config: DemoConfig,
+  setup: Setup,
+  cardClockStart: number | undefined,
+  p: Paint,
+): string {
+  const now = performance.now();
+  const parts: string[] = [];
+  const cardClock = setup.emulator && cardClockStart !== undefined && config.clockSpeed !== 1 ? `card clock ${clock(setup.emulator.clock.now() - cardClockStart)}` : undefined;
+  if (config.sessions === 1) {
+    const t = trackers[0];
+    const answer = t?.chars('answer') ?? 0;
+    const thinking = t?.chars('thinking') ?? 0;
+    if (!t || t.firstTokenAt === undefined) parts.push('waiting for the model');
+    else parts.push(`${config.reasoning ? `thinking ${count(thinking)} · ` : ''}answer ${count(answer)} chars`);
+    parts.push(plural(t?.writes ?? 0, 'write'), `seq ${t?.sequence ?? 0}`, `lag ${duration(t?.lag(now) ?? 0)}`);
+    if (cardClock) parts.push(cardClock, `re-opens ${t?.reopens ?? 0}`);
+  } else {
+    const chars = trackers.reduce((n, t) => n + t.chars('answer'), 0);
+    const writes = trackers.reduce((n, t) => n + t.writes, 0);
+    const lag = Math.max(0, ...trackers.map((t) => t.lag(now)));
+    const done = trackers.filter((t) => t.done).length;
+    parts.push(`${trackers.length} cards`, `${count(chars)} chars`, plural(writes, 'write'), `max lag ${duration(lag)}`, `${done}/${config.sessions} done`);
+    if (cardClock) parts.push(cardClock, `re-opens ${trackers.reduce((n, t) => n + t.reopens, 0)}`);
+  }
+  return `  ${p.cyan(spinner)} ${p.dim(duration(elapsedMs).padStart(6))}  ${parts.join(p.dim(' · '))}`;
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'a custom endpoint';
+  }
+}
+
+// `npm run demo | head`: a reader that goes away is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
 });
+
+main(process.argv.slice(2), process.env).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`demo failed: ${truncate(describeError(error), 2000)}\n`);
+    if (process.env.DEMO_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exit(1);
+  },
+);

@@ -19,4 +19,4 @@ export {
   type Limits,
   governorFor,
 } from './governor/index.js';
-export { type StreamSource, textPieces } from './adapters/index.js';
+export { type StreamSource, type TextPiece, pieceOf, textPieces } from './adapters/index.js';

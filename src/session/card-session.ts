@@ -59,6 +59,8 @@ export class CardSession extends EventEmitter<SessionEvents> {
   #flushQueued = false;
   #reopenQueued = false;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** The last watchdog check, on the session clock and in real time: how fast the clock runs. */
+  #lastCheck = { clock: 0, real: 0 };
 
   private constructor(client: FeishuClient, o: ResolvedSessionOptions, init: Init) {
     super();
@@ -286,21 +288,33 @@ export class CardSession extends EventEmitter<SessionEvents> {
     }).catch(() => undefined); // recorded by #run; finish() reports it
   }
 
+  /** When streaming mode should be re-opened, on the session clock; null when it need not be. */
+  #reopenDue(): number | null {
+    const openedAt = this.#writer.streamingOpenedAt;
+    if (this.#state !== 'open' || this.#writer.streamingDead || openedAt === null) return null;
+    return openedAt + this.#o.streamingWindowMs - this.#o.reopenMarginMs;
+  }
+
   /**
    * Re-opens streaming mode before the platform closes it, also while no text arrives (a model calling
-   * tools for minutes). Checks at least every second, so a sped-up test clock is followed too.
+   * tools for minutes). The session clock may run faster than real time (a test's sped-up emulator
+   * clock): each check measures how fast it ran since the last, and sleeps accordingly, at most 1 s.
    */
   #armWatchdog(): void {
     clearTimeout(this.#watchdog);
-    const openedAt = this.#writer.streamingOpenedAt;
-    if (this.#state !== 'open' || this.#writer.streamingDead || openedAt === null) return;
-    const due = openedAt + this.#o.streamingWindowMs - this.#o.reopenMarginMs;
-    const wait = due - this.#o.now();
+    const due = this.#reopenDue();
+    if (due === null) return;
+    const clock = this.#o.now();
+    const real = performance.now();
+    const wait = due - clock;
     if (wait <= 0) {
       this.#queueReopen();
       return;
     }
-    this.#watchdog = setTimeout(() => this.#armWatchdog(), Math.min(wait, 1000));
+    const last = this.#lastCheck;
+    const speed = last.real > 0 && real > last.real ? Math.max(1, (clock - last.clock) / (real - last.real)) : 1;
+    this.#lastCheck = { clock, real };
+    this.#watchdog = setTimeout(() => this.#armWatchdog(), Math.max(5, Math.min(wait / speed / 2, 1000)));
     this.#watchdog.unref?.();
   }
 
@@ -309,7 +323,12 @@ export class CardSession extends EventEmitter<SessionEvents> {
     this.#reopenQueued = true;
     this.#run(async () => {
       this.#reopenQueued = false;
-      if (this.#state !== 'open') return;
+      // Still due? A write may have re-opened it meanwhile (after the platform said it had closed).
+      const due = this.#reopenDue();
+      if (due === null || due > this.#o.now()) {
+        this.#armWatchdog();
+        return;
+      }
       if (!(await this.#writer.reopen('scheduled'))) this.#writer.streamingDead = true;
       this.#armWatchdog();
     }).catch(() => undefined); // recorded by #run

@@ -1,0 +1,161 @@
+/**
+ * One conversation: ask the model (a real `openai` client, chat or Responses, streaming) and pipe its
+ * answer into a new card through a `CardSession`, noting on the way what the progress line and the
+ * summary show. The card is created while the model starts thinking, so neither waits for the other.
+ */
+import type OpenAI from 'openai';
+import { pieceOf } from '../src/index.js';
+import { CardSession, type FeishuClient, type Recipient, type SessionResult } from '../src/index.js';
+import { ANSWER_ID, FOOTER_ID, THINKING_ID, demoCard, footerText } from './card.js';
+import type { Api } from './config.js';
+import { Tracker } from './progress.js';
+
+export interface ConversationOptions {
+  index: number;
+  question: string;
+  to: Recipient;
+  client: FeishuClient;
+  openai: OpenAI;
+  api: Api;
+  model: string;
+  /** Stream reasoning into the card's "thinking" panel. */
+  reasoning: boolean;
+  /** Ask the model for a reasoning summary (Responses API, real model). */
+  askReasoning: boolean;
+  /** The session's clock (the emulator's when it runs fast). */
+  now?: () => number;
+  signal: AbortSignal;
+  /** The conversation's live numbers, as soon as it starts. */
+  onTracker?: (tracker: Tracker) => void;
+  /** The card exists (and was sent). */
+  onCard?: (cardId: string) => void;
+  /** Streaming mode was re-opened. */
+  onReopen?: (reason: 'scheduled' | 'expired') => void;
+}
+
+export interface ConversationOutcome {
+  index: number;
+  question: string;
+  tracker: Tracker;
+  cardId: string | undefined;
+  messageId: string | null;
+  result: SessionResult | undefined;
+  error: unknown;
+  /** What the model streamed, as the client received it. */
+  streamed: { answer: string; reasoning: string };
+}
+
+const INSTRUCTIONS = 'You are a helpful assistant in a Feishu chat. Answer in Markdown (lists, tables and code blocks are fine).';
+
+export async function runConversation(o: ConversationOptions): Promise<ConversationOutcome> {
+  const tracker = new Tracker(o.reasoning ? [ANSWER_ID, THINKING_ID] : [ANSWER_ID]);
+  o.onTracker?.(tracker);
+  const outcome: ConversationOutcome = {
+    index: o.index,
+    question: o.question,
+    tracker,
+    cardId: undefined,
+    messageId: null,
+    result: undefined,
+    error: undefined,
+    streamed: { answer: '', reasoning: '' },
+  };
+  try {
+    const [opened, streamed] = await Promise.allSettled([openSession(o), openStream(o)]);
+    if (opened.status === 'rejected') {
+      if (streamed.status === 'fulfilled') streamed.value.controller.abort();
+      throw opened.reason;
+    }
+    const session = opened.value;
+    outcome.cardId = session.cardId;
+    outcome.messageId = session.messageId;
+    session.on('flush', (event) => tracker.flushed(event));
+    session.on('retry', () => tracker.retries++);
+    session.on('reopen', (event) => {
+      tracker.reopens++;
+      if (event.reason === 'expired') tracker.expiredReopens++;
+      tracker.writes++;
+      tracker.sequence = Math.max(tracker.sequence, event.sequence);
+      o.onReopen?.(event.reason);
+    });
+    session.on('error', () => undefined); // finish() rejects with it
+    o.onCard?.(session.cardId);
+    if (streamed.status === 'rejected') {
+      // The model could not be asked: say so on the card instead of leaving it empty.
+      outcome.result = await session.abort(streamed.reason);
+      throw streamed.reason;
+    }
+    try {
+      await session.pipe(tap(streamed.value, tracker, outcome, o.reasoning), {
+        finish: false,
+        ...(o.reasoning ? { reasoningElementId: THINKING_ID } : {}),
+      });
+      if (session.state === 'open') {
+        const seconds = (performance.now() - tracker.startedAt) / 1000;
+        session.setText(footerText(o.model, outcome.streamed.answer.length, seconds), FOOTER_ID);
+      }
+    } catch (error) {
+      // Ctrl-C aborts the model request too; the session has already closed the card as interrupted.
+      if (!o.signal.aborted) outcome.error = error;
+    }
+    // After a failing source the session has already been aborted; finish() then gives that result.
+    outcome.result = await session.finish();
+  } catch (error) {
+    outcome.error ??= error;
+  } finally {
+    tracker.endedAt = performance.now();
+  }
+  return outcome;
+}
+
+function openSession(o: ConversationOptions): Promise<CardSession> {
+  return CardSession.start(o.client, {
+    to: o.to,
+    card: demoCard({ question: o.question, model: o.model, reasoning: o.reasoning }),
+    elementId: ANSWER_ID,
+    extraElementIds: o.reasoning ? [THINKING_ID, FOOTER_ID] : [FOOTER_ID],
+    signal: o.signal,
+    ...(o.now ? { now: o.now } : {}),
+  });
+}
+
+function openStream(o: ConversationOptions) {
+  if (o.api === 'chat') {
+    return o.openai.chat.completions.create(
+      {
+        model: o.model,
+        messages: [
+          { role: 'system', content: INSTRUCTIONS },
+          { role: 'user', content: o.question },
+        ],
+        stream: true,
+      },
+      { signal: o.signal },
+    );
+  }
+  return o.openai.responses.create(
+    {
+      model: o.model,
+      instructions: INSTRUCTIONS,
+      input: o.question,
+      stream: true,
+      ...(o.askReasoning ? { reasoning: { summary: 'auto' as const } } : {}),
+    },
+    { signal: o.signal },
+  );
+}
+
+/** Passes the model's chunks on to the session unchanged, noting each delta and when it arrived. */
+async function* tap(source: AsyncIterable<unknown>, tracker: Tracker, outcome: ConversationOutcome, reasoning: boolean): AsyncGenerator<unknown> {
+  for await (const chunk of source) {
+    const piece = pieceOf(chunk);
+    if (piece?.kind === 'answer') {
+      outcome.streamed.answer += piece.text;
+      tracker.appended(ANSWER_ID, piece.text);
+    } else if (piece?.kind === 'reasoning') {
+      outcome.streamed.reasoning += piece.text;
+      if (reasoning) tracker.appended(THINKING_ID, piece.text);
+    }
+    yield chunk;
+  }
+}

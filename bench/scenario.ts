@@ -81,14 +81,15 @@ export async function scenario(strategy: Strategy, n: number, seed = 1): Promise
 
 /**
  * The sustained rate of content writes while the models were producing (demand exceeds the budget
- * then), as a share of the per-minute budget: writes per minute from the first write to the last
- * delta produced, not counting the burst allowance (5% of apiQpm) a minute may start with.
+ * then), as a share of the per-minute budget: writes per minute from the moment the burst allowance a
+ * minute may start with (5% of apiQpm) was spent, to the last delta produced.
  */
 function share(times: number[], until: number): number {
   const burst = Math.floor(LIMITS.apiQpm * 0.05);
   const sorted = [...times].sort((a, b) => a - b).filter((t) => t <= until);
   if (sorted.length <= burst + 1) return Number.NaN;
-  const spanMinutes = (until - sorted[0]!) / 60_000;
+  const from = sorted[burst - 1]!;
+  const spanMinutes = (until - from) / 60_000;
   return (sorted.length - burst) / spanMinutes / LIMITS.apiQpm;
 }
 

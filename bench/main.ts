@@ -30,7 +30,7 @@ function line(row: Row): string {
 }
 
 console.log(`Limits ${JSON.stringify(LIMITS)}, injected latency 30-80 ms, models at 50-100 tokens/s, answers of ~900 characters.\n`);
-console.log('| N | strategy | accepted writes | rejected (code×count) | lag p50 ms | p95 | p99 | max | sustained share of content budget | p99 / fair-share bound | exact cards | s |');
+console.log('| N | strategy | accepted writes | rejected (code×count) | lag p50 ms | p95 | p99 | max | steady share of content budget | p99 / fair-share bound | exact cards | s |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const n of ns) {
   for (const strategy of STRATEGIES) console.log(line(await scenario(strategy, n)));

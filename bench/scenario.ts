@@ -15,7 +15,7 @@ export interface Row {
   /** Deltas that never landed. */
   lost: number;
   exactCards: number;
-  /** Sustained content writes per minute while the models produced (after the burst allowance), as a share of apiQpm. */
+  /** Steady content writes per minute while the models produced (after the burst), as a share of apiQpm. */
   budgetShare: number;
   /** N / (apiQpm / 60): how long a card waits for its turn when every card wants to write. */
   fairShareBoundMs: number;
@@ -80,17 +80,16 @@ export async function scenario(strategy: Strategy, n: number, seed = 1): Promise
 }
 
 /**
- * The sustained rate of content writes while the models were producing (demand exceeds the budget
- * then), as a share of the per-minute budget: writes per minute from the moment the burst allowance a
- * minute may start with (5% of apiQpm) was spent, to the last delta produced.
+ * The steady rate of content writes while the models were producing (demand exceeds the budget then),
+ * as a share of the per-minute budget: writes per minute from 2 s after the first write (when the
+ * burst allowance a minute may start with is spent) to the last delta produced.
  */
 function share(times: number[], until: number): number {
-  const burst = Math.floor(LIMITS.apiQpm * 0.05);
-  const sorted = [...times].sort((a, b) => a - b).filter((t) => t <= until);
-  if (sorted.length <= burst + 1) return Number.NaN;
-  const from = sorted[burst - 1]!;
-  const spanMinutes = (until - from) / 60_000;
-  return (sorted.length - burst) / spanMinutes / LIMITS.apiQpm;
+  const sorted = [...times].sort((a, b) => a - b);
+  const from = (sorted[0] ?? 0) + 2000;
+  const steady = sorted.filter((t) => t > from && t <= until);
+  if (until - from < 2000 || steady.length < 2) return Number.NaN;
+  return steady.length / ((until - from) / 60_000) / LIMITS.apiQpm;
 }
 
 function percentiles(values: number[]): Row['lag'] {

@@ -2,7 +2,8 @@
 import { startEmulator } from '../src/emulator/index.js';
 import { FeishuClient } from '../src/index.js';
 import type { Strategy } from './strategies.js';
-import { type TimedDelta, answer, model, random, tokens } from './workload.js';
+import { seededRandom as random } from '../demo/random.js';
+import { type TimedDelta, answer, model, tokens } from './workload.js';
 
 export interface Row {
   strategy: string;

@@ -1,3 +1,5 @@
+import { seededRandom as random } from '../demo/random.js';
+
 /**
  * The benchmark's model: realistic answers (Chinese and English prose, a list, a table, a code block)
  * streamed as tokens of 1-4 characters at 50-100 tokens per second, with jitter, like a chat model.
@@ -12,17 +14,6 @@ const PARTS = [
   '当多个用户同时提问时，所有卡片共享同一个应用的调用额度；公平的调度让每张卡片都能及时更新。',
 ];
 
-/** A deterministic pseudo-random generator (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An answer of about `chars` characters, different per seed. */
 export function answer(seed: number, chars = 900): string {

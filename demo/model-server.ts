@@ -18,6 +18,7 @@ import { type IncomingMessage, type ServerResponse, createServer } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ANSWERS, LONG_ANSWER, type ScriptedAnswer } from './answers.js';
+import { seededRandom } from './random.js';
 
 export interface ModelServerOptions {
   /** Interface to bind. Default `127.0.0.1`. */
@@ -141,7 +142,7 @@ type Step = { kind: 'reasoning' | 'answer'; text: string } | { kind: 'pause'; bo
 
 /** The steps of one answer. Token boundaries are seeded by the question, so a question always streams the same way. */
 function stepsFor(script: ScriptedAnswer, withReasoning: boolean): Step[] {
-  const random = mulberry32(hash(script.question));
+  const random = seededRandom(hash(script.question));
   const steps: Step[] = [];
   if (withReasoning) for (const text of tokenize(script.reasoning, random)) steps.push({ kind: 'reasoning', text });
   const boundaries = script.blocks.length - 1;
@@ -560,14 +561,3 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-/** A small seeded PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

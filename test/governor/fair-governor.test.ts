@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FEISHU_LIMITS, type Limits, FairGovernor, type PermitRequest, resolveLimits } from '../../src/governor/index.js';
+import { busiestWindow } from '../support/windows.js';
 
 const CONTENT = 'cardkit.cardElement.content';
 const SETTINGS = 'cardkit.card.settings';
@@ -44,16 +45,6 @@ function harness(options: { limits?: Partial<Limits>; safetyMarginMs?: number } 
   return { governor, grants, acquire, drain, pending: () => pending };
 }
 
-/** The most grants that fall in any window [t, t + spanMs) that starts at a grant. */
-function busiestWindow(times: number[], spanMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (j < sorted.length && sorted[j]! < sorted[i]! + spanMs) j++;
-    most = Math.max(most, j - i);
-  }
-  return most;
-}
 
 /** The shortest gap between two consecutive grants. */
 function closestGap(times: number[]): number {

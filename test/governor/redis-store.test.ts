@@ -21,6 +21,7 @@ import {
 } from '../../src/governor/index.js';
 import { FAIL_FAST, type RunningRedis, closeRedisClients, openRedis, redisMissing, startRedis } from '../support/redis.js';
 import { sleep, waitFor } from '../support/session.js';
+import { busiestWindow } from '../support/windows.js';
 
 const CONTENT = 'cardkit.cardElement.content';
 const SETTINGS = 'cardkit.card.settings';
@@ -60,16 +61,6 @@ function certainlyWithin(grants: Grant[], spanMs: number): number {
   return most;
 }
 
-/** The most times that fall in any window [t, t + spanMs) starting at one of them. */
-function busiestWindow(times: number[], spanMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (j < sorted.length && sorted[j]! < sorted[i]! + spanMs) j++;
-    most = Math.max(most, j - i);
-  }
-  return most;
-}
 
 function refused(result: TakeResult): { scope: 'api' | 'card'; waitMs: number } {
   if (result.granted) throw new Error('expected a refusal, but the take was granted');

@@ -13,6 +13,7 @@ import { type Emulator, type WriteLogEntry, startEmulator } from '../../src/emul
 import { elementText } from '../support/emulator-http.js';
 import { type RunningRedis, redisMissing, startRedis } from '../support/redis.js';
 import type { WorkerResult } from './replica-worker.js';
+import { busiestWindow } from '../support/windows.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = 'node_modules/.bin/tsx';
@@ -104,16 +105,6 @@ async function runReplicas(redisUrl: string | undefined): Promise<Run> {
   };
 }
 
-/** The most times that fall in any window [t, t + spanMs) starting at one of them. */
-function busiestWindow(times: number[], spanMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < sorted.length; i++) {
-    while (j < sorted.length && sorted[j]! < sorted[i]! + spanMs) j++;
-    most = Math.max(most, j - i);
-  }
-  return most;
-}
 
 function rateLimitRejections(emulator: Emulator): Record<string, number> {
   const rejected = emulator.stats().rejected;

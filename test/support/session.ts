@@ -62,17 +62,6 @@ export async function* paced<T = string>(pieces: readonly T[], gapMs: number, fa
   if (failure) throw failure;
 }
 
-/** A small deterministic PRNG (mulberry32), for seeded randomized tests. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A card of one's own: a collapsible panel with a `thinking` markdown element above the `answer`. */
 export const REASONING_CARD: Record<string, unknown> = {
@@ -90,3 +79,5 @@ export const REASONING_CARD: Record<string, unknown> = {
     ],
   },
 };
+
+export { seededRandom as seeded } from '../../demo/random.js';

@@ -55,13 +55,6 @@ export function countElements(card: JsonObject): number {
   return count;
 }
 
-export function elementIds(card: JsonObject): string[] {
-  const ids: string[] = [];
-  walkElements(bodyOf(card), ({ element }) => {
-    if (element.element_id !== undefined) ids.push(element.element_id as string);
-  });
-  return ids;
-}
 
 /** The array of top-level body elements, created if the card has none yet. */
 export function bodyElements(card: JsonObject): Json[] {
@@ -85,7 +78,3 @@ export function deepMerge(target: JsonObject, patch: JsonObject): JsonObject {
   return target;
 }
 
-/** Text of a streamable element: a markdown component's or a plain_text element's `content`. */
-export function textOf(element: JsonObject): string {
-  return typeof element.content === 'string' ? element.content : '';
-}

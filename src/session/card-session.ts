@@ -50,8 +50,6 @@ export class CardSession extends EventEmitter<SessionEvents> {
   readonly #elements = new Map<string, ElementText>();
   readonly #cardId: string;
   readonly #messageId: string | null;
-  /** Aborted when the session is dropped for good; cancels waits and requests in flight. */
-  readonly #stop = new AbortController();
   #state: SessionState = 'open';
   #aborted = false;
   #failure: Error | undefined;
@@ -85,7 +83,6 @@ export class CardSession extends EventEmitter<SessionEvents> {
               finalCard(init.card!, new Map([...this.#elements].map(([id, element]) => [id, element.text])), summary),
           }),
       emit: (event, ...args) => this.emit(event, ...(args as never)),
-      signal: this.#stop.signal,
     });
     o.signal?.addEventListener('abort', () => this.#abortQuietly(o.signal?.reason), { once: true });
     this.#armWatchdog();

@@ -37,8 +37,6 @@ export interface WriterOptions {
   /** The card as it should end, for closing through a full update when settings fails; absent for attached cards. */
   finalCard?: (summary: string | undefined) => Record<string, unknown>;
   emit: <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => void;
-  /** Aborts waits and requests when the session stops for good. */
-  signal: AbortSignal;
 }
 
 interface SendSpec {
@@ -82,7 +80,6 @@ export class CardWriter {
       request: (sequence) =>
         client.cardkit.v1.cardElement.patch(
           { card_id: cardId, element_id: elementId, partial_element: partial, sequence, uuid },
-          { signal: this.#o.signal },
         ),
     });
   }
@@ -106,7 +103,6 @@ export class CardWriter {
               sequence: seq,
               uuid,
             },
-            { signal: this.#o.signal },
           );
         },
       });
@@ -114,8 +110,7 @@ export class CardWriter {
       this.reopens++;
       this.#o.emit('reopen', { reason, sequence });
       return true;
-    } catch (error) {
-      if (this.#o.signal.aborted) throw error;
+    } catch {
       return false;
     }
   }
@@ -125,7 +120,7 @@ export class CardWriter {
    * whole card is written once more with streaming off (a full update), so the card still ends.
    */
   async close(summary: string | undefined): Promise<void> {
-    const { client, cardId, signal, finalCard } = this.#o;
+    const { client, cardId, finalCard } = this.#o;
     const config = { streaming_mode: false, ...(summary ? { summary: { content: summary } } : {}) };
     const uuid = uuidv4();
     try {
@@ -133,17 +128,17 @@ export class CardWriter {
         api: SETTINGS,
         urgent: true,
         uuid,
-        request: (sequence) => client.cardkit.v1.card.settings({ card_id: cardId, settings: { config }, sequence, uuid }, { signal }),
+        request: (sequence) => client.cardkit.v1.card.settings({ card_id: cardId, settings: { config }, sequence, uuid }),
       });
     } catch (error) {
-      if (!finalCard || signal.aborted || isCardGone(error)) throw error;
+      if (!finalCard || isCardGone(error)) throw error;
       const updateUuid = uuidv4();
       await this.#send({
         api: UPDATE,
         urgent: true,
         uuid: updateUuid,
         request: (sequence) =>
-          client.cardkit.v1.card.update({ card_id: cardId, card: { data: finalCard(summary) }, sequence, uuid: updateUuid }, { signal }),
+          client.cardkit.v1.card.update({ card_id: cardId, card: { data: finalCard(summary) }, sequence, uuid: updateUuid }),
       });
     }
     this.streamingOpenedAt = null;
@@ -169,7 +164,6 @@ export class CardWriter {
           request: (seq) =>
             client.cardkit.v1.cardElement.patch(
               { card_id: cardId, element_id: element.elementId, partial_element: { content: read() }, sequence: seq },
-              { signal: this.#o.signal },
             ),
         });
         this.#flushed(element, version, written, sequence, 'patch');
@@ -182,7 +176,6 @@ export class CardWriter {
           request: (seq) =>
             client.cardkit.v1.cardElement.content(
               { card_id: cardId, element_id: element.elementId, content: read(), sequence: seq },
-              { signal: this.#o.signal },
             ),
         });
         this.#flushed(element, version, written, sequence, 'content');
@@ -201,12 +194,12 @@ export class CardWriter {
 
   /** Sends one write until it is accepted; resolves with the sequence that was accepted. */
   async #send(spec: SendSpec): Promise<number> {
-    const { governor, cardId, signal, retry } = this.#o;
+    const { governor, cardId, retry } = this.#o;
     let jump = 16;
     let conflicts = 0;
     let floor = this.sequence;
     for (let attempt = 1; ; attempt++) {
-      await governor.acquire({ api: spec.api, cardId, priority: spec.urgent ? 'urgent' : 'normal', signal });
+      await governor.acquire({ api: spec.api, cardId, priority: spec.urgent ? 'urgent' : 'normal' });
       const sequence = await this.#nextSequence(floor);
       floor = sequence;
       try {
@@ -214,7 +207,6 @@ export class CardWriter {
         this.writes++;
         return sequence;
       } catch (error) {
-        if (signal.aborted) throw error;
         const verdict = judge(error, retry, attempt, spec.uuid !== undefined && attempt > 1);
         switch (verdict.kind) {
           case 'applied':
@@ -240,7 +232,7 @@ export class CardWriter {
         if (attempt >= retry.maxAttempts) throw error;
         this.retries++;
         this.#o.emit('retry', { api: spec.api, attempt, delayMs: verdict.delayMs, error: error as Error });
-        if (verdict.kind === 'retry') await delay(verdict.delayMs, signal);
+        if (verdict.kind === 'retry') await delay(verdict.delayMs);
       }
     }
   }
@@ -256,8 +248,8 @@ export class CardWriter {
 
 /** A content write was refused because streaming mode is closed (200850, 300309, 200510). */
 class StreamingClosed extends Error {
-  constructor(readonly original: Error) {
-    super('streaming mode is closed', { cause: original });
+  constructor(cause: Error) {
+    super('streaming mode is closed', { cause });
   }
 }
 

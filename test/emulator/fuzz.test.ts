@@ -432,6 +432,20 @@ interface Answer {
   headers: Headers;
   contentType: string;
   text: string;
+  /** The path the server received: fetch resolves dot segments, so `/open-apis/%2e%2e` arrives as `/`. */
+  servedPath: string;
+}
+
+/** GETs of the preview page's paths answer HTML (or a plain 404 for unknown assets), not JSON. */
+function isPreviewRequest(method: string, path: string): boolean {
+  return method.toUpperCase() === 'GET' && (path === '/' || path === '/_emulator/preview' || path.startsWith('/_emulator/preview/'));
+}
+
+/** A request that landed on the preview page gets the page's answer, under its Content-Security-Policy. */
+function expectPreviewAnswer(answer: Answer, context: unknown): void {
+  const where = JSON.stringify(context).slice(0, 600);
+  expect(answer.status, where).toBeLessThan(500);
+  expect(answer.headers.get('content-security-policy'), where).toMatch(/default-src 'self'/);
 }
 
 /** Sends one request; a rejection (no answer, or no answer within 5 s) fails the property. */
@@ -444,7 +458,9 @@ async function send(
 ): Promise<Answer> {
   const upper = method.toUpperCase();
   const withBody = upper !== 'GET' && upper !== 'HEAD' && body !== undefined;
-  const response = await fetch(`${emulator.url}${pathAndQuery}`, {
+  const url = new URL(`${emulator.url}${pathAndQuery}`);
+  const servedPath = url.pathname;
+  const response = await fetch(url, {
     method,
     headers,
     ...(withBody ? { body } : {}),
@@ -453,13 +469,17 @@ async function send(
   const contentType = response.headers.get('content-type') ?? '';
   if (contentType.startsWith('text/event-stream')) {
     await response.body?.cancel();
-    return { status: response.status, headers: response.headers, contentType, text: '' };
+    return { status: response.status, headers: response.headers, contentType, text: '', servedPath };
   }
-  return { status: response.status, headers: response.headers, contentType, text: await response.text() };
+  return { status: response.status, headers: response.headers, contentType, text: await response.text(), servedPath };
 }
 
 /** The platform envelope every `/open-apis` answer must have. */
 function expectPlatformAnswer(answer: Answer, method: string, context: unknown): void {
+  if (isPreviewRequest(method, answer.servedPath)) {
+    expectPreviewAnswer(answer, context);
+    return;
+  }
   const where = JSON.stringify(context).slice(0, 600);
   expect(answer.status, `5xx for ${where}`).toBeLessThan(500);
   const logId = answer.headers.get('x-tt-logid');
@@ -635,6 +655,10 @@ describe('fuzzing the emulator over HTTP', () => {
         const answer = await send(emulator, request.method, `${path}${request.query}`, { 'content-type': 'application/json' }, request.body);
         const where = JSON.stringify(request).slice(0, 600);
         expect(answer.status, where).toBeLessThan(500);
+        if (isPreviewRequest(request.method, answer.servedPath)) {
+          expectPreviewAnswer(answer, request);
+          return;
+        }
         if (request.method.toUpperCase() === 'HEAD' || answer.contentType.startsWith('text/event-stream')) return;
         const body = JSON.parse(answer.text) as unknown;
         expect(typeof body === 'object' && body !== null && !Array.isArray(body), `${where}: ${answer.text.slice(0, 200)}`).toBe(true);

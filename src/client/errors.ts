@@ -1,7 +1,9 @@
 /**
- * Errors of the open-platform client: one base class, `FeishuError`, with a stable string `kind`;
- * platform errors (`FeishuApiError`) keep the numeric code, message, HTTP status and log id, and carry
- * a classification the session acts on (reference §17). No error ever holds a token or the app secret.
+ * Every error the library raises: one base class, `FeishuError`, with a stable string `kind` (the
+ * code to switch on). Platform errors (`FeishuApiError`) keep the platform's numeric `code` (as the
+ * official SDK does), message, HTTP status and log id, and carry a classification the session acts on
+ * (reference §17); what the platform's codes mean lives here, nowhere else. No error ever holds a
+ * token or the app secret.
  */
 
 /** What the caller should do about a platform error. */
@@ -14,8 +16,12 @@ export type ErrorCategory =
   | 'streaming_closed'
   /** Sequence not increasing (300317): move the counter past the server's and continue. */
   | 'sequence_conflict'
-  /** Tenant token missing, invalid or expired: refresh it and retry once. */
+  /** Tenant token missing, invalid or expired (99991661/63/64/65): refresh it and retry. */
   | 'token'
+  /** The platform refuses the app's credentials themselves (wrong secret, app disabled): retrying will not help. */
+  | 'credentials'
+  /** The card entity is gone or not this app's (200740 missing, 200750 expired, 300311 not the creator). */
+  | 'card_gone'
   /** Card or message too large (200860, 230025): shrink or split. */
   | 'too_large'
   /** Anything else: fix the request; retrying will not help. */
@@ -27,6 +33,8 @@ const CATEGORIES: ReadonlyMap<number, ErrorCategory> = new Map([
   ...[200850, 300309, 200510].map((c) => [c, 'streaming_closed'] as const),
   [300317, 'sequence_conflict'] as const,
   ...[99991661, 99991663, 99991664, 99991665].map((c) => [c, 'token'] as const),
+  ...[10003, 10014, 10015, 99991662, 99991673].map((c) => [c, 'credentials'] as const),
+  ...[200740, 200750, 300311].map((c) => [c, 'card_gone'] as const),
   ...[200860, 230025].map((c) => [c, 'too_large'] as const),
 ]);
 
@@ -35,14 +43,22 @@ export function categorize(code: number, httpStatus: number): ErrorCategory {
   return CATEGORIES.get(code) ?? (httpStatus >= 500 ? 'retryable' : 'fatal');
 }
 
-export type FeishuErrorKind = 'api' | 'network' | 'timeout';
+/**
+ * The stable string code of every error the library raises:
+ * - `api`: the platform answered with a non-zero code (`FeishuApiError`);
+ * - `network`: no answer (`FeishuNetworkError`); `timeout`: no answer in time (`FeishuTimeoutError`);
+ * - `session_state`: a session call its state does not allow (`SessionStateError`);
+ * - `deadline`: a session kept being throttled past its deadline (`SessionDeadlineError`).
+ */
+export type FeishuErrorKind = 'api' | 'network' | 'timeout' | 'session_state' | 'deadline';
 
+/** The root of every error the library raises; switch on `kind`. */
 export abstract class FeishuError extends Error {
   abstract readonly kind: FeishuErrorKind;
-  /** Endpoint name, e.g. `cardkit.cardElement.content`. */
-  readonly endpoint: string;
+  /** Endpoint name, e.g. `cardkit.cardElement.content`; undefined for errors raised before any call. */
+  readonly endpoint: string | undefined;
 
-  constructor(message: string, endpoint: string, options?: { cause?: unknown }) {
+  constructor(message: string, endpoint: string | undefined, options?: { cause?: unknown }) {
     super(message, options);
     this.endpoint = endpoint;
   }
@@ -85,6 +101,21 @@ export class FeishuApiError extends FeishuError {
   get retryable(): boolean {
     return this.category === 'retryable' || this.category === 'rate_limited';
   }
+}
+
+/** A repeat of a non-idempotent write was refused for its uuid: the first attempt, whose answer was lost, was applied (reference §15). */
+export function isReplayApplied(error: unknown): boolean {
+  return error instanceof FeishuApiError && error.code === 200770;
+}
+
+/** A repeated IM send refused because its first attempt did bind the card (230099 carrying 200780, reference §11): the card is out. */
+export function isAlreadySent(error: unknown): boolean {
+  return error instanceof FeishuApiError && error.code === 230099 && error.msg.includes('200780');
+}
+
+/** Nothing more can be written to the card (see `card_gone`). */
+export function isCardGone(error: unknown): boolean {
+  return error instanceof FeishuApiError && error.category === 'card_gone';
 }
 
 /** The request never got an answer: connection refused or reset, DNS failure, a body that is not JSON. */

@@ -5,6 +5,9 @@ export {
   FeishuNetworkError,
   FeishuTimeoutError,
   categorize,
+  isAlreadySent,
+  isCardGone,
+  isReplayApplied,
   type ErrorCategory,
   type FeishuErrorKind,
 } from './errors.js';

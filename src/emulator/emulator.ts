@@ -35,6 +35,12 @@ export interface Emulator {
     advance(ms: number): void;
     setSpeed(speed: number): void;
     readonly speed: number;
+    /**
+     * Calls `callback` once emulated time has advanced by `ms`, following `setSpeed` and `advance`;
+     * returns a cancel function. The handle satisfies the library's `Clock`, so a session under test
+     * can run on the emulator's time.
+     */
+    timer(ms: number, callback: () => void): () => void;
   };
   /** Revokes tokens (all by default); returns how many. */
   revokeTokens(filter?: { appId?: string; token?: string }): number;
@@ -103,6 +109,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       now: () => clock.now(),
       advance: (ms) => clock.advance(ms),
       setSpeed: (speed) => clock.setSpeed(speed),
+      timer: (ms, callback) => clock.timer(ms, callback),
       get speed() {
         return clock.speed;
       },

@@ -86,7 +86,12 @@ export class EmulatorState {
     rejected: new Map<number, number>(),
     byEndpoint: new Map<string, { accepted: number; rejected: number }>(),
   };
-  readonly events = new EventEmitter<{ change: [StateEvent] }>();
+  /**
+   * State changes. Each live-preview subscriber (`/_emulator/events`) and each `onChange()` caller is one
+   * listener that removes itself when it goes away, so any number of them is normal, not a leak: Node's
+   * ten-listener warning is switched off for this emitter.
+   */
+  readonly events = new EventEmitter<{ change: [StateEvent] }>().setMaxListeners(0);
   /** Requests per card_id between arrival and answer, and the most seen at once. */
   readonly inFlight = new Map<string, { now: number; max: number }>();
 

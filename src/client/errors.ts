@@ -3,8 +3,9 @@
  * code to switch on). Platform errors (`FeishuApiError`) keep the platform's numeric `code` (as the
  * official SDK does), message, HTTP status and log id, and carry a classification the session acts on
  * (reference §17); what the platform's codes mean lives here, nowhere else. No error ever holds a
- * token or the app secret.
+ * token or the app secret: the client redacts them from any text it did not write (see redact.ts).
  */
+import { copyCause } from './redact.js';
 
 /** What the caller should do about a platform error. */
 export type ErrorCategory =
@@ -16,7 +17,10 @@ export type ErrorCategory =
   | 'streaming_closed'
   /** Sequence not increasing (300317): move the counter past the server's and continue. */
   | 'sequence_conflict'
-  /** Tenant token missing, invalid or expired (99991661/63/64/65): refresh it and retry. */
+  /**
+   * Tenant token missing, invalid or expired (99991661/63/64/65). The client already refreshed and retried
+   * once and has forgotten every rejected token: retrying later (with backoff) fetches a fresh one.
+   */
   | 'token'
   /** The platform refuses the app's credentials themselves (wrong secret, app disabled): retrying will not help. */
   | 'credentials'
@@ -48,9 +52,10 @@ export function categorize(code: number, httpStatus: number): ErrorCategory {
  * - `api`: the platform answered with a non-zero code (`FeishuApiError`);
  * - `network`: no answer (`FeishuNetworkError`); `timeout`: no answer in time (`FeishuTimeoutError`);
  * - `session_state`: a session call its state does not allow (`SessionStateError`);
- * - `deadline`: a session kept being throttled past its deadline (`SessionDeadlineError`).
+ * - `deadline`: a session kept being throttled past its deadline (`SessionDeadlineError`);
+ * - `sequence_exhausted`: the card has used every int32 sequence (`SequenceExhaustedError`).
  */
-export type FeishuErrorKind = 'api' | 'network' | 'timeout' | 'session_state' | 'deadline';
+export type FeishuErrorKind = 'api' | 'network' | 'timeout' | 'session_state' | 'deadline' | 'sequence_exhausted';
 
 /** The root of every error the library raises; switch on `kind`. */
 export abstract class FeishuError extends Error {
@@ -98,8 +103,9 @@ export class FeishuApiError extends FeishuError {
     this.retryAfterMs = init.retryAfterMs;
   }
 
+  /** True for `retryable`, `rate_limited` and `token` (the next call fetches a fresh token). */
   get retryable(): boolean {
-    return this.category === 'retryable' || this.category === 'rate_limited';
+    return this.category === 'retryable' || this.category === 'rate_limited' || this.category === 'token';
   }
 }
 
@@ -148,12 +154,14 @@ export class FeishuTimeoutError extends FeishuError {
   }
 }
 
-/** Keeps a network cause's name, message and code, never anything a request carried. */
-function sanitizeCause(cause: unknown): unknown {
-  if (!(cause instanceof Error)) return undefined;
-  const copy = new Error(cause.message);
-  copy.name = cause.name;
-  const code = (cause as { code?: unknown }).code ?? (cause.cause as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string') Object.assign(copy, { code });
+/**
+ * Keeps a network cause's chain of names, messages, codes and stacks, never anything a request carried
+ * (the client then redacts the secrets it knows of from that text). The code of a wrapped cause (fetch's
+ * `TypeError: fetch failed` around `ECONNREFUSED`) is also lifted to the first cause.
+ */
+function sanitizeCause(cause: unknown): Error | undefined {
+  const copy = copyCause(cause);
+  const inner = (cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (copy && typeof (copy as { code?: unknown }).code !== 'string' && typeof inner === 'string') Object.assign(copy, { code: inner });
   return copy;
 }

@@ -1,4 +1,4 @@
-export { FeishuClient, type FeishuClientOptions, type ClientLimits, type RedisLike } from './client.js';
+export { FeishuClient, type FeishuClientOptions } from './client.js';
 export {
   FeishuError,
   FeishuApiError,

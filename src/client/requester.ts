@@ -1,15 +1,19 @@
 /**
  * One call to the platform: a token, the request under a per-call timeout and the caller's signal,
- * the envelope turned into data or a typed error, and on a token error one retry with a fresh token.
+ * the envelope turned into data or a typed error, and on a token error one retry with a fresh token
+ * (reference §17 "T", §18). Every token the platform rejects is forgotten, the retry's too, so a later
+ * call starts with a fresh one. Errors leave here with the client's secrets redacted.
  */
-import { FeishuApiError, FeishuNetworkError, FeishuTimeoutError } from './errors.js';
+import { FeishuApiError, FeishuError, FeishuNetworkError, FeishuTimeoutError } from './errors.js';
+import type { Secrets } from './redact.js';
 import type { TokenSource } from './token.js';
 import type { Transport, TransportRequest, TransportResponse } from './transport.js';
+import { requireTimeout } from './validate.js';
 
 export interface CallOptions {
   /** Aborts the call; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** Per-request timeout in ms; overrides the client's `timeoutMs`. */
+  /** Per-request timeout in ms, above 0 and at most 2_147_483_647; overrides the client's `timeoutMs`. */
   timeoutMs?: number;
 }
 
@@ -38,17 +42,32 @@ export class Requester {
   constructor(
     private readonly transport: Transport,
     readonly defaultTimeoutMs: number,
+    /** What the client holds that must never appear in an error. */
+    readonly secrets: Secrets,
   ) {}
 
-  async call<T>(spec: CallSpec): Promise<T> {
+  /** Throws a `RangeError` at once for a bad per-call `timeoutMs`; otherwise the call's promise. */
+  call<T>(spec: CallSpec): Promise<T> {
+    if (spec.timeoutMs !== undefined) requireTimeout(spec.timeoutMs, 'timeoutMs');
+    return this.#call<T>(spec);
+  }
+
+  async #call<T>(spec: CallSpec): Promise<T> {
     const useToken = !spec.tokenRequest && !this.transport.managesTokens;
     const first = await this.#attempt(spec, useToken);
     if (first.ok) return first.data as T;
-    if (first.error.category !== 'token' || first.token === undefined) throw first.error;
-    this.tokens?.invalidate(first.token);
+    if (!this.#tokenRejected(first)) throw first.error;
     const second = await this.#attempt(spec, useToken);
     if (second.ok) return second.data as T;
+    this.#tokenRejected(second);
     throw second.error;
+  }
+
+  /** When the platform rejected the token the attempt was sent with, forgets it and says so. */
+  #tokenRejected(attempt: Extract<Attempt, { ok: false }>): boolean {
+    if (attempt.error.category !== 'token' || attempt.token === undefined) return false;
+    this.tokens?.invalidate(attempt.token);
+    return true;
   }
 
   /** One try; a platform error comes back with the token it was sent with, for the retry decision. */
@@ -59,6 +78,7 @@ export class Requester {
     const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
     try {
       const token = useToken && this.tokens ? await this.tokens.token(signal) : undefined;
+      this.secrets.addToken(token);
       const response = await this.transport.send({
         method: spec.method,
         path: spec.path,
@@ -68,17 +88,18 @@ export class Requester {
         ...(spec.body === undefined ? {} : { body: spec.body }),
         ...(token === undefined ? {} : { token }),
       });
-      const result = unwrap(spec, response);
+      const result = unwrap(spec, response, this.secrets);
       return result instanceof FeishuApiError ? { ok: false, error: result, token } : { ok: true, data: result };
     } catch (error) {
       if (spec.signal?.aborted) throw spec.signal.reason;
       if (timeout.aborted) throw new FeishuTimeoutError(spec.endpoint, timeoutMs);
-      throw error;
+      throw error instanceof FeishuError ? this.secrets.scrub(error) : error;
     }
   }
 }
 
-function unwrap(spec: CallSpec, response: TransportResponse): unknown {
+/** The answer's data, or the platform's error with its text (server-written, may echo a token) redacted. */
+function unwrap(spec: CallSpec, response: TransportResponse, secrets: Secrets): unknown {
   const body = response.body as Envelope | undefined;
   if (typeof body !== 'object' || body === null || typeof body.code !== 'number') {
     if (response.status >= 500 || response.status === 429) {
@@ -88,18 +109,23 @@ function unwrap(spec: CallSpec, response: TransportResponse): unknown {
       code: -1,
       msg: `HTTP ${response.status} without a platform answer`,
       httpStatus: response.status,
-      logId: response.header('x-tt-logid'),
+      logId: redactOptional(secrets, response.header('x-tt-logid')),
       endpoint: spec.endpoint,
     });
   }
   if (body.code === 0) return spec.tokenRequest ? body : (body.data ?? {});
   const reset = Number(response.header('x-ogw-ratelimit-reset'));
+  const logId = response.header('x-tt-logid') ?? body.error?.log_id;
   return new FeishuApiError({
     code: body.code,
-    msg: typeof body.msg === 'string' ? body.msg : '',
+    msg: typeof body.msg === 'string' ? secrets.redact(body.msg) : '',
     httpStatus: response.status,
-    logId: response.header('x-tt-logid') ?? body.error?.log_id,
+    logId: redactOptional(secrets, logId),
     endpoint: spec.endpoint,
     retryAfterMs: Number.isFinite(reset) && reset >= 0 && response.header('x-ogw-ratelimit-reset') !== undefined ? reset * 1000 : undefined,
   });
+}
+
+function redactOptional(secrets: Secrets, text: string | undefined): string | undefined {
+  return typeof text === 'string' ? secrets.redact(text) : undefined;
 }

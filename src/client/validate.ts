@@ -5,6 +5,8 @@
 export const ELEMENT_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,19}$/;
 export const INT32_MAX = 2_147_483_647;
 export const MAX_CONTENT_CHARS = 100_000;
+/** The longest delay Node's timers accept (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export function requireString(value: unknown, name: string, max = Number.POSITIVE_INFINITY): string {
   if (typeof value !== 'string' || value === '') {
@@ -21,6 +23,14 @@ export function charCount(value: string, max = Number.POSITIVE_INFINITY): number
   let length = 0;
   for (const _ of value) if (++length > max) break;
   return length;
+}
+
+/** A timeout in ms: above 0 and at most what timers accept, else every call would time out at once. */
+export function requireTimeout(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMEOUT_MS) {
+    throw new RangeError(`${name} must be a number of ms above 0 and at most ${MAX_TIMEOUT_MS}; received ${describe(value)}`);
+  }
+  return value;
 }
 
 export function requireElementId(value: unknown, name = 'element_id'): string {

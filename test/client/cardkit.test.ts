@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type BatchAction, type FeishuClient, cardEntityContent } from '../../src/client/index.js';
+import { type BatchAction, type FeishuClient, cardEntityContent, isCardGone, isReplayApplied } from '../../src/client/index.js';
 import type { CardSnapshot, Emulator, EmulatorApp } from '../../src/emulator/index.js';
 import { type TestClient, clientFor, expectApiError } from '../support/client.js';
 import { elementText, streamingCard, useEmulator } from '../support/emulator-http.js';
@@ -126,12 +126,14 @@ describe('FeishuClient CardKit endpoints against the emulator', () => {
       it('reusing a uuid with a higher sequence is 200770 (fatal) and consumes no sequence', async () => {
         const cardId = await newCard();
         await write(tc.client, cardId, 1, 'same-uuid');
-        await expectApiError(tc, write(tc.client, cardId, 2, 'same-uuid'), { code: 200770, category: 'fatal', endpoint });
+        const error = await expectApiError(tc, write(tc.client, cardId, 2, 'same-uuid'), { code: 200770, category: 'fatal', endpoint });
+        expect(isReplayApplied(error)).toBe(true);
         expect(snapshot(cardId).sequence).toBe(1);
       });
 
-      it('an unknown card_id is 200740 (fatal)', async () => {
-        await expectApiError(tc, write(tc.client, UNKNOWN_CARD, 1), { code: 200740, category: 'fatal', endpoint });
+      it('an unknown card_id is 200740 (card_gone)', async () => {
+        const error = await expectApiError(tc, write(tc.client, UNKNOWN_CARD, 1), { code: 200740, category: 'card_gone', endpoint });
+        expect(isCardGone(error)).toBe(true);
         expect(emulator.card(UNKNOWN_CARD)).toBeUndefined();
       });
 
@@ -146,18 +148,20 @@ describe('FeishuClient CardKit endpoints against the emulator', () => {
         expect(snapshot(cardId).sequence).toBe(2);
       });
 
-      it("another app's write is 300311 (fatal) and leaves the card alone", async () => {
+      it("another app's write is 300311 (card_gone) and leaves the card alone", async () => {
         const other = await withSecondApp();
         const cardId = await newCard();
         const before = snapshot(cardId).card;
-        await expectApiError(other, write(other.client, cardId, 1), { code: 300311, category: 'fatal', endpoint });
+        const error = await expectApiError(other, write(other.client, cardId, 1), { code: 300311, category: 'card_gone', endpoint });
+        expect(isCardGone(error)).toBe(true);
         expect(snapshot(cardId)).toMatchObject({ sequence: 0, card: before, app_id: 'cli_x' });
       });
 
-      it('a write 14 days after creation is 200750 (fatal)', async () => {
+      it('a write 14 days after creation is 200750 (card_gone)', async () => {
         const cardId = await newCard();
         emulator.clock.advance(14 * DAY);
-        await expectApiError(tc, write(tc.client, cardId, 1), { code: 200750, category: 'fatal', endpoint });
+        const error = await expectApiError(tc, write(tc.client, cardId, 1), { code: 200750, category: 'card_gone', endpoint });
+        expect(isCardGone(error)).toBe(true);
         expect(snapshot(cardId).sequence).toBe(0);
       });
     });

@@ -15,6 +15,9 @@ import {
   FeishuTimeoutError,
   type FetchLike,
   categorize,
+  isAlreadySent,
+  isCardGone,
+  isReplayApplied,
 } from '../../src/client/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { elementText, streamingCard, useEmulator } from '../support/emulator-http.js';
@@ -41,7 +44,7 @@ const TABLE: [number, ErrorCategory][] = [
   [200510, 'streaming_closed'],
   // sequence resync
   [300317, 'sequence_conflict'],
-  // T: refresh the token, retry once
+  // T: refresh the token, then retry
   [99991661, 'token'],
   [99991663, 'token'],
   [99991664, 'token'],
@@ -49,11 +52,15 @@ const TABLE: [number, ErrorCategory][] = [
   // too large
   [200860, 'too_large'],
   [230025, 'too_large'],
-  // G / N: fix the request or start over; retrying does not help
+  // G on the token endpoint: the app's credentials are refused
+  ...[10003, 10014, 10015, 99991662, 99991673].map((code): [number, ErrorCategory] => [code, 'credentials']),
+  // N: the card entity is gone or not this app's
+  ...[200740, 200750, 300311].map((code): [number, ErrorCategory] => [code, 'card_gone']),
+  // G: fix the request; retrying does not help
   ...[
-    10002, 10003, 10014, 10015, 200220, 200740, 200750, 200770, 300121, 300122, 300301, 300302, 300303, 300305, 300307, 300310,
-    300311, 300312, 300313, 300314, 300315, 230001, 230002, 230006, 230011, 230013, 230022, 230027, 230028, 230031, 230099,
-    230110, 232009, 99991201, 99991301, 99991401, 99991403, 99991662, 99991668, 99991671, 99991672, 99991673, 99991676, 99991677,
+    10002, 200220, 200770, 300121, 300122, 300301, 300302, 300303, 300305, 300307, 300310, 300312, 300313, 300314, 300315, 230001,
+    230002, 230006, 230011, 230013, 230022, 230027, 230028, 230031, 230099, 230110, 232009, 99991201, 99991301, 99991401, 99991403,
+    99991668, 99991671, 99991672, 99991676, 99991677,
   ].map((code): [number, ErrorCategory] => [code, 'fatal']),
 ];
 
@@ -86,10 +93,33 @@ describe('categorize', () => {
     expect(categorize(987654, status)).toBe(category);
   });
 
-  it.each(TABLE)('FeishuApiError for code %i: category %s, retryable only when retryable or rate_limited', (code, category) => {
+  it.each(TABLE)('FeishuApiError for code %i: category %s, retryable only when retryable, rate_limited or token', (code, category) => {
     const error = new FeishuApiError({ code, msg: 'm', httpStatus: 400, logId: undefined, endpoint: 'cardkit.card.create' });
     expect(error.category).toBe(category);
-    expect(error.retryable).toBe(category === 'retryable' || category === 'rate_limited');
+    expect(error.retryable).toBe(category === 'retryable' || category === 'rate_limited' || category === 'token');
+  });
+});
+
+describe('platform code helpers', () => {
+  const apiError = (code: number, msg = 'm') => new FeishuApiError({ code, msg, httpStatus: 400, logId: undefined, endpoint: 'cardkit.card.create' });
+
+  it('isCardGone is true for a missing (200740), expired (200750) or foreign (300311) card and nothing else', () => {
+    expect([200740, 200750, 300311].map((code) => isCardGone(apiError(code)))).toEqual([true, true, true]);
+    expect([200770, 300317, 10002, 99991663].map((code) => isCardGone(apiError(code)))).toEqual([false, false, false, false]);
+    expect(isCardGone(new FeishuNetworkError('cardkit.card.create', 'x'))).toBe(false);
+    expect(isCardGone(new Error('200740'))).toBe(false);
+  });
+
+  it('isReplayApplied is true only for 200770 (uuid already used)', () => {
+    expect(isReplayApplied(apiError(200770))).toBe(true);
+    expect(isReplayApplied(apiError(300317))).toBe(false);
+    expect(isReplayApplied({ code: 200770 })).toBe(false);
+  });
+
+  it('isAlreadySent is true only for 230099 whose msg carries 200780', () => {
+    expect(isAlreadySent(apiError(230099, 'Failed to create card content, ext=ErrCode: 200780; ErrMsg: card binding biz count over limit'))).toBe(true);
+    expect(isAlreadySent(apiError(230099, 'Failed to create card content, ext=ErrCode: 200621'))).toBe(false);
+    expect(isAlreadySent(apiError(230001, '200780'))).toBe(false);
   });
 });
 
@@ -111,12 +141,20 @@ describe('FeishuError classes', () => {
     expect(api.message).toContain('L1');
   });
 
-  it('a network error keeps only the name, message and code of its cause', () => {
-    const cause = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', config: { headers: { Authorization: 'Bearer t-secret' } } });
+  it('a network error keeps only the name, message, code and stack of each cause in its chain, never what a request carried', () => {
+    const request = { config: { headers: { Authorization: 'Bearer t-secret' }, data: '{"app_secret":"s-secret"}' } };
+    const socket = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }, request);
+    const cause = Object.assign(new TypeError('fetch failed', { cause: socket }), request);
     const error = new FeishuNetworkError('cardkit.card.create', 'request failed', cause);
+
     expect(error.cause).toBeInstanceOf(Error);
-    expect(error.cause).toMatchObject({ message: 'connect ECONNREFUSED', code: 'ECONNREFUSED' });
-    expect(inspect(error, { depth: 10, showHidden: true })).not.toContain('t-secret');
+    // The wrapped code is also lifted to the first cause, where callers look for it.
+    expect(error.cause).toMatchObject({ name: 'TypeError', message: 'fetch failed', code: 'ECONNREFUSED', stack: cause.stack });
+    expect((error.cause as Error).cause).toMatchObject({ message: 'connect ECONNREFUSED 127.0.0.1:1', code: 'ECONNREFUSED', stack: socket.stack });
+    expect(Object.keys(error.cause as object).sort()).toEqual(['code', 'name']);
+    const text = inspect(error, { depth: 10, showHidden: true });
+    expect(text).not.toContain('t-secret');
+    expect(text).not.toContain('s-secret');
   });
 });
 

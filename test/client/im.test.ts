@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Message, type ReceiveIdType, cardEntityContent } from '../../src/client/index.js';
+import { type Message, type ReceiveIdType, cardEntityContent, isAlreadySent } from '../../src/client/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { type TestClient, clientFor, expectApiError } from '../support/client.js';
 import { streamingCard, useEmulator } from '../support/emulator-http.js';
@@ -93,6 +93,7 @@ describe('FeishuClient IM message endpoints against the emulator', () => {
         endpoint: 'im.message.create',
       });
       expect(error.msg).toContain('200780');
+      expect(isAlreadySent(error)).toBe(true);
       expect(error.retryable).toBe(false);
       expect(emulator.messages()).toHaveLength(1);
       expect(emulator.card(cardId)?.message_id).toBe(first.message_id);

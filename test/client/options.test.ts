@@ -11,6 +11,18 @@ import { streamingCard, tenantToken } from '../support/emulator-http.js';
 
 const APP = { appId: 'cli_options', appSecret: 'options-secret-MUST-NOT-LEAK-91ce' };
 const TOKEN_ENDPOINT = 'auth.tenantAccessToken.internal';
+/** The longest delay Node's timers accept; beyond it a timer fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+const DOMAIN_PASSWORD = 'domain-password-MUST-NOT-LEAK-3a7';
+
+function thrownBy(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return new Error('expected a throw');
+}
 
 describe('FeishuClient options: validation', () => {
   const valid: FeishuClientOptions = { appId: 'cli_a', appSecret: 's_a' };
@@ -53,14 +65,57 @@ describe('FeishuClient options: validation', () => {
     expect(inspect(error)).not.toContain(secret[0]);
   });
 
-  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, '100' as unknown as number])('timeoutMs %s is a RangeError naming timeoutMs', (timeoutMs) => {
-    expect(() => new FeishuClient({ ...valid, timeoutMs })).toThrow(RangeError);
-    expect(() => new FeishuClient({ ...valid, timeoutMs })).toThrow(/timeoutMs/);
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, '100' as unknown as number, MAX_TIMER_MS + 1, 1e12])(
+    'timeoutMs %s is a RangeError naming timeoutMs',
+    (timeoutMs) => {
+      expect(() => new FeishuClient({ ...valid, timeoutMs })).toThrow(RangeError);
+      expect(() => new FeishuClient({ ...valid, timeoutMs })).toThrow(/timeoutMs/);
+    },
+  );
+
+  it('timeoutMs up to 2_147_483_647 (what timers accept) is allowed', () => {
+    expect(() => new FeishuClient({ ...valid, timeoutMs: MAX_TIMER_MS })).not.toThrow();
+    expect(() => new FeishuClient({ ...valid, timeoutMs: 0.5 })).not.toThrow();
   });
 
   it.each(['not a url', 'ftp://example.com', 'file:///etc/passwd', '', 'feishu.cn'])('domain %j is a TypeError naming domain', (domain) => {
     expect(() => new FeishuClient({ ...valid, domain })).toThrow(TypeError);
     expect(() => new FeishuClient({ ...valid, domain })).toThrow(/domain/);
+  });
+
+  it.each([
+    ['user and password', `https://bot:${DOMAIN_PASSWORD}@open.feishu.cn`],
+    ['a password with an @ in it', `https://bot:${DOMAIN_PASSWORD}@x@proxy.example.com/feishu`],
+    ['a user only', `https://${DOMAIN_PASSWORD}@open.feishu.cn`],
+    ['credentials in a URL that does not parse', `https://bot:${DOMAIN_PASSWORD}@exa mple.com:99999`],
+  ])('a domain with credentials (%s) is a TypeError naming domain that does not echo them', (_label, domain) => {
+    const error = thrownBy(() => new FeishuClient({ ...valid, domain }));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/options\.domain/);
+    for (const text of [String(error), inspect(error), JSON.stringify(error)]) expect(text).not.toContain(DOMAIN_PASSWORD);
+  });
+
+  it.each(['https://proxy.example.com/feishu?key=1', 'https://proxy.example.com/?', 'https://proxy.example.com/feishu#top', 'https://proxy.example.com#'])(
+    'a domain with a query or fragment (%s) is a TypeError naming domain: the API path would land inside it',
+    (domain) => {
+      expect(() => new FeishuClient({ ...valid, domain })).toThrow(TypeError);
+      expect(() => new FeishuClient({ ...valid, domain })).toThrow(/options\.domain.*query or fragment/);
+    },
+  );
+
+  it.each([
+    ['limits', { apiQps: 5 }, /options\.limits moved to the governor.*FairGovernor\(\{ limits \}\)/],
+    ['redis', { evalsha: () => undefined, eval: () => undefined }, /options\.redis moved to the governor.*FairGovernor\(\{ limits, redis \}\)/],
+  ])('options.%s is a TypeError that says where it moved', (name, value, message) => {
+    const options: FeishuClientOptions = { ...valid, [name]: value };
+    expect(() => new FeishuClient(options)).toThrow(TypeError);
+    expect(() => new FeishuClient(options)).toThrow(message);
+  });
+
+  it('a client has no limits or redis fields', () => {
+    const client = new FeishuClient(valid);
+    expect('limits' in client).toBe(false);
+    expect('redis' in client).toBe(false);
   });
 
   it.each(['fetch', 42, {}])('fetch %j (not a function) is a TypeError naming fetch', (value) => {
@@ -197,6 +252,29 @@ describe('FeishuClient options against the emulator', () => {
       expect(call.forceRefresh).toBe(false);
     }
     expect(await client.tenantAccessToken()).toBe(token);
+  });
+
+  it('a client timeoutMs of 2_147_483_647 lets calls through (the bound is what timers accept, not less)', async () => {
+    const client = new FeishuClient({ ...APP, domain: emulator.url, timeoutMs: MAX_TIMER_MS });
+    emulator.faults.add({ kind: 'latency', latencyMs: 50, endpoint: 'cardkit.card.create', count: 1 });
+
+    const { card_id: cardId } = await create(client);
+    await client.cardkit.v1.card.create({ data: streamingCard() }, { timeoutMs: MAX_TIMER_MS });
+
+    expect(emulator.card(cardId)).toBeDefined();
+    expect(emulator.stats().endpoints['cardkit.card.create']).toEqual({ accepted: 2, rejected: 0 });
+  });
+
+  it.each([MAX_TIMER_MS + 1, 0, -5, Number.NaN])('a per-call timeoutMs of %s is a RangeError naming timeoutMs, thrown at the call, and nothing is sent', async (timeoutMs) => {
+    const client = new FeishuClient({ ...APP, domain: emulator.url });
+
+    expect(() => client.cardkit.v1.card.create({ data: streamingCard() }, { timeoutMs })).toThrow(RangeError);
+    expect(() => client.cardkit.v1.card.create({ data: streamingCard() }, { timeoutMs })).toThrow(/timeoutMs/);
+    await expect(client.tenantAccessToken({ timeoutMs })).rejects.toThrow(RangeError);
+
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(emulator.stats().accepted).toBe(0);
+    expect(emulator.stats().rejected).toEqual({});
   });
 
   it('a tenantAccessToken function that resolves to an empty string fails the call with a TypeError and sends nothing', async () => {

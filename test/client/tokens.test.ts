@@ -1,7 +1,8 @@
 /**
  * Tenant tokens through `FeishuClient` (reference §11.4, §18): fetched once and shared, renewed in the
- * background inside the last 30 minutes, replaced after expiry or revocation at the cost of one failed
- * call, never retried in a loop, and never visible in an error. Real HTTP to the emulator on loopback;
+ * background inside the last 30 minutes, replaced after expiry or revocation at the cost of one rejected
+ * request, retried once per call (never in a loop), every rejected token forgotten (the retry's too) so
+ * the next call starts fresh, credentials refusals kept apart, and never visible in an error. Real HTTP to the emulator on loopback;
  * the client runs on the emulator's clock so two hours pass in a call to `clock.advance`.
  */
 import { inspect } from 'node:util';
@@ -220,40 +221,83 @@ describe('FeishuClient tenant tokens', () => {
     expect(tokenRequests()).toBe(2);
   });
 
-  it('a token the platform keeps rejecting surfaces as FeishuApiError (category token) after one refresh, not in a loop', async () => {
+  it('a token the platform keeps rejecting fails the call after one refresh (category token, retryable), and the next call asks the provider to refresh again', async () => {
     const revoked = await tenantToken(emulator, APP.appId, APP.appSecret);
     sensitive.add(revoked);
     emulator.revokeTokens();
+    const good = await tenantToken(emulator, APP.appId, APP.appSecret);
+    sensitive.add(good);
     const providerCalls: boolean[] = [];
     const client = makeClient({
       appId: undefined,
       appSecret: undefined,
       tenantAccessToken: ({ forceRefresh }) => {
         providerCalls.push(forceRefresh);
-        return Promise.resolve(revoked);
+        // Two stale answers (a shared cache not yet updated), then the current token.
+        return Promise.resolve(providerCalls.length <= 2 ? revoked : good);
       },
     });
 
     const error = await rejection(call(client));
 
     expect(error).toBeInstanceOf(FeishuApiError);
-    expect(error).toMatchObject({ code: 99991663, category: 'token', endpoint: 'cardkit.card.create', httpStatus: 400 });
+    expect(error).toMatchObject({ code: 99991663, category: 'token', retryable: true, endpoint: 'cardkit.card.create', httpStatus: 400 });
     expect(providerCalls).toEqual([false, true]);
+    expect(emulator.stats().rejected).toEqual({ 99991663: 2 });
+
+    // The retry's rejected token was forgotten too: the next call asks for a fresh one at once.
+    const cardId = await call(client);
+    expect(emulator.card(cardId)).toBeDefined();
+    expect(providerCalls).toEqual([false, true, true]);
+    expect(createTokens()).toEqual([revoked, revoked, good]);
     expect(emulator.stats().rejected).toEqual({ 99991663: 2 });
   });
 
-  it('with the built-in token manager a repeated token rejection also stops after one refresh', async () => {
+  it('two token rejections in a row fail one call, and the next call fetches a fresh token and succeeds', async () => {
     const client = makeClient();
     await call(client);
-    emulator.faults.add({ kind: 'fail', code: 99991663, endpoint: 'cardkit.card.create', count: 5 });
+    emulator.faults.add({ kind: 'fail', code: 99991663, endpoint: 'cardkit.card.create', count: 2 });
 
     const error = await rejection(call(client));
 
     expect(error).toBeInstanceOf(FeishuApiError);
-    expect(error).toMatchObject({ code: 99991663, category: 'token' });
+    expect(error).toMatchObject({ code: 99991663, category: 'token', retryable: true });
     expect(emulator.stats().endpoints['cardkit.card.create']).toEqual({ accepted: 1, rejected: 2 });
+    // One refresh inside the failed call: never a loop.
     expect(tokenRequests()).toBe(2);
-    expect(emulator.faults.list()[0]?.remaining).toBe(3);
+
+    const cardId = await call(client);
+
+    expect(emulator.card(cardId)).toBeDefined();
+    // The token the retry was rejected with was forgotten: the next call fetched another before sending.
+    expect(tokenRequests()).toBe(3);
+    expect(sent.map((s) => s.path === TOKEN_PATH)).toEqual([true, false, false, true, false, true, false]);
+    expect(emulator.stats().endpoints['cardkit.card.create']).toEqual({ accepted: 2, rejected: 2 });
+  });
+
+  it.each([3, 4, 5])('%i token rejections in a row fail one call per two rejections, each rejection forgets its token, and the next call succeeds', async (rejections) => {
+    const client = makeClient();
+    await call(client);
+    emulator.faults.add({ kind: 'fail', code: 99991661, endpoint: 'cardkit.card.create', count: rejections });
+
+    const errors: unknown[] = [];
+    let cardId: string | undefined;
+    for (let attempt = 0; attempt < rejections && cardId === undefined; attempt++) {
+      try {
+        cardId = await call(client);
+      } catch (error) {
+        thrown.push(error);
+        errors.push(error);
+      }
+    }
+
+    expect(cardId).toBeDefined();
+    expect(emulator.card(cardId as string)).toBeDefined();
+    // A call fails after two rejections; an odd last rejection is absorbed by its call's one retry.
+    expect(errors).toHaveLength(Math.floor(rejections / 2));
+    for (const error of errors) expect(error).toMatchObject({ code: 99991661, category: 'token', retryable: true });
+    expect(tokenRequests()).toBe(1 + rejections);
+    expect(emulator.stats().endpoints['cardkit.card.create']).toEqual({ accepted: 2, rejected: rejections });
   });
 
   it('a short token lifetime (120 s) does not cause a token request per call', async () => {
@@ -273,20 +317,48 @@ describe('FeishuClient tenant tokens', () => {
     expect(emulator.stats().rejected).toEqual({});
   });
 
-  it('a wrong app secret fails with FeishuApiError 10015 from the token endpoint, and the secret is nowhere in the error', async () => {
+  it('a wrong app secret fails with FeishuApiError 10015 (category credentials, not retryable) from the token endpoint, and the secret is nowhere in the error', async () => {
     const client = makeClient({ appSecret: WRONG_SECRET });
 
     const error = await rejection(call(client));
 
     expect(error).toBeInstanceOf(FeishuApiError);
     const apiError = error as FeishuApiError;
-    expect(apiError).toMatchObject({ code: 10015, endpoint: TOKEN_ENDPOINT, httpStatus: 400, category: 'fatal', retryable: false });
+    expect(apiError).toMatchObject({ code: 10015, endpoint: TOKEN_ENDPOINT, httpStatus: 400, category: 'credentials', retryable: false });
+    expect(tokenRequests()).toBe(0);
+    expect(emulator.stats().endpoints[TOKEN_ENDPOINT]).toEqual({ accepted: 0, rejected: 1 });
     for (const text of [apiError.message, String(apiError.cause), apiError.toString(), JSON.stringify(apiError), inspect(apiError)]) {
       expect(text).not.toContain(WRONG_SECRET);
       expect(text).not.toContain(APP.appSecret);
     }
     expect(emulator.stats().endpoints['cardkit.card.create']).toBeUndefined();
     expect(emulator.cards()).toEqual([]);
+  });
+
+  it.each([10003, 10014, 10015, 99991662, 99991673])(
+    'the token endpoint refusing the credentials (%i) is category credentials: one token request, no card call',
+    async (code) => {
+      emulator.faults.add({ kind: 'fail', code, endpoint: TOKEN_ENDPOINT });
+      const client = makeClient();
+
+      const error = await rejection(call(client));
+
+      expect(error).toBeInstanceOf(FeishuApiError);
+      expect(error).toMatchObject({ code, endpoint: TOKEN_ENDPOINT, category: 'credentials', retryable: false });
+      expect(sent.map((s) => s.path)).toEqual([TOKEN_PATH]);
+      expect(emulator.stats().endpoints['cardkit.card.create']).toBeUndefined();
+    },
+  );
+
+  it.each([10012, 10013])('a transient token endpoint failure (%i) is retryable, and the next call gets a token', async (code) => {
+    emulator.faults.add({ kind: 'fail', code, endpoint: TOKEN_ENDPOINT });
+    const client = makeClient();
+
+    const error = await rejection(call(client));
+    expect(error).toMatchObject({ code, endpoint: TOKEN_ENDPOINT, category: 'retryable', retryable: true });
+
+    await expect(call(client)).resolves.toMatch(/\S/);
+    expect(tokenRequests()).toBe(1);
   });
 
   it('errors from failed token requests, rejected tokens, dropped connections and timeouts carry neither the secret nor a token', async () => {

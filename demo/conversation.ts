@@ -5,7 +5,7 @@
  */
 import type OpenAI from 'openai';
 import { pieceOf } from '../src/index.js';
-import { CardSession, type FeishuClient, type Recipient, type SessionResult } from '../src/index.js';
+import { CardSession, type Clock, type FairGovernor, type FeishuClient, type Recipient, type SessionResult } from '../src/index.js';
 import { ANSWER_ID, FOOTER_ID, THINKING_ID, demoCard, footerText } from './card.js';
 import type { Api } from './config.js';
 import { Tracker } from './progress.js';
@@ -23,7 +23,9 @@ export interface ConversationOptions {
   /** Ask the model for a reasoning summary (Responses API, real model). */
   askReasoning: boolean;
   /** The session's clock (the emulator's when it runs fast). */
-  now?: () => number;
+  clock?: Clock;
+  /** The app's budget and sequences, shared by every conversation. */
+  governor: FairGovernor;
   signal: AbortSignal;
   /** The conversation's live numbers, as soon as it starts. */
   onTracker?: (tracker: Tracker) => void;
@@ -115,7 +117,8 @@ function openSession(o: ConversationOptions): Promise<CardSession> {
     elementId: ANSWER_ID,
     extraElementIds: o.reasoning ? [THINKING_ID, FOOTER_ID] : [FOOTER_ID],
     signal: o.signal,
-    ...(o.now ? { now: o.now } : {}),
+    governor: o.governor,
+    ...(o.clock ? { clock: o.clock } : {}),
   });
 }
 

@@ -15,7 +15,7 @@
 import { setMaxListeners } from 'node:events';
 import OpenAI from 'openai';
 import { type Emulator, startEmulator } from '../src/emulator/index.js';
-import { FeishuClient, type Recipient, governorFor } from '../src/index.js';
+import { type Clock, FairGovernor, FeishuClient, type Recipient } from '../src/index.js';
 import { ANSWERS, LONG_ANSWER } from './answers.js';
 import { ConfigError, type DemoConfig, HELP, loadConfig } from './config.js';
 import { type ConversationOutcome, runConversation } from './conversation.js';
@@ -34,7 +34,9 @@ interface Setup {
   openai: OpenAI;
   model: string;
   /** The session clock: the emulator's (it may run fast), else real time. */
-  now: (() => number) | undefined;
+  clock: Clock | undefined;
+  /** The app's rate-limit budget and card sequences, shared by every conversation. */
+  governor: FairGovernor;
 }
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -115,7 +117,8 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
           model: setup.model,
           reasoning: config.reasoning,
           askReasoning: config.reasoning && config.model.kind === 'openai' && config.api === 'responses',
-          ...(setup.now ? { now: setup.now } : {}),
+          governor: setup.governor,
+          ...(setup.clock ? { clock: setup.clock } : {}),
           signal: interrupt.signal,
           onTracker: (tracker) => trackers.push(tracker),
           onCard: (cardId) => {
@@ -141,7 +144,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       ),
       elapsedMs: performance.now() - startedAt,
       emulator: setup.emulator,
-      governor: governorFor(setup.client).stats(),
+      governor: setup.governor.stats(),
       cardMinutes: setup.emulator && cardClockStart !== undefined ? (setup.emulator.clock.now() - cardClockStart) / 60_000 : undefined,
       clockSpeed: config.clockSpeed,
       interrupted: interrupt.signal.aborted,
@@ -188,13 +191,13 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
 async function prepare(config: DemoConfig, cleanups: (() => Promise<void>)[]): Promise<Setup> {
   let emulator: Emulator | undefined;
   let client: FeishuClient;
-  let now: (() => number) | undefined;
+  let clock: Clock | undefined;
   if (config.feishu.kind === 'emulator') {
     const started = await startEmulator({ clockSpeed: config.clockSpeed });
     emulator = started;
     cleanups.push(() => started.close());
-    now = () => started.clock.now();
-    client = new FeishuClient({ ...EMULATOR_APP, domain: started.url, now });
+    clock = started.clock;
+    client = new FeishuClient({ ...EMULATOR_APP, domain: started.url, now: () => started.clock.now() });
   } else {
     const { appId, appSecret, domain } = config.feishu;
     client = new FeishuClient({ appId, appSecret, domain });
@@ -212,7 +215,7 @@ async function prepare(config: DemoConfig, cleanups: (() => Promise<void>)[]): P
   } else {
     openai = new OpenAI({ apiKey: config.model.apiKey, ...(config.model.baseURL ? { baseURL: config.model.baseURL } : {}) });
   }
-  return { emulator, modelServer, client, openai, model: config.model.model, now };
+  return { emulator, modelServer, client, openai, model: config.model.model, clock, governor: new FairGovernor() };
 }
 
 function questionsFor(config: DemoConfig): string[] {

@@ -1,1 +1,10 @@
-export { type StreamSource, type TextPiece, assertSource, pieceOf, textPieces } from './text-source.js';
+export {
+  type StreamSource,
+  type TextPiece,
+  type SourceReader,
+  PieceDecoder,
+  assertSource,
+  pieceOf,
+  readerOf,
+  textPieces,
+} from './text-source.js';

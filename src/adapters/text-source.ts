@@ -48,34 +48,79 @@ export function assertSource(source: unknown): asserts source is StreamSource {
   }
 }
 
-/** Text pieces from any supported source; byte chunks of a ReadableStream are decoded as UTF-8. */
-export async function* textPieces(source: StreamSource): AsyncGenerator<TextPiece> {
-  assertSource(source);
-  const decoder = new TextDecoder('utf-8');
-  for await (const chunk of iterate(source)) {
-    const piece = chunk instanceof Uint8Array ? pieceOf(decoder.decode(chunk, { stream: true })) : pieceOf(chunk);
-    if (piece) yield piece;
+/** Turns chunks into text pieces; byte chunks are decoded as UTF-8, characters split between chunks kept whole. */
+export class PieceDecoder {
+  readonly #bytes = new TextDecoder('utf-8');
+
+  decode(chunk: unknown): TextPiece | undefined {
+    return chunk instanceof Uint8Array ? pieceOf(this.#bytes.decode(chunk, { stream: true })) : pieceOf(chunk);
   }
-  const rest = decoder.decode();
-  if (rest !== '') yield { kind: 'answer', text: rest };
+
+  /** What is left of a character the last byte chunk began. */
+  end(): TextPiece | undefined {
+    const rest = this.#bytes.decode();
+    return rest === '' ? undefined : { kind: 'answer', text: rest };
+  }
 }
 
-async function* iterate(source: StreamSource): AsyncGenerator<unknown> {
-  if (!isReadableStream(source)) {
-    yield* source;
-    return;
+/** Reads a source one chunk at a time, and can let go of it at any moment, even while a read is pending. */
+export interface SourceReader {
+  next(): Promise<IteratorResult<unknown>>;
+  /**
+   * Releases the source so the request behind it ends: `cancel()` on a ReadableStream, `return()` on an
+   * iterator, and `controller.abort()` where the source carries one (an `openai` stream does).
+   */
+  cancel(): void;
+}
+
+export function readerOf(source: StreamSource): SourceReader {
+  assertSource(source);
+  const controller = (source as { controller?: { abort?: unknown } }).controller;
+  const abortRequest = () => {
+    if (typeof controller?.abort === 'function') (controller as AbortController).abort();
+  };
+  if (isReadableStream(source)) {
+    const reader = source.getReader();
+    return {
+      next: () => reader.read() as Promise<IteratorResult<unknown>>,
+      cancel() {
+        abortRequest();
+        reader.cancel().catch(() => undefined);
+        reader.releaseLock();
+      },
+    };
   }
-  const reader = source.getReader();
+  const iterator = source[Symbol.asyncIterator]();
+  return {
+    next: () => iterator.next(),
+    cancel() {
+      abortRequest();
+      // Not awaited: a generator suspended inside its body answers return() only once it resumes.
+      Promise.resolve()
+        .then(() => iterator.return?.())
+        .catch(() => undefined);
+    },
+  };
+}
+
+/** Text pieces from any supported source; byte chunks of a ReadableStream are decoded as UTF-8. */
+export async function* textPieces(source: StreamSource): AsyncGenerator<TextPiece> {
+  const reader = readerOf(source);
+  const decoder = new PieceDecoder();
+  let done = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
+      const next = await reader.next();
+      if (next.done) break;
+      const piece = decoder.decode(next.value);
+      if (piece) yield piece;
     }
+    done = true;
+    const rest = decoder.end();
+    if (rest) yield rest;
   } finally {
-    // Stopping early (abort, error) cancels the stream, so the model request behind it is released.
-    await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
+    // Stopping early (abort, error) releases the source, so the model request behind it ends.
+    if (!done) reader.cancel();
   }
 }
 

@@ -40,13 +40,18 @@ export class ElementText {
   /**
    * What a write may send now: the text, minus a trailing high surrogate whose low half has not arrived
    * yet (a model's delta can end inside an emoji). Half a character would show as "�" and break the
-   * prefix the platform types from. The final write sends everything, whatever it is.
+   * prefix the platform types from; no write ever sends one.
    */
-  writable(final: boolean): { text: string; complete: boolean } {
+  writable(): { text: string; complete: boolean } {
     const text = this.text;
-    const last = text.charCodeAt(text.length - 1);
-    if (final || !(last >= 0xd800 && last <= 0xdbff)) return { text, complete: true };
+    if (!endsInsideCharacter(text)) return { text, complete: true };
     return { text: text.slice(0, -1), complete: false };
+  }
+
+  /** The text is final: a trailing half character that will never be completed is dropped. */
+  settle(): void {
+    const text = this.text;
+    if (endsInsideCharacter(text)) this.set(text.slice(0, -1));
   }
 
   get version(): number {
@@ -62,4 +67,9 @@ export class ElementText {
   acknowledge(version: number): void {
     if (version > this.#ackedVersion) this.#ackedVersion = version;
   }
+}
+
+function endsInsideCharacter(text: string): boolean {
+  const last = text.charCodeAt(text.length - 1);
+  return last >= 0xd800 && last <= 0xdbff;
 }

@@ -40,6 +40,8 @@ export interface SessionResult {
   reopens: number;
   /** True when the session ended through `abort()`, its signal, or a failing source. */
   aborted: boolean;
+  /** When aborted: the reason given to `abort(reason)`, the signal's reason, or the source's error. */
+  abortReason?: unknown;
 }
 
 export interface SessionEvents {

@@ -2,6 +2,7 @@
 import { ELEMENT_ID_PATTERN } from '../client/index.js';
 import type { Governor } from '../governor/index.js';
 import { DEFAULT_ELEMENT_ID } from './card-template.js';
+import { type Clock, isClock, systemClock } from './clock.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
 /** Where the card is sent: one of the IM receive id types, or a reply to a message. */
@@ -20,17 +21,24 @@ export interface SessionOptions {
   elementId?: string;
   /** Further markdown/plain_text elements to stream into with `append(delta, elementId)`, e.g. a reasoning panel. */
   extraElementIds?: string[];
-  /** Shared rate-limit governor. Default: the one every session of the same client shares. */
+  /**
+   * The app's rate-limit budget and card sequences, shared by every session of the app (see
+   * `FairGovernor`; pass one built with `redis` to share them between replicas). Default: one
+   * in-memory governor with Feishu's limits per client (`defaultGovernor(client)`).
+   */
   governor?: Governor;
-  /** Clock for the streaming window, epoch ms. Default `Date.now`; tests pass the emulator's. */
-  now?: () => number;
+  /**
+   * The clock the streaming window is measured and scheduled on. Default real time (`systemClock`);
+   * tests and the demo pass the emulator's (`emulator.clock`), which can run faster or jump.
+   */
+  clock?: Clock;
   /** How long streaming mode stays open after it was opened. Default 600000 (10 minutes, Feishu's). */
   streamingWindowMs?: number;
   /** Re-open streaming mode this long before the window closes. Default 90000. */
   reopenMarginMs?: number;
   /** Appended to the main element when the session is aborted, so readers see the answer was cut. Default `\n\n_(interrupted)_`. */
   interruptedText?: string;
-  /** Retries of transient failures. Default `{ maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 5000 }`. */
+  /** Retries of transient failures. Default `{ maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 5000, maxThrottledMs: 600000 }`. */
   retry?: Partial<RetryPolicy>;
 }
 
@@ -44,7 +52,7 @@ export interface StartOptions extends SessionOptions {
 }
 
 export interface AttachOptions extends SessionOptions {
-  /** A card entity created (and sent) elsewhere by the same app. */
+  /** A card entity created (and sent) elsewhere by the same app: letters, digits, `_` or `-`, at most 64. */
   cardId: string;
   messageId?: string;
   /** The last sequence used on the card, if known. Default 0; a conflict moves it on by itself. */
@@ -60,7 +68,7 @@ export interface ResolvedSessionOptions {
   elementId: string;
   elementIds: string[];
   governor: Governor | undefined;
-  now: () => number;
+  clock: Clock;
   streamingWindowMs: number;
   reopenMarginMs: number;
   interruptedText: string;
@@ -82,11 +90,23 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new TypeError('options.signal must be an AbortSignal');
   }
-  if (options.now !== undefined && typeof options.now !== 'function') throw new TypeError('options.now must be a function');
+  if ('now' in options) throw new TypeError('options.now was replaced by options.clock ({ now(), timer(ms, callback) }), e.g. emulator.clock');
+  if (options.clock !== undefined && !isClock(options.clock)) {
+    throw new TypeError('options.clock must have now() and timer(ms, callback), like systemClock or emulator.clock');
+  }
+  if (options.governor !== undefined && !isGovernor(options.governor)) {
+    throw new TypeError('options.governor must be a Governor (acquire, pause, forget, sequences), e.g. new FairGovernor()');
+  }
+  if (options.retry !== undefined && (typeof options.retry !== 'object' || options.retry === null)) {
+    throw new TypeError('options.retry must be an object');
+  }
   const retry = { ...DEFAULT_RETRY, ...options.retry };
-  positive('retry.maxAttempts', retry.maxAttempts);
+  if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) {
+    throw new RangeError(`options.retry.maxAttempts must be an integer >= 1; received ${String(retry.maxAttempts)}`);
+  }
   positive('retry.baseDelayMs', retry.baseDelayMs);
   positive('retry.maxDelayMs', retry.maxDelayMs);
+  positive('retry.maxThrottledMs', retry.maxThrottledMs);
   const streamingWindowMs = positive('streamingWindowMs', options.streamingWindowMs ?? 600_000);
   const reopenMarginMs = options.reopenMarginMs ?? Math.min(90_000, streamingWindowMs / 4);
   if (typeof reopenMarginMs !== 'number' || !(reopenMarginMs >= 0 && reopenMarginMs < streamingWindowMs)) {
@@ -99,7 +119,7 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
     elementId,
     elementIds,
     governor: options.governor,
-    now: options.now ?? Date.now,
+    clock: options.clock ?? systemClock,
     streamingWindowMs,
     reopenMarginMs,
     interruptedText,
@@ -107,11 +127,36 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
   };
 }
 
+/** Longest delay a timer accepts (about 24.8 days). */
+const MAX_DELAY_MS = 2_147_483_647;
+
 function positive(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`options.${name} must be a number above 0; received ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_DELAY_MS) {
+    throw new RangeError(`options.${name} must be a number above 0 and at most ${MAX_DELAY_MS}; received ${String(value)}`);
   }
   return value;
+}
+
+function isGovernor(value: unknown): value is Governor {
+  const g = value as Partial<Governor> | null;
+  return (
+    typeof g === 'object' &&
+    g !== null &&
+    typeof g.acquire === 'function' &&
+    typeof g.pause === 'function' &&
+    typeof g.forget === 'function' &&
+    typeof g.sequences?.next === 'function'
+  );
+}
+
+/** Card ids are numeric on Feishu; anything that could not be one path segment of a request is refused. */
+export const CARD_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function checkCardId(cardId: unknown): string {
+  if (typeof cardId !== 'string' || !CARD_ID_PATTERN.test(cardId)) {
+    throw new TypeError(`options.cardId must be a card id (letters, digits, _ or -, 1..64); received ${JSON.stringify(cardId) ?? String(cardId)}`);
+  }
+  return cardId;
 }
 
 /** The IM call that delivers a card entity to `to`. */
@@ -124,6 +169,11 @@ export function checkRecipient(to: unknown): Recipient {
     throw new TypeError(`options.to needs exactly one of ${allowed.join(', ')}; received keys ${JSON.stringify(Object.keys(to))}`);
   }
   const value = (to as Record<string, unknown>)[key];
-  if (typeof value !== 'string' || value === '') throw new TypeError(`options.to.${key} must be a non-empty string`);
+  if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`options.to.${key} must be a non-empty string`);
+  const inThread = (to as { in_thread?: unknown }).in_thread;
+  if ('in_thread' in to && key !== 'reply_to') throw new TypeError('options.to.in_thread goes with reply_to only');
+  if (inThread !== undefined && typeof inThread !== 'boolean') {
+    throw new TypeError(`options.to.in_thread must be a boolean; received ${typeof inThread}`);
+  }
   return to as Recipient;
 }

@@ -1,23 +1,30 @@
 /**
  * What a failed write means for the next attempt (reference §17): retry after a backoff, wait for the
- * rate limit, move the sequence on, re-open streaming, count it as applied, or give up.
+ * rate limit, move the sequence on, re-open streaming, count it as applied, or give up. The codes'
+ * meanings live with the client's error categories; this maps them to the session's actions.
  */
-import { FeishuApiError, FeishuNetworkError, FeishuTimeoutError } from '../client/index.js';
+import { FeishuApiError, FeishuNetworkError, FeishuTimeoutError, isAlreadySent, isReplayApplied } from '../client/index.js';
 
 export interface RetryPolicy {
-  /** Attempts per write before a transient failure becomes final. Default 8. */
+  /** Attempts per write before a transient failure (network, timeout, 5xx, token, 200810 …) becomes final. Default 8. */
   maxAttempts: number;
   /** First backoff, doubled each attempt, with jitter. Default 200 ms. */
   baseDelayMs: number;
   /** Longest backoff. Default 5000 ms. */
   maxDelayMs: number;
+  /**
+   * How long one write may keep getting rate-limit answers (99991400, 230020) before the session gives
+   * up with a `SessionDeadlineError`. Rate-limit answers never use up attempts: they say when to come
+   * back. Default 600000 (10 minutes).
+   */
+  maxThrottledMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 5000 };
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 5000, maxThrottledMs: 600_000 };
 
 export type Verdict =
-  | { kind: 'retry'; delayMs: number }
-  | { kind: 'rate_limited'; delayMs: number }
+  | { kind: 'retry' }
+  | { kind: 'rate_limited'; retryAfterMs: number | undefined }
   | { kind: 'sequence_conflict' }
   | { kind: 'streaming_closed' }
   | { kind: 'applied' }
@@ -30,20 +37,20 @@ export function backoff(policy: RetryPolicy, attempt: number): number {
 }
 
 /**
- * @param replay true when this attempt repeated a non-idempotent write under the same uuid: a 200770
- *   then means the earlier attempt, whose answer was lost, was applied.
+ * @param replay true when this attempt repeated a non-idempotent write under the same uuid: a uuid
+ *   refusal (200770), or an IM send refused because the card is already bound (230099 / 200780), then
+ *   means the earlier attempt, whose answer was lost, was applied.
  */
-export function judge(error: unknown, policy: RetryPolicy, attempt: number, replay: boolean): Verdict {
-  if (error instanceof FeishuNetworkError || error instanceof FeishuTimeoutError) {
-    return { kind: 'retry', delayMs: backoff(policy, attempt) };
-  }
+export function judge(error: unknown, replay: boolean): Verdict {
+  if (error instanceof FeishuNetworkError || error instanceof FeishuTimeoutError) return { kind: 'retry' };
   if (!(error instanceof FeishuApiError)) return { kind: 'fatal' };
-  if (error.code === 200770 && replay) return { kind: 'applied' };
+  if (replay && (isReplayApplied(error) || isAlreadySent(error))) return { kind: 'applied' };
   switch (error.category) {
     case 'retryable':
-      return { kind: 'retry', delayMs: backoff(policy, attempt) };
+    case 'token': // the client already fetched a fresh token; the next attempt uses it
+      return { kind: 'retry' };
     case 'rate_limited':
-      return { kind: 'rate_limited', delayMs: error.retryAfterMs ?? backoff(policy, attempt) };
+      return { kind: 'rate_limited', retryAfterMs: error.retryAfterMs };
     case 'sequence_conflict':
       return { kind: 'sequence_conflict' };
     case 'streaming_closed':

@@ -165,6 +165,9 @@ describe('CardSession properties against the emulator', () => {
 
   async function stream(input: Deltas, options: StartOptions = {}): Promise<{ cardId: string; result: SessionResult }> {
     const session = await CardSession.start(client, options);
+    // The write that opened streaming mode holds the card's next slot for one card spacing: wait it out,
+    // so the timing of the appends (not the opening) decides how the text is cut into writes.
+    await sleep(1000 / CARD_QPS + 20);
     for (const step of input.steps) {
       session.append(step.piece, step.elementId);
       await pause(step.pause);

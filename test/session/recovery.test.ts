@@ -15,6 +15,8 @@ import { FAST_RETRY, INTERRUPTED, cardLog, paced, record, seeded, sleep, waitFor
 const CONTENT = 'cardkit.cardElement.content';
 const PATCH = 'cardkit.cardElement.patch';
 const SETTINGS = 'cardkit.card.settings';
+/** Streaming mode is opened and re-opened through batch_update's partial_update_setting; closed through settings. */
+const REOPEN = 'cardkit.card.batchUpdate';
 const WINDOW_MS = 600_000;
 
 /** A card with the answer and a second markdown element to patch. */
@@ -59,7 +61,7 @@ describe('CardSession recovery', () => {
     it('re-opens streaming mode on schedule before the platform closes it, mid-stream, and the final text is exact', { timeout: 40_000 }, async () => {
       const session = await CardSession.start(clientFor(emulator).client, {
         to: { chat_id: 'oc_team' },
-        now: () => emulator.clock.now(),
+        clock: emulator.clock,
         retry: FAST_RETRY,
       });
       const events = record(session);
@@ -74,7 +76,7 @@ describe('CardSession recovery', () => {
       expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
       expect(events.reopen.length).toBeGreaterThanOrEqual(1);
       expect(events.reopen.every((r) => r.reason === 'scheduled')).toBe(true);
-      const reopenIndex = log.findIndex((e) => e.endpoint === SETTINGS && e.code === 0 && e.sequence === events.reopen[0]!.sequence);
+      const reopenIndex = log.findIndex((e) => e.endpoint === REOPEN && e.code === 0 && e.sequence === events.reopen[0]!.sequence);
       expect(reopenIndex).toBeGreaterThan(0);
       // The stream really crossed the first window, and streaming mode never timed out.
       expect(log[reopenIndex]!.time).toBeLessThan(createdAt + WINDOW_MS);
@@ -93,7 +95,7 @@ describe('CardSession recovery', () => {
 
     describe('streaming window', () => {
       it('re-opens streaming mode while idle (no text for longer than the window), so later text lands without 200850', async () => {
-        const session = await CardSession.start(newClient(), { now: () => emulator.clock.now(), retry: FAST_RETRY });
+        const session = await CardSession.start(newClient(), { clock: emulator.clock, retry: FAST_RETRY });
         const events = record(session);
         session.append('Let me call the weather tool. ');
         await waitFor(() => events.flush.length === 1, 'the first write');
@@ -129,7 +131,7 @@ describe('CardSession recovery', () => {
         const log = cardLog(emulator, session.cardId);
         const expired = log.findIndex((e) => e.code === 200850);
         expect(expired).toBeGreaterThan(0);
-        expect(log[expired + 1]).toMatchObject({ endpoint: SETTINGS, code: 0 });
+        expect(log[expired + 1]).toMatchObject({ endpoint: REOPEN, code: 0 });
         expect(log[expired + 2]).toMatchObject({ endpoint: CONTENT, code: 0 });
         expect(log[expired + 2]!.sequence).toBeGreaterThan(log[expired + 1]!.sequence!);
         expect(log[expired + 1]!.sequence).toBeGreaterThan(log[expired]!.sequence!);
@@ -168,6 +170,7 @@ describe('CardSession recovery', () => {
         await waitFor(() => events.flush.length === 1, 'the first write');
         emulator.clock.advance(WINDOW_MS);
         emulator.faults.add({ kind: 'fail', endpoint: SETTINGS, code: 300122, count: 5 });
+        emulator.faults.add({ kind: 'fail', endpoint: REOPEN, code: 300122, count: 5 });
         session.append(' and after the window.');
         // Closing through settings fails too, so the card is ended by a full update with streaming off.
         const result = await session.finish();
@@ -182,6 +185,7 @@ describe('CardSession recovery', () => {
         const settings = emulator.stats().endpoints[SETTINGS]!;
         expect(settings.accepted).toBe(0);
         expect(settings.rejected).toBeLessThan(5);
+        expect(emulator.faults.list()[1]?.remaining).toBeGreaterThan(0);
         expect(emulator.faults.list()[0]?.remaining).toBeGreaterThan(0);
         expect(log.filter((e) => e.endpoint === 'cardkit.card.update' && e.code === 0)).toHaveLength(1);
         expect(emulator.card(session.cardId)).toMatchObject({ streaming_mode: false, summary: 'Before and after the window.' });

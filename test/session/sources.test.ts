@@ -3,7 +3,7 @@
  * bytes, the real `openai` package's chat and Responses streams), each streamed into a card on the
  * emulator over loopback: what the card holds at the end is exactly what the source said.
  */
-import { REASONING_CARD } from '../support/session.js';
+import { REASONING_CARD, cardLog } from '../support/session.js';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeishuClient } from '../../src/client/index.js';
@@ -245,7 +245,7 @@ describe('CardSession.pipe() sources', () => {
     ])('a source that is not iterable (%s) rejects with a TypeError and writes nothing', async (_, source) => {
       const session = await CardSession.start(client);
       await expect(session.pipe(source as unknown as StreamSource)).rejects.toThrow(TypeError);
-      expect(emulator.card(session.cardId)?.log.filter((entry) => entry.endpoint !== 'cardkit.card.create')).toEqual([]);
+      expect(cardLog(emulator, session.cardId)).toEqual([]);
     });
   });
 });

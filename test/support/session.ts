@@ -31,13 +31,16 @@ export function record(session: CardSession): Recorded {
 }
 
 /**
- * Every write attempt that reached the card after its creation, in arrival order. Faults of kind
- * `fail` and `drop` are answered before the handler, so they are not in it.
+ * Every write attempt that reached the card after `CardSession.start()` created it and opened
+ * streaming mode (its first accepted batch_update), in arrival order. Faults of kind `fail` and
+ * `drop` are answered before the handler, so they are not in it.
  */
 export function cardLog(emulator: Emulator, cardId: string): WriteLogEntry[] {
   const card = emulator.card(cardId);
   if (!card) throw new Error(`the emulator has no card ${cardId}`);
-  return card.log.filter((entry) => entry.endpoint !== 'cardkit.card.create');
+  const log = card.log.filter((entry) => entry.endpoint !== 'cardkit.card.create');
+  const opened = log.findIndex((entry) => entry.endpoint === 'cardkit.card.batchUpdate' && entry.code === 0);
+  return opened === -1 ? log : log.slice(opened + 1);
 }
 
 export function sleep(ms: number): Promise<void> {

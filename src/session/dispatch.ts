@@ -1,0 +1,134 @@
+/**
+ * The one write path (reference §12.6, §15, §16, §17): every request a session makes, creating the
+ * card, sending it, and each write to it, goes through `Dispatcher.send`: a permit from the governor,
+ * for card writes a sequence allocated at dispatch, the request, and the platform's answer judged:
+ * applied, retried after a backoff, held for a rate limit, moved past a sequence conflict, or given up.
+ */
+import type { Governor, SequenceStore } from '../governor/index.js';
+import { delay } from '../governor/index.js';
+import { SequenceExhaustedError, SessionDeadlineError } from './errors.js';
+import type { RetryEvent } from './events.js';
+import { type RetryPolicy, backoff, judge } from './retry.js';
+
+const INT32_MAX = 2_147_483_647;
+/** Sequence conflicts tolerated for one write; the jump doubles each time, so 24 cover all of int32. */
+const MAX_CONFLICTS = 24;
+
+export interface Write<T> {
+  /** Endpoint name, e.g. `cardkit.cardElement.content`: what the governor budgets. */
+  api: string;
+  /** The card written to: the write carries a sequence and counts toward the card's budget. */
+  cardId?: string;
+  /** Finishing writes and the card's creation for a waiting user go first. */
+  urgent: boolean;
+  /** The request carries an idempotency key kept across attempts, so a refused repeat means applied. */
+  keyed: boolean;
+  /** The write that closes the card may use the last sequence, kept back for it. */
+  closing?: boolean;
+  /** Stops waiting (for a permit or a backoff) when aborted. */
+  signal?: AbortSignal;
+  request: (sequence: number) => Promise<T>;
+}
+
+export interface Sent<T> {
+  /** The answer, or undefined when a repeat found the write already applied. */
+  value: T | undefined;
+  /** The sequence the write was accepted with (0 for writes without one). */
+  sequence: number;
+}
+
+/** A write refused because streaming mode is closed (200850, 300309, 200510): the caller re-opens it. */
+export class StreamingClosed extends Error {
+  constructor(cause: unknown) {
+    super('streaming mode is closed', { cause });
+  }
+}
+
+export interface DispatcherOptions {
+  governor: Governor;
+  sequences: SequenceStore;
+  retry: RetryPolicy;
+  /** The last sequence used on the card. */
+  sequence: number;
+  onRetry: (event: RetryEvent) => void;
+}
+
+export class Dispatcher {
+  /** The highest sequence handed to a write on the card. */
+  sequence: number;
+  /** Writes to the card the platform accepted (creating and sending it are not counted). */
+  writes = 0;
+  retries = 0;
+  readonly #o: DispatcherOptions;
+
+  constructor(options: DispatcherOptions) {
+    this.#o = options;
+    this.sequence = options.sequence;
+  }
+
+  async send<T>(write: Write<T>): Promise<Sent<T>> {
+    const { governor, retry } = this.#o;
+    const { api, cardId, signal } = write;
+    const started = performance.now();
+    let failures = 0;
+    let throttles = 0;
+    let conflicts = 0;
+    let jump = 16;
+    let floor = this.sequence;
+    for (let tries = 0; ; tries++) {
+      await governor.acquire({ api, priority: write.urgent ? 'urgent' : 'normal', ...(cardId === undefined ? {} : { cardId }), ...(signal ? { signal } : {}) });
+      const sequence = cardId === undefined ? 0 : await this.#nextSequence(write, cardId, floor);
+      floor = Math.max(floor, sequence);
+      try {
+        const value = await write.request(sequence);
+        if (cardId !== undefined) this.writes++;
+        return { value, sequence };
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        const verdict = judge(error, write.keyed && tries > 0);
+        let delayMs = 0;
+        switch (verdict.kind) {
+          case 'applied':
+            if (cardId !== undefined) this.writes++;
+            return { value: undefined, sequence };
+          case 'streaming_closed':
+            throw new StreamingClosed(error);
+          case 'fatal':
+            throw error;
+          case 'sequence_conflict':
+            // Another writer moved the card's sequence on: jump past it (gaps are allowed), at once.
+            if (cardId === undefined || ++conflicts > MAX_CONFLICTS) throw error;
+            floor = Math.min(INT32_MAX - 2, sequence + jump);
+            jump *= 2;
+            continue;
+          case 'rate_limited': {
+            // Not a failure: the platform says when to come back. Only a long deadline ends it.
+            const throttledMs = performance.now() - started;
+            if (throttledMs > retry.maxThrottledMs) throw new SessionDeadlineError(api, throttledMs, error);
+            delayMs = verdict.retryAfterMs ?? backoff(retry, ++throttles);
+            governor.pause(api, delayMs);
+            break;
+          }
+          case 'retry':
+            if (++failures >= retry.maxAttempts) throw error;
+            delayMs = backoff(retry, failures);
+            break;
+        }
+        this.retries++;
+        this.#o.onRetry({ api, attempt: tries + 1, delayMs, error: error as Error });
+        // A rate limit is waited out in the governor (the pause holds every card's writes to the API).
+        if (verdict.kind === 'retry') await delay(delayMs, signal);
+      }
+    }
+  }
+
+  /** The next sequence above `floor`, allocated now (at dispatch). The last one is kept for closing. */
+  async #nextSequence(write: Write<unknown>, cardId: string, floor: number): Promise<number> {
+    const limit = write.closing ? INT32_MAX : INT32_MAX - 1;
+    if (floor >= limit) throw new SequenceExhaustedError(write.api);
+    const sequence = await this.#o.sequences.next(cardId, floor);
+    if (sequence > limit) throw new SequenceExhaustedError(write.api);
+    this.sequence = Math.max(this.sequence, sequence);
+    return sequence;
+  }
+}

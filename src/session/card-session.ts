@@ -1,24 +1,22 @@
 /**
  * `CardSession`: one card entity streamed from first delta to closed card. Text is appended
- * synchronously and coalesced; every write goes through one queue (concurrency 1) so writes reach
- * the platform in the order they were asked for, each with a strictly increasing sequence.
+ * synchronously and coalesced; the writes are `CardCore`'s. This file is the public face: the
+ * session's states, where text comes in (append, setText, pipe) and how it ends (finish, abort).
  */
 import { EventEmitter } from 'eventemitter3';
-import PQueue from 'p-queue';
 import { type StreamSource, type TextPiece, assertSource } from '../adapters/index.js';
 import { ELEMENT_ID_PATTERN, FeishuClient, isCardGone } from '../client/index.js';
-import { type Governor, defaultGovernor } from '../governor/index.js';
-import { DEFAULT_STREAMING_CONFIG, type StreamTag, defaultCard, finalCard, prepareCard } from './card-template.js';
+import { defaultGovernor } from '../governor/index.js';
+import { CardCore, type CoreInit } from './card-core.js';
+import { DEFAULT_STREAMING_CONFIG, type StreamTag, defaultCard, prepareCard } from './card-template.js';
 import { Dispatcher } from './dispatch.js';
 import { drain } from './drain.js';
-import { ElementText } from './element-text.js';
+import type { ElementText } from './element-text.js';
 import { type SessionState, SessionStateError } from './errors.js';
 import type { SessionEvents, SessionResult } from './events.js';
 import { createCard, sendCard } from './open-card.js';
-import { type AttachOptions, type Recipient, type ResolvedSessionOptions, type StartOptions, checkCardId, checkRecipient, resolveSessionOptions } from './options.js';
-import { StreamingWindow } from './streaming-window.js';
+import { type AttachOptions, type Recipient, type ResolvedSessionOptions, type StartOptions, checkAttach, checkRecipient, resolveSessionOptions } from './options.js';
 import { summarize } from './summary.js';
-import { CardWriter } from './writer.js';
 
 export interface PipeOptions {
   /** Finish the card when the source ends. Default true. */
@@ -34,79 +32,23 @@ export interface FinishOptions {
   summary?: string;
 }
 
-interface Init {
-  cardId: string;
-  sequence: number;
-  tags: Map<string, StreamTag>;
-  streamingConfig: Record<string, unknown>;
-  /** The card as created, when this session created it. */
-  card?: Record<string, unknown>;
-  governor: Governor;
-}
-
 type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => void;
 
 export class CardSession {
   readonly #o: ResolvedSessionOptions;
   readonly #events = new EventEmitter<SessionEvents>();
-  readonly #client: FeishuClient;
-  readonly #governor: Governor;
-  readonly #dispatcher: Dispatcher;
-  readonly #window: StreamingWindow;
-  readonly #writer: CardWriter;
-  readonly #queue = new PQueue({ concurrency: 1 });
-  readonly #elements = new Map<string, ElementText>();
-  readonly #cardId: string;
-  /** Aborted when the session stops taking text from a pipe (abort, failure). */
-  readonly #halt = new AbortController();
+  readonly #core: CardCore;
   #messageId: string | null = null;
-  #state: SessionState = 'open';
+  #state: 'open' | 'finishing' | 'finished' | 'aborted' = 'open';
   #aborted = false;
   #abortReason: unknown;
-  #failure: Error | undefined;
-  /** Settles once the close that a failure started has landed or definitively failed. */
-  #closing: Promise<void> = Promise.resolve();
   #ending: Promise<SessionResult> | undefined;
-  /** The ending's writes have begun (a finish() waiting for a pipe has not). */
-  #endStarted = false;
   #piping: Promise<unknown> | undefined;
-  #flushQueued = false;
-  #reopenQueued = false;
   #onSignal: (() => void) | undefined;
 
-  private constructor(client: FeishuClient, o: ResolvedSessionOptions, init: Init) {
+  private constructor(client: FeishuClient, o: ResolvedSessionOptions, init: CoreInit) {
     this.#o = o;
-    this.#client = client;
-    this.#cardId = init.cardId;
-    this.#governor = init.governor;
-    for (const [id, tag] of init.tags) this.#elements.set(id, new ElementText(id, tag));
-    const emit = <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => {
-      this.#events.emit(event, ...(args as never));
-    };
-    this.#dispatcher = new Dispatcher({
-      governor: init.governor,
-      sequences: init.governor.sequences,
-      retry: o.retry,
-      sequence: init.sequence,
-      onRetry: (event) => emit('retry', event),
-    });
-    this.#window = new StreamingWindow({
-      clock: o.clock,
-      windowMs: o.streamingWindowMs,
-      marginMs: o.reopenMarginMs,
-      onDue: () => this.#queueReopen(),
-    });
-    const card = init.card;
-    this.#writer = new CardWriter({
-      client,
-      cardId: init.cardId,
-      dispatcher: this.#dispatcher,
-      window: this.#window,
-      clock: o.clock,
-      streamingConfig: init.streamingConfig,
-      ...(card === undefined ? {} : { finalCard: (summary: string | undefined) => finalCard(card, this.#texts(), summary) }),
-      emit,
-    });
+    this.#core = new CardCore(client, o, init, this.#events, () => this.#unlisten());
   }
 
   /**
@@ -127,15 +69,9 @@ export class CardSession {
     const creator = new Dispatcher({ governor, sequences: governor.sequences, retry: o.retry, sequence: 0, onRetry: () => undefined });
     const cardId = await createCard(client, creator, card, o.signal);
     const config = card.config as Record<string, unknown>;
-    const session = new CardSession(client, o, {
-      cardId,
-      sequence: 0,
-      tags,
-      card,
-      governor,
-      streamingConfig: (config.streaming_config as Record<string, unknown> | undefined) ?? DEFAULT_STREAMING_CONFIG,
-    });
-    await session.#begin(to);
+    const streamingConfig = (config.streaming_config as Record<string, unknown> | undefined) ?? DEFAULT_STREAMING_CONFIG;
+    const session = new CardSession(client, o, { cardId, sequence: 0, tags, card, governor, streamingConfig });
+    await session.#begin(client, to);
     return session;
   }
 
@@ -143,34 +79,19 @@ export class CardSession {
   static attach(client: FeishuClient, options: AttachOptions): CardSession {
     requireClient(client);
     const o = resolveSessionOptions(options);
-    const cardId = checkCardId(options.cardId);
-    const sequence = options.sequence ?? 0;
-    if (!Number.isInteger(sequence) || sequence < 0 || sequence >= 2_147_483_646) {
-      throw new RangeError(`options.sequence must be an integer in 0..2147483645; received ${String(sequence)}`);
-    }
-    const openedAt = options.streamingOpenedAt;
-    if (openedAt !== undefined && (typeof openedAt !== 'number' || !Number.isFinite(openedAt))) {
-      throw new RangeError(`options.streamingOpenedAt must be a time on the session clock; received ${String(openedAt)}`);
-    }
-    if (options.messageId !== undefined && (typeof options.messageId !== 'string' || options.messageId === '')) {
-      throw new TypeError('options.messageId must be a non-empty string');
-    }
+    const { cardId, sequence, messageId, streamingOpenedAt } = checkAttach(options);
     const plain = new Set(options.plainTextElementIds ?? []);
-    const session = new CardSession(client, o, {
-      cardId,
-      sequence,
-      tags: new Map(o.elementIds.map((id) => [id, plain.has(id) ? 'plain_text' : 'markdown'])),
-      governor: o.governor ?? defaultGovernor(client),
-      streamingConfig: DEFAULT_STREAMING_CONFIG,
-    });
-    session.#messageId = options.messageId ?? null;
-    if (openedAt !== undefined) session.#window.opened(openedAt);
+    const tags = new Map<string, StreamTag>(o.elementIds.map((id) => [id, plain.has(id) ? 'plain_text' : 'markdown']));
+    const governor = o.governor ?? defaultGovernor(client);
+    const session = new CardSession(client, o, { cardId, sequence, tags, governor, streamingConfig: DEFAULT_STREAMING_CONFIG });
+    session.#messageId = messageId;
+    if (streamingOpenedAt !== undefined) session.#core.window.opened(streamingOpenedAt);
     session.#listen();
     return session;
   }
 
   get cardId(): string {
-    return this.#cardId;
+    return this.#core.cardId;
   }
 
   get messageId(): string | null {
@@ -179,7 +100,7 @@ export class CardSession {
 
   /** The last sequence used on the card. */
   get sequence(): number {
-    return this.#dispatcher.sequence;
+    return this.#core.dispatcher.sequence;
   }
 
   /** The main element's text so far (everything appended, whether or not it has landed yet). */
@@ -188,7 +109,7 @@ export class CardSession {
   }
 
   get state(): SessionState {
-    return this.#state;
+    return this.#core.failure && this.#state !== 'finished' && this.#state !== 'aborted' ? 'failed' : this.#state;
   }
 
   /** Listens to a session event (`flush`, `retry`, `reopen`, `error`, `finish`). */
@@ -213,7 +134,7 @@ export class CardSession {
     const element = this.#element(elementId);
     this.#requireOpen('append text');
     element.append(delta);
-    this.#queueFlush();
+    this.#core.queueFlush();
   }
 
   /** Replaces an element's text with a full snapshot, for sources that give accumulated text; `''` empties it. */
@@ -222,7 +143,7 @@ export class CardSession {
     const element = this.#element(elementId);
     this.#requireOpen('set text');
     element.set(text);
-    this.#queueFlush();
+    this.#core.queueFlush();
   }
 
   /**
@@ -241,14 +162,15 @@ export class CardSession {
     const reasoningId = options.reasoningElementId;
     if (reasoningId !== undefined) this.#element(reasoningId);
     this.#requireOpen('pipe a source');
-    if (this.#piping) throw new SessionStateError('pipe a source', this.#state, 'another source is being piped into this session');
+    if (this.#piping) throw new SessionStateError('pipe a source', this.state, 'another source is being piped into this session');
+    const halt = this.#core.halt.signal;
     const take = (piece: TextPiece) => {
       const target = piece.kind === 'answer' ? elementId : reasoningId;
-      if (target === undefined || this.#halt.signal.aborted) return;
+      if (target === undefined || halt.aborted) return;
       this.#element(target).append(piece.text);
-      this.#queueFlush();
+      this.#core.queueFlush();
     };
-    const piping = drain(source, this.#halt.signal, take);
+    const piping = drain(source, halt, take);
     this.#piping = piping.catch(() => undefined);
     let outcome: 'ended' | 'halted';
     try {
@@ -260,11 +182,9 @@ export class CardSession {
       throw error;
     }
     this.#piping = undefined;
-    if (outcome === 'halted' || this.#ending || options.finish !== false) {
-      const ending = this.#ending ?? this.finish();
-      return options.finish === false ? ending.then(() => undefined) : ending;
-    }
-    return undefined;
+    if (outcome === 'ended' && !this.#ending && options.finish === false) return undefined;
+    const ending = this.#ending ?? this.finish();
+    return options.finish === false ? ending.then(() => undefined) : ending;
   }
 
   /** Patches an element's properties, in order with the text: text appended before this call lands first. */
@@ -276,9 +196,9 @@ export class CardSession {
       throw new TypeError('patchElement() needs an object of properties to change');
     }
     this.#requireOpen('patch an element');
-    this.#queueFlush();
+    this.#core.queueFlush();
     // A rejected patch is the caller's to handle; only a card that is gone ends the session.
-    await this.#run(() => this.#writer.patch(elementId, partial), isCardGone);
+    await this.#core.run(() => this.#core.writer.patch(elementId, partial), isCardGone);
   }
 
   /**
@@ -288,7 +208,7 @@ export class CardSession {
    */
   finish(options?: FinishOptions | null): Promise<SessionResult> {
     if (this.#ending) return this.#ending;
-    if (this.#failure) return this.#failed();
+    if (this.#core.failure) return this.#failed();
     if (options !== undefined && options !== null && typeof options !== 'object') {
       return Promise.reject(new TypeError('finish() takes an options object'));
     }
@@ -302,61 +222,56 @@ export class CardSession {
 
   /**
    * Stops taking text (a running pipe stops at once and its source is released), flushes what arrived,
-   * marks the card interrupted and closes it. `reason` is kept in the result.
+   * marks the card interrupted and closes it. `reason` is kept in the result as `abortReason`.
    */
   abort(reason?: unknown): Promise<SessionResult> {
-    if (this.#failure) return this.#failed();
-    if (this.#ending && this.#endStarted) return this.#ending;
+    if (this.#core.failure) return this.#failed();
+    if (this.#ending && this.#core.ending) return this.#ending;
     this.#markAborted(reason);
-    this.#halt.abort(reason);
+    this.#core.halt.abort(reason);
     this.#state = 'finishing';
     this.#ending ??= this.#end(undefined);
     return this.#ending;
   }
 
   /** Opens streaming mode and sends the card; if either fails, closes the card and throws. */
-  async #begin(to: Recipient | undefined): Promise<void> {
-    const opening = this.#run(async () => {
-      await this.#writer.open('start');
+  async #begin(client: FeishuClient, to: Recipient | undefined): Promise<void> {
+    const core = this.#core;
+    const opening = core.run(async () => {
+      await core.writer.open('start');
     });
-    const sending = to ? sendCard(this.#client, this.#dispatcher, this.#cardId, to, this.#o.signal) : Promise.resolve(null);
+    const sending = to ? sendCard(client, core.dispatcher, core.cardId, to, this.#o.signal) : Promise.resolve(null);
     const [opened, sent] = await Promise.allSettled([opening, sending]);
     if (opened.status === 'fulfilled' && sent.status === 'fulfilled' && !this.#o.signal?.aborted) {
       this.#messageId = sent.value;
       this.#listen();
       return;
     }
-    const error: unknown =
-      sent.status === 'rejected' ? sent.reason : opened.status === 'rejected' ? opened.reason : this.#o.signal?.reason;
-    this.#fail(error instanceof Error ? error : new Error(String(error)));
-    await this.#closing;
+    const error: unknown = sent.status === 'rejected' ? sent.reason : opened.status === 'rejected' ? opened.reason : this.#o.signal?.reason;
+    core.fail(error instanceof Error ? error : new Error(String(error)));
+    await core.closing;
     throw error;
   }
 
   async #end(summary: string | undefined): Promise<SessionResult> {
-    if (this.#failure) return this.#failed();
-    this.#endStarted = true;
-    this.#window.stop();
-    for (const element of this.#elements.values()) element.settle();
+    if (this.#core.failure) return this.#failed();
     try {
-      await this.#run(async () => {
-        await this.#writer.flush(this.#elements.values(), true);
-        await this.#writer.close(summary ?? summarize(this.text));
-      });
+      // The default summary is read after a final half character was dropped.
+      await this.#core.end(summary ?? summarize(this.#settledText()));
     } catch {
       return this.#failed();
     }
     this.#state = this.#aborted ? 'aborted' : 'finished';
     const result = this.#result();
-    this.#release();
+    this.#core.release();
     this.#events.emit('finish', result);
     return result;
   }
 
   /** A source failed: the card ends interrupted (also when a finish() was waiting for it). */
   #interrupt(error: unknown): Promise<SessionResult> {
-    if (this.#failure) return this.#failed();
-    if (this.#endStarted) return this.#ending!;
+    if (this.#core.failure) return this.#failed();
+    if (this.#core.ending) return this.#ending!;
     this.#markAborted(error);
     this.#state = 'finishing';
     this.#ending ??= this.#end(undefined);
@@ -370,83 +285,34 @@ export class CardSession {
     const main = this.#element(this.#o.elementId);
     main.settle(); // never half a character before the marker
     if (this.#o.interruptedText !== '') main.append(this.#o.interruptedText);
-    for (const element of this.#elements.values()) if (element !== main) element.settle();
+  }
+
+  #settledText(): string {
+    const main = this.#element(this.#o.elementId);
+    main.settle();
+    return main.text;
   }
 
   /** Rejects with the session's failure once the close it started has landed or definitively failed. */
   async #failed(): Promise<never> {
-    await this.#closing;
-    throw this.#failure!;
+    await this.#core.closing;
+    throw this.#core.failure!;
   }
 
   #result(): SessionResult {
+    const { dispatcher, writer } = this.#core;
     return {
-      cardId: this.#cardId,
+      cardId: this.cardId,
       messageId: this.#messageId,
       text: this.text,
-      texts: Object.fromEntries(this.#texts()),
-      sequence: this.#dispatcher.sequence,
-      writes: this.#dispatcher.writes,
-      retries: this.#dispatcher.retries,
-      reopens: this.#writer.reopens,
+      texts: Object.fromEntries(this.#core.texts()),
+      sequence: dispatcher.sequence,
+      writes: dispatcher.writes,
+      retries: dispatcher.retries,
+      reopens: writer.reopens,
       aborted: this.#aborted,
       ...(this.#aborted ? { abortReason: this.#abortReason } : {}),
     };
-  }
-
-  #texts(): Map<string, string> {
-    return new Map([...this.#elements].map(([id, element]) => [id, element.text]));
-  }
-
-  /**
-   * Runs an operation in the card's queue; after a fatal error nothing more is sent. The failure is
-   * recorded inside the queued job, before the next job starts, so nothing queued behind it runs.
-   */
-  #run(operation: () => Promise<void>, failsSession: (error: unknown) => boolean = () => true): Promise<void> {
-    return this.#queue.add(async () => {
-      if (this.#failure) throw this.#failure;
-      try {
-        await operation();
-      } catch (error) {
-        if (failsSession(error)) this.#fail(error instanceof Error ? error : new Error(String(error)));
-        throw error;
-      }
-    });
-  }
-
-  /** At most one text flush waits in the queue; it reads the text when it runs, so it carries every delta. */
-  #queueFlush(): void {
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    this.#run(async () => {
-      this.#flushQueued = false;
-      await this.#writer.flush(this.#elements.values(), false);
-    }).catch(() => undefined); // recorded by #run; finish() reports it
-  }
-
-  /** The streaming window is about to close: re-open it, unless a write already did or the session is ending. */
-  #queueReopen(): void {
-    if (this.#reopenQueued || this.#endStarted || this.#failure) return;
-    this.#reopenQueued = true;
-    this.#run(async () => {
-      this.#reopenQueued = false;
-      if (this.#endStarted || !this.#window.due) return;
-      if (!(await this.#writer.open('scheduled'))) this.#window.giveUp();
-    }).catch(() => undefined); // recorded by #run
-  }
-
-  #fail(error: Error): void {
-    if (this.#failure || this.#state === 'finished' || this.#state === 'aborted') return;
-    this.#failure = error;
-    this.#state = 'failed';
-    this.#window.stop();
-    this.#halt.abort(error);
-    this.#events.emit('error', error);
-    // Never leave the card in streaming mode ("[生成中...]") if it can still be closed.
-    this.#closing = isCardGone(error)
-      ? Promise.resolve()
-      : this.#queue.add(() => this.#writer.close(undefined)).catch(() => undefined);
-    void this.#closing.then(() => this.#release());
   }
 
   /** Follows the caller's signal: aborting it is `abort(signal.reason)`. */
@@ -459,24 +325,23 @@ export class CardSession {
     signal.addEventListener('abort', this.#onSignal, { once: true });
   }
 
-  /** The session ended: let go of everything that would keep it (or its card's state) alive. */
-  #release(): void {
-    this.#window.stop();
+  /** The session ended: a long-lived signal (a process-wide shutdown) must not keep it alive. */
+  #unlisten(): void {
     if (this.#onSignal) this.#o.signal?.removeEventListener('abort', this.#onSignal);
     this.#onSignal = undefined;
-    this.#governor.forget(this.#cardId);
   }
 
   #element(elementId: string): ElementText {
-    const element = this.#elements.get(elementId);
+    const element = this.#core.elements.get(elementId);
     if (!element) {
-      throw new TypeError(`element ${JSON.stringify(elementId)} is not streamed by this session; streamed: ${[...this.#elements.keys()].join(', ')}`);
+      throw new TypeError(`element ${JSON.stringify(elementId)} is not streamed by this session; streamed: ${[...this.#core.elements.keys()].join(', ')}`);
     }
     return element;
   }
 
   #requireOpen(operation: string): void {
-    if (this.#state !== 'open') throw new SessionStateError(operation, this.#state);
+    const state = this.state;
+    if (state !== 'open') throw new SessionStateError(operation, state);
   }
 }
 

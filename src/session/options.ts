@@ -152,11 +152,27 @@ function isGovernor(value: unknown): value is Governor {
 /** Card ids are numeric on Feishu; anything that could not be one path segment of a request is refused. */
 export const CARD_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-export function checkCardId(cardId: unknown): string {
+/** The checked card-specific options of `attach()`. */
+export function checkAttach(options: AttachOptions): { cardId: string; sequence: number; messageId: string | null; streamingOpenedAt: number | undefined } {
+  const { cardId, messageId, streamingOpenedAt } = options;
   if (typeof cardId !== 'string' || !CARD_ID_PATTERN.test(cardId)) {
     throw new TypeError(`options.cardId must be a card id (letters, digits, _ or -, 1..64); received ${JSON.stringify(cardId) ?? String(cardId)}`);
   }
-  return cardId;
+  // The last sequence, 2147483647, is kept for closing the card.
+  const sequence = options.sequence ?? 0;
+  if (!Number.isInteger(sequence) || sequence < 0 || sequence >= 2_147_483_646) {
+    throw new RangeError(`options.sequence must be an integer in 0..2147483645; received ${String(sequence)}`);
+  }
+  if (streamingOpenedAt !== undefined && (typeof streamingOpenedAt !== 'number' || !Number.isFinite(streamingOpenedAt))) {
+    throw new RangeError(`options.streamingOpenedAt must be a time on the session clock; received ${String(streamingOpenedAt)}`);
+  }
+  if (messageId !== undefined && (typeof messageId !== 'string' || messageId === '')) {
+    throw new TypeError('options.messageId must be a non-empty string');
+  }
+  if (options.plainTextElementIds !== undefined && !Array.isArray(options.plainTextElementIds)) {
+    throw new TypeError('options.plainTextElementIds must be an array of element ids');
+  }
+  return { cardId, sequence, messageId: messageId ?? null, streamingOpenedAt };
 }
 
 /** The IM call that delivers a card entity to `to`. */

@@ -6,9 +6,10 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
+import type {
+  FeishuClient} from '../../src/index.js';
 import {
   CardSession,
-  FeishuClient,
   SequenceExhaustedError,
   SessionDeadlineError,
   SessionStateError,

@@ -1,0 +1,150 @@
+/**
+ * The write side of a session: the card's texts, its one queue (concurrency 1, so writes reach the
+ * platform in the order they were asked for), the one write path, the streaming window, and what a
+ * fatal error does (nothing more is sent, the card is closed if it can be). `CardSession` is the
+ * public face: its states, text intake and endings.
+ */
+import type { EventEmitter } from 'eventemitter3';
+import PQueue from 'p-queue';
+import { type FeishuClient, isCardGone } from '../client/index.js';
+import type { Governor } from '../governor/index.js';
+import { type StreamTag, finalCard } from './card-template.js';
+import { Dispatcher } from './dispatch.js';
+import { ElementText } from './element-text.js';
+import type { SessionEvents } from './events.js';
+import type { ResolvedSessionOptions } from './options.js';
+import { StreamingWindow } from './streaming-window.js';
+import { CardWriter } from './writer.js';
+
+export interface CoreInit {
+  cardId: string;
+  /** The last sequence used on the card. */
+  sequence: number;
+  tags: Map<string, StreamTag>;
+  streamingConfig: Record<string, unknown>;
+  /** The card as created, when the session created it (for closing through a full update). */
+  card?: Record<string, unknown>;
+  governor: Governor;
+}
+
+export class CardCore {
+  readonly cardId: string;
+  readonly elements = new Map<string, ElementText>();
+  readonly dispatcher: Dispatcher;
+  readonly window: StreamingWindow;
+  readonly writer: CardWriter;
+  /** Aborted when the session stops taking text from a source (abort, failure). */
+  readonly halt = new AbortController();
+  /** The fatal error that stopped the session, if any. */
+  failure: Error | undefined;
+  /** Settles once the close that a failure started has landed or definitively failed. */
+  closing: Promise<void> = Promise.resolve();
+  /** The ending's writes have begun: no more scheduled re-opens. */
+  ending = false;
+  readonly #governor: Governor;
+  readonly #events: EventEmitter<SessionEvents>;
+  readonly #onRelease: () => void;
+  readonly #queue = new PQueue({ concurrency: 1 });
+  #flushQueued = false;
+  #reopenQueued = false;
+
+  constructor(client: FeishuClient, o: ResolvedSessionOptions, init: CoreInit, events: EventEmitter<SessionEvents>, onRelease: () => void) {
+    this.cardId = init.cardId;
+    this.#onRelease = onRelease;
+    this.#governor = init.governor;
+    this.#events = events;
+    for (const [id, tag] of init.tags) this.elements.set(id, new ElementText(id, tag));
+    const emit = <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => {
+      events.emit(event, ...(args as never));
+    };
+    this.dispatcher = new Dispatcher({
+      governor: init.governor,
+      sequences: init.governor.sequences,
+      retry: o.retry,
+      sequence: init.sequence,
+      onRetry: (event) => emit('retry', event),
+    });
+    this.window = new StreamingWindow({ clock: o.clock, windowMs: o.streamingWindowMs, marginMs: o.reopenMarginMs, onDue: () => this.#queueReopen() });
+    const card = init.card;
+    this.writer = new CardWriter({
+      client,
+      cardId: init.cardId,
+      dispatcher: this.dispatcher,
+      window: this.window,
+      clock: o.clock,
+      streamingConfig: init.streamingConfig,
+      ...(card === undefined ? {} : { finalCard: (summary: string | undefined) => finalCard(card, this.texts(), summary) }),
+      emit,
+    });
+  }
+
+  texts(): Map<string, string> {
+    return new Map([...this.elements].map(([id, element]) => [id, element.text]));
+  }
+
+  /**
+   * Runs an operation in the card's queue; after a fatal error nothing more is sent. The failure is
+   * recorded inside the queued job, before the next job starts, so nothing queued behind it runs.
+   */
+  run(operation: () => Promise<void>, failsSession: (error: unknown) => boolean = () => true): Promise<void> {
+    return this.#queue.add(async () => {
+      if (this.failure) throw this.failure;
+      try {
+        await operation();
+      } catch (error) {
+        if (failsSession(error)) this.fail(error instanceof Error ? error : new Error(String(error)));
+        throw error;
+      }
+    });
+  }
+
+  /** At most one text flush waits in the queue; it reads the text when it runs, so it carries every delta. */
+  queueFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    this.run(async () => {
+      this.#flushQueued = false;
+      await this.writer.flush(this.elements.values(), false);
+    }).catch(() => undefined); // recorded by run(); finish() reports it
+  }
+
+  /** Writes the final text of every element and closes streaming mode with the summary. */
+  async end(summary: string): Promise<void> {
+    this.ending = true;
+    this.window.stop();
+    for (const element of this.elements.values()) element.settle();
+    await this.run(async () => {
+      await this.writer.flush(this.elements.values(), true);
+      await this.writer.close(summary);
+    });
+  }
+
+  /** A fatal error: nothing more is sent but the close, which never leaves the card on "[生成中...]". */
+  fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.window.stop();
+    this.halt.abort(error);
+    this.#events.emit('error', error);
+    this.closing = isCardGone(error) ? Promise.resolve() : this.#queue.add(() => this.writer.close(undefined)).catch(() => undefined);
+    void this.closing.then(() => this.release());
+  }
+
+  /** The session ended: drop what is kept for the card. */
+  release(): void {
+    this.window.stop();
+    this.#governor.forget(this.cardId);
+    this.#onRelease();
+  }
+
+  /** The streaming window is about to close: re-open it, unless a write already did or the session is ending. */
+  #queueReopen(): void {
+    if (this.#reopenQueued || this.ending || this.failure) return;
+    this.#reopenQueued = true;
+    this.run(async () => {
+      this.#reopenQueued = false;
+      if (this.ending || !this.window.due) return;
+      if (!(await this.writer.open('scheduled'))) this.window.giveUp();
+    }).catch(() => undefined); // recorded by run()
+  }
+}

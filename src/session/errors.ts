@@ -1,10 +1,17 @@
-/** Errors the session raises itself, besides the platform errors it passes on. */
+/** Errors the session raises itself, besides the platform errors it passes on. All are `FeishuError`s. */
 import { FeishuError } from '../client/index.js';
 
 export type SessionState = 'open' | 'finishing' | 'finished' | 'aborted' | 'failed';
 
+/** An error of the session's own: trying the same call again will not help. */
+abstract class SessionError extends FeishuError {
+  get retryable(): boolean {
+    return false;
+  }
+}
+
 /** An operation that the session's state does not allow, such as appending text after `finish()`. */
-export class SessionStateError extends FeishuError {
+export class SessionStateError extends SessionError {
   readonly kind = 'session_state' as const;
   readonly state: SessionState;
 
@@ -13,14 +20,10 @@ export class SessionStateError extends FeishuError {
     this.name = 'SessionStateError';
     this.state = state;
   }
-
-  get retryable(): boolean {
-    return false;
-  }
 }
 
 /** A write kept getting rate-limit answers for longer than `retry.maxThrottledMs`; the session stops. */
-export class SessionDeadlineError extends FeishuError {
+export class SessionDeadlineError extends SessionError {
   readonly kind = 'deadline' as const;
   readonly throttledMs: number;
 
@@ -29,22 +32,14 @@ export class SessionDeadlineError extends FeishuError {
     this.name = 'SessionDeadlineError';
     this.throttledMs = throttledMs;
   }
-
-  get retryable(): boolean {
-    return false;
-  }
 }
 
 /** The card has used every sequence up to 2,147,483,646; the last one is kept for closing the card. */
-export class SequenceExhaustedError extends FeishuError {
+export class SequenceExhaustedError extends SessionError {
   readonly kind = 'sequence_exhausted' as const;
 
   constructor(endpoint: string) {
     super(`${endpoint}: the card has used every sequence number (int32); only closing it remains possible`, endpoint);
     this.name = 'SequenceExhaustedError';
-  }
-
-  get retryable(): boolean {
-    return false;
   }
 }

@@ -157,7 +157,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     pipeSettleMs: 4000,
     cardQps: 10,
   };
-  const verdict = judge(emulator, traffic, chaosLog, book.injectedByCode(), records, unhandled, config);
+  const verdict = judge(emulator, traffic, chaosLog, book.injectedByCode(), records, unhandled, config, book.summary().lose_response?.used ?? 0);
   for (const cardId of hung) verdict.breaches.push({ invariant: 'hung', cardId, detail: `the session on card ${cardId} did not settle within ${drainMs / 1000} s after the soak ended` });
 
   const stats = emulator.stats();

@@ -136,6 +136,8 @@ export function judge(
   records: SessionRecord[],
   unhandled: unknown[],
   config: JudgeConfig,
+  /** Answers the emulator produced and then threw away (lose_response faults used). */
+  lostAnswers: number,
 ): Judgement {
   const breaches: Breach[] = [];
   const excusedFailures: string[] = [];
@@ -256,21 +258,21 @@ export function judge(
   const rejections = classify(traffic, chaos, cards, config);
   const counted = new Map<number, number>();
   for (const r of rejections) counted.set(r.code, (counted.get(r.code) ?? 0) + 1);
-  const zombies = traffic.requests.some((r) => r.outcome === 'aborted');
+  // An answer no one read: to a request the client had given up on, or thrown away by a lose_response fault.
+  let unread = traffic.requests.filter((r) => r.outcome === 'aborted').length + lostAnswers;
   const unseen: Record<string, number> = {};
   for (const [code, n] of Object.entries(emulator.stats().rejected)) {
     const rest = n - (injectedByCode.get(Number(code)) ?? 0) - (counted.get(Number(code)) ?? 0);
     if (rest === 0) continue;
     unseen[code] = rest;
-    if (rest > 0) {
-      rejections.push(
-        ...Array.from({ length: rest }, () => ({
-          code: Number(code),
-          endpoint: '?',
-          cardId: null,
-          verdict: zombies ? 'excused: answer to a request the client had given up on' : 'engine: a rejection no request accounts for',
-        })),
-      );
+    for (let i = 0; i < rest; i++) {
+      const excused = unread-- > 0;
+      rejections.push({
+        code: Number(code),
+        endpoint: '?',
+        cardId: null,
+        verdict: excused ? 'excused: an answer no one read (client timeout or lost response)' : 'engine: a rejection no request accounts for',
+      });
     }
   }
   const engine = rejections.filter((r) => r.verdict.startsWith('engine'));

@@ -3,9 +3,15 @@
  * measured in the same run. Sessions are attached to a governor that never grants, so no write (and
  * no network) runs during the measurement.
  */
+import { MemorySequenceStore } from '../src/governor/index.js';
 import { CardSession, FeishuClient, type Governor } from '../src/index.js';
 
-const neverGrants: Governor = { acquire: () => new Promise(() => undefined), pause: () => undefined };
+const neverGrants: Governor = {
+  sequences: new MemorySequenceStore(),
+  acquire: () => new Promise(() => undefined),
+  pause: () => undefined,
+  forget: () => undefined,
+};
 const client = new FeishuClient({ appId: 'cli_x', appSecret: 's_x', domain: 'http://127.0.0.1:9' });
 
 function cpuMicros(run: () => void): number {

@@ -1,6 +1,6 @@
 /** One benchmark run: N concurrent conversations of one strategy against a fresh emulator. */
 import { startEmulator } from '../src/emulator/index.js';
-import { FeishuClient } from '../src/index.js';
+import { FairGovernor, FeishuClient } from '../src/index.js';
 import type { Strategy } from './strategies.js';
 import { seededRandom as random } from '../demo/random.js';
 import { type TimedDelta, answer, model, tokens } from './workload.js';
@@ -28,7 +28,8 @@ const CONTENT = 'cardkit.cardElement.content';
 export async function scenario(strategy: Strategy, n: number, seed = 1): Promise<Row> {
   const emulator = await startEmulator({ limits: LIMITS });
   emulator.faults.add({ kind: 'latency', latencyMs: 30, latencyMaxMs: 80 });
-  const client = new FeishuClient({ appId: 'cli_x', appSecret: 's_x', domain: emulator.url, limits: LIMITS });
+  const client = new FeishuClient({ appId: 'cli_x', appSecret: 's_x', domain: emulator.url });
+  const governor = new FairGovernor({ limits: LIMITS, appId: 'cli_x' });
   const now = () => emulator.clock.now();
   const started = performance.now();
   const runs = Array.from({ length: n }, async (_, i) => {
@@ -36,7 +37,7 @@ export async function scenario(strategy: Strategy, n: number, seed = 1): Promise
     const pieces = tokens(text, seed * 7 + i);
     const rate = 50 + random(seed * 13 + i)() * 50;
     const deltas: TimedDelta[] = [];
-    const outcome = await strategy.run({ client, chatId: `oc_bench_${i}`, source: () => model(pieces, rate, seed + i, now, deltas) });
+    const outcome = await strategy.run({ client, governor, chatId: `oc_bench_${i}`, source: () => model(pieces, rate, seed + i, now, deltas) });
     return { text, deltas, outcome };
   });
   const results = await Promise.allSettled(runs);

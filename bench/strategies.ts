@@ -4,10 +4,12 @@
  * the same way, then write: one write per delta; a fixed 500 ms throttle per card; a 100 ms
  * throttle per card without any shared budget. They retry nothing and count what was refused.
  */
-import { CardSession, FeishuApiError, type FeishuClient, cardEntityContent } from '../src/index.js';
+import { CardSession, type FairGovernor, FeishuApiError, type FeishuClient, cardEntityContent } from '../src/index.js';
 
 export interface Job {
   client: FeishuClient;
+  /** The app's governor (its limits), shared by every conversation of the run; only the engine uses it. */
+  governor: FairGovernor;
   chatId: string;
   /** The model's stream; resolves when it ends. */
   source: () => AsyncGenerator<string>;
@@ -26,8 +28,8 @@ export interface Strategy {
 
 export const engine: Strategy = {
   name: 'engine (CardSession + shared governor)',
-  async run({ client, chatId, source }) {
-    const session = await CardSession.start(client, { to: { chat_id: chatId } });
+  async run({ client, governor, chatId, source }) {
+    const session = await CardSession.start(client, { governor, to: { chat_id: chatId } });
     await session.pipe(source());
     return { cardId: session.cardId, refused: 0 };
   },

@@ -17,6 +17,8 @@ export interface BudgetStore {
   take(request: TakeRequest): Promise<TakeResult>;
   /** Holds every call of `api` for `ms` (the platform said it is rate-limited). */
   pause(api: string, ms: number): Promise<void>;
+  /** The card's session ended: drop what this process keeps for it (a store in Redis lets its keys expire). */
+  forget?(cardId: string): void;
   close?(): Promise<void>;
 }
 
@@ -34,6 +36,12 @@ export interface PacingParams {
   cardQps: number;
   marginMs: number;
 }
+
+/**
+ * The largest safety margin, ms. With it and the slowest limits (one call a minute) the longest
+ * spacing is (1000 + 10000) * 60 ms, 11 minutes: every wait a governor computes fits a timer.
+ */
+export const MAX_MARGIN_MS = 10_000;
 
 export function pacing(limits: { apiQps: number; apiQpm: number; cardQps: number }, marginMs: number) {
   const burst = Math.max(1, Math.floor(limits.apiQpm * 0.05));

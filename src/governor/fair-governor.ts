@@ -7,26 +7,17 @@
  * waiting card keeps coalescing, so its turn carries everything that arrived meanwhile.
  */
 import { EventEmitter } from 'eventemitter3';
+import { Deadlines, RecentMap } from './bounded-maps.js';
 import type { BudgetStore } from './budget-store.js';
 import { pacing } from './budget-store.js';
+import { MAX_TIMER_MS } from './delay.js';
 import type { Governor, PermitRequest } from './governor.js';
-import { type Limits, resolveLimits } from './limits.js';
+import type { Limits } from './limits.js';
 import { MemoryBudgetStore } from './memory-store.js';
+import { type FairGovernorOptions, resolveGovernorOptions } from './options.js';
+import { RedisSequenceStore, type SequenceStore } from './sequence-store.js';
 
-export interface FairGovernorOptions {
-  limits?: Partial<Limits>;
-  /** Where the budget is counted. Default in this process; `RedisBudgetStore` shares it between replicas. */
-  store?: BudgetStore;
-  /**
-   * When the store fails (Redis unreachable), the governor counts locally with the limits divided by this
-   * many replicas, says so with a `fallback` event, and goes back to the store once it answers again. Default 2.
-   */
-  fallbackReplicas?: number;
-  /** Safety margin added to every window, ms. Default 100. */
-  safetyMarginMs?: number;
-  /** Monotonic clock, ms. Default `performance.now`. */
-  now?: () => number;
-}
+export type { FairGovernorOptions };
 
 export interface ApiCounters {
   /** Permits granted. */
@@ -41,11 +32,21 @@ export interface ApiCounters {
 
 export interface GovernorStats {
   apis: Record<string, ApiCounters>;
+  /** Per card, for the 1,000 cards written most recently and not forgotten. */
   cards: Record<string, ApiCounters>;
   /** Writes waiting now, per API. */
   waiting: Record<string, number>;
-  /** True while counting locally because the store failed. */
+  /** True while counting the budget locally because the store failed. */
   fallback: boolean;
+  /** True while handing out sequences locally because Redis failed. */
+  sequenceFallback: boolean;
+  /** How many cards this process keeps something for: bounded, whatever the number of cards ever written. */
+  tracked: {
+    /** Cards with counters (at most 1,000). */
+    counters: number;
+    /** Cards inside their spacing (dropped once it has passed). */
+    spacing: number;
+  };
 }
 
 export interface GovernorEvents {
@@ -53,10 +54,14 @@ export interface GovernorEvents {
   exhausted: [{ api: string; waiting: number; waitMs: number }];
   /** The platform said an API is rate-limited; every card's writes to it are held. */
   paused: [{ api: string; ms: number }];
-  /** The store failed; counting locally with a conservative share. */
+  /** The budget's store failed; counting locally with a conservative share. */
   fallback: [{ error: Error }];
-  /** The store answers again. */
+  /** The budget's store answers again. */
   restored: [];
+  /** Redis failed or did not answer in time for a sequence: sequences are handed out locally, above every one handed out. */
+  sequenceFallback: [{ error: Error }];
+  /** Redis answers sequences again. */
+  sequenceRestored: [];
 }
 
 interface Waiter {
@@ -77,37 +82,52 @@ interface ApiQueue {
 }
 
 const RETRY_STORE_MS = 5000;
+/** Cards whose counters `stats()` keeps: the most recently written. */
+const COUNTED_CARDS = 1000;
 
 export class FairGovernor extends EventEmitter<GovernorEvents> implements Governor {
   readonly limits: Limits;
+  /** Hands out card sequences: in Redis when given `redis`, else in this process. */
+  readonly sequences: SequenceStore;
   readonly #now: () => number;
   readonly #primary: BudgetStore;
   readonly #fallback: MemoryBudgetStore;
   readonly #cardSpacingMs: number;
   readonly #queues = new Map<string, ApiQueue>();
   readonly #apiCounters = new Map<string, ApiCounters>();
-  readonly #cardCounters = new Map<string, ApiCounters>();
+  readonly #cardCounters = new RecentMap<ApiCounters>(COUNTED_CARDS);
   /** Cards known (in this process) to be inside their spacing: skipped without asking the store. */
-  readonly #cardBusyUntil = new Map<string, number>();
+  readonly #cardBusy = new Deadlines();
   #store: BudgetStore;
   #retryStoreAt = 0;
 
+  /**
+   * @example
+   * const governor = new FairGovernor({ redis: new Redis(process.env.REDIS_URL!), appId });
+   * const session = await CardSession.start(client, { governor, to: { chat_id } });
+   */
   constructor(options: FairGovernorOptions = {}) {
     super();
-    this.limits = resolveLimits(options.limits);
-    const marginMs = options.safetyMarginMs ?? 100;
-    this.#now = options.now ?? (() => performance.now());
-    const replicas = options.fallbackReplicas ?? 2;
-    if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError('options.fallbackReplicas must be an integer >= 1');
-    this.#primary = options.store ?? new MemoryBudgetStore(this.limits, { marginMs, now: this.#now });
+    const o = resolveGovernorOptions(options);
+    this.limits = o.limits;
+    this.#now = o.now;
+    this.#primary = o.store;
+    this.sequences = o.sequences;
     // A conservative share: rounded down, so the replicas together never exceed the limit.
-    const share = (limit: number) => Math.max(1, Math.floor(limit / replicas));
+    const share = (limit: number, least: number) => {
+      const part = limit / o.replicas;
+      return part >= 1 ? Math.floor(part) : Math.max(least, part);
+    };
     this.#fallback = new MemoryBudgetStore(
-      { apiQps: share(this.limits.apiQps), apiQpm: share(this.limits.apiQpm), cardQps: this.limits.cardQps },
-      { marginMs, now: this.#now },
+      { apiQps: share(this.limits.apiQps, 1 / 60), apiQpm: share(this.limits.apiQpm, 1), cardQps: this.limits.cardQps },
+      { marginMs: o.marginMs, now: this.#now },
     );
     this.#store = this.#primary;
-    this.#cardSpacingMs = pacing(this.limits, marginMs).cardSpacingMs;
+    this.#cardSpacingMs = pacing(this.limits, o.marginMs).cardSpacingMs;
+    if (this.sequences instanceof RedisSequenceStore) {
+      this.sequences.on('fallback', (event) => this.emit('sequenceFallback', event));
+      this.sequences.on('restored', () => this.emit('sequenceRestored'));
+    }
   }
 
   acquire(request: PermitRequest): Promise<void> {
@@ -135,19 +155,33 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
   }
 
   pause(api: string, ms: number): void {
+    // A wait beyond what a timer holds (a broken header) is cut to the longest one; nonsense is no wait.
+    ms = Number.isNaN(ms) ? 0 : Math.min(Math.max(0, ms), MAX_TIMER_MS);
     this.#counters(this.#apiCounters, api).rateLimited++;
     this.emit('paused', { api, ms });
     this.#store.pause(api, ms).catch((error: unknown) => this.#storeFailed(error));
     this.#fallback.pause(api, ms).catch(() => undefined);
   }
 
+  forget(cardId: string): void {
+    const now = this.#now();
+    this.#cardCounters.delete(cardId);
+    // A spacing still running holds the card's next write, whoever makes it; it is dropped once passed.
+    this.#cardBusy.release(cardId, now);
+    this.#primary.forget?.(cardId);
+    this.#fallback.forget(cardId);
+    this.sequences.forget?.(cardId);
+  }
+
   stats(): GovernorStats {
-    const copy = (map: Map<string, ApiCounters>) => Object.fromEntries([...map].map(([k, v]) => [k, { ...v }]));
+    const copy = (entries: Iterable<[string, ApiCounters]>) => Object.fromEntries([...entries].map(([k, v]) => [k, { ...v }]));
     return {
       apis: copy(this.#apiCounters),
-      cards: copy(this.#cardCounters),
+      cards: copy(this.#cardCounters.entries()),
       waiting: Object.fromEntries([...this.#queues].map(([api, q]) => [api, q.waiters.length])),
       fallback: this.#store !== this.#primary,
+      sequenceFallback: this.sequences instanceof RedisSequenceStore && this.sequences.fallback,
+      tracked: { counters: this.#cardCounters.size, spacing: this.#cardBusy.size },
     };
   }
 
@@ -181,9 +215,9 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     let wait = Number.POSITIVE_INFINITY;
     for (const waiter of order) {
       const cardId = waiter.request.cardId;
-      const busyUntil = cardId === undefined ? 0 : (this.#cardBusyUntil.get(cardId) ?? 0);
-      if (busyUntil > now) {
-        wait = Math.min(wait, busyUntil - now);
+      const busy = cardId === undefined ? 0 : this.#cardBusy.remaining(cardId, now);
+      if (busy > 0) {
+        wait = Math.min(wait, busy);
         continue;
       }
       const result = await this.#take(api, cardId);
@@ -194,7 +228,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
       }
       wait = Math.min(wait, result.waitMs);
       if (result.scope === 'api') break;
-      if (cardId !== undefined) this.#cardBusyUntil.set(cardId, now + result.waitMs);
+      if (cardId !== undefined) this.#cardBusy.hold(cardId, now + result.waitMs, now);
     }
     return Math.max(1, Number.isFinite(wait) ? wait : 1);
   }
@@ -205,13 +239,9 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     const now = this.#now();
     const waited = now - waiter.since;
     const { cardId } = waiter.request;
-    if (cardId !== undefined) {
-      this.#cardBusyUntil.set(cardId, now + this.#cardSpacingMs);
-      if (this.#cardBusyUntil.size > 10_000) {
-        for (const [id, until] of this.#cardBusyUntil) if (until < now) this.#cardBusyUntil.delete(id);
-      }
-    }
-    for (const counters of [this.#counters(this.#apiCounters, api), ...(cardId === undefined ? [] : [this.#counters(this.#cardCounters, cardId)])]) {
+    if (cardId !== undefined) this.#cardBusy.hold(cardId, now + this.#cardSpacingMs, now);
+    const cardCounters = cardId === undefined ? [] : [this.#cardCounters.touch(cardId, newCounters)];
+    for (const counters of [this.#counters(this.#apiCounters, api), ...cardCounters]) {
       counters.writes++;
       if (waited >= 1) {
         counters.waits++;
@@ -245,10 +275,13 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     this.emit('fallback', { error: error instanceof Error ? error : new Error(String(error)) });
   }
 
-  /** Sleeps, but wakes early when a new write arrives (it may be able to go sooner). */
+  /**
+   * Sleeps, but wakes early when a new write arrives (it may be able to go sooner). A wait longer
+   * than a timer holds is cut to the longest one: the pump then looks again, it does not spin.
+   */
   #sleep(queue: ApiQueue, ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
       function done() {
         clearTimeout(timer);
         queue.wake = undefined;
@@ -269,9 +302,13 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
 
   #counters(map: Map<string, ApiCounters>, key: string): ApiCounters {
     let counters = map.get(key);
-    if (!counters) map.set(key, (counters = { writes: 0, waits: 0, waitedMs: 0, rateLimited: 0 }));
+    if (!counters) map.set(key, (counters = newCounters()));
     return counters;
   }
+}
+
+function newCounters(): ApiCounters {
+  return { writes: 0, waits: 0, waitedMs: 0, rateLimited: 0 };
 }
 
 function urgency(waiter: Waiter): number {

@@ -3,7 +3,14 @@ export { FairGovernor, type FairGovernorOptions, type GovernorStats, type Govern
 export type { BudgetStore, TakeRequest, TakeResult } from './budget-store.js';
 export { MemoryBudgetStore } from './memory-store.js';
 export { FEISHU_LIMITS, type Limits, resolveLimits } from './limits.js';
-export { governorFor, sequencesFor } from './registry.js';
+export { defaultGovernor, governorFor, sequencesFor } from './registry.js';
+export type { RedisLike } from './redis.js';
 export { RedisBudgetStore, type RedisBudgetStoreOptions } from './redis-store.js';
-export { type SequenceStore, MemorySequenceStore, RedisSequenceStore } from './sequence-store.js';
-export { delay } from './delay.js';
+export {
+  type SequenceStore,
+  type SequenceStoreEvents,
+  MemorySequenceStore,
+  RedisSequenceStore,
+  type RedisSequenceStoreOptions,
+} from './sequence-store.js';
+export { delay, MAX_TIMER_MS } from './delay.js';

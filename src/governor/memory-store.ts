@@ -1,6 +1,8 @@
 /** The budget counted in this process: exact for one replica. */
-import { type BudgetStore, type TakeRequest, type TakeResult, pacing } from './budget-store.js';
-import type { Limits } from './limits.js';
+import { type BudgetStore, MAX_MARGIN_MS, type TakeRequest, type TakeResult, pacing } from './budget-store.js';
+import { Deadlines } from './bounded-maps.js';
+import { duration } from './checks.js';
+import { type Limits, resolveLimits } from './limits.js';
 
 class Log {
   readonly #times: number[] = [];
@@ -39,11 +41,13 @@ export class MemoryBudgetStore implements BudgetStore {
   readonly #limits: Limits;
   readonly #now: () => number;
   readonly #apis = new Map<string, ApiState>();
-  readonly #cards = new Map<string, number>();
+  /** Cards inside their spacing; a card is dropped once its spacing has passed. */
+  readonly #cards = new Deadlines();
 
+  /** `marginMs`: safety margin added to every window (0 to 10000 ms), default 100; `now`: monotonic clock, default `performance.now`. */
   constructor(limits: Limits, options: { marginMs?: number; now?: () => number } = {}) {
-    this.#limits = limits;
-    this.#p = pacing(limits, options.marginMs ?? 100);
+    this.#limits = resolveLimits(limits);
+    this.#p = pacing(this.#limits, duration(options.marginMs ?? 100, 'options.marginMs', 0, MAX_MARGIN_MS));
     this.#now = options.now ?? (() => performance.now());
   }
 
@@ -64,17 +68,25 @@ export class MemoryBudgetStore implements BudgetStore {
     );
     if (apiWait > 0) return { granted: false, waitMs: apiWait, scope: 'api' };
     if (request.cardId !== undefined) {
-      const last = this.#cards.get(request.cardId);
-      const cardWait = last === undefined ? 0 : last + this.#p.cardSpacingMs - now;
+      const cardWait = this.#cards.remaining(request.cardId, now);
       if (cardWait > 0) return { granted: false, waitMs: cardWait, scope: 'card' };
-      this.#cards.set(request.cardId, now);
-      if (this.#cards.size > 10_000) this.#forgetIdleCards(now);
+      this.#cards.hold(request.cardId, now + this.#p.cardSpacingMs, now);
     }
     api.second.record(now);
     api.minute.record(now);
     api.tokens -= 1;
     api.last = now;
     return { granted: true };
+  }
+
+  /** The card's session ended: drop its spacing once it has passed (until then it holds the card's next write). */
+  forget(cardId: string): void {
+    this.#cards.release(cardId, this.#now());
+  }
+
+  /** Cards this store keeps anything for (those inside their spacing, and some whose spacing passed but not yet swept). */
+  get trackedCards(): number {
+    return this.#cards.size;
   }
 
   pause(api: string, ms: number): Promise<void> {
@@ -100,9 +112,5 @@ export class MemoryBudgetStore implements BudgetStore {
     state.tokens = Math.min(this.#p.burst, state.tokens + (now - state.refilledAt) * this.#p.refillPerMs);
     state.refilledAt = now;
     return state;
-  }
-
-  #forgetIdleCards(now: number): void {
-    for (const [cardId, last] of this.#cards) if (now - last > this.#p.cardSpacingMs) this.#cards.delete(cardId);
   }
 }

@@ -4,9 +4,10 @@
  * in-process store: sliding windows per second and per minute, the paced minute bucket, the pause the
  * platform asked for, and the spacing of writes to one card (a card touched by several replicas).
  */
-import { type BudgetStore, type TakeRequest, type TakeResult, pacing } from './budget-store.js';
-import type { Limits } from './limits.js';
-import { type RedisLike, Script } from './redis.js';
+import { type BudgetStore, MAX_MARGIN_MS, type TakeRequest, type TakeResult, pacing } from './budget-store.js';
+import { type Limits, resolveLimits } from './limits.js';
+import { duration } from './checks.js';
+import { type RedisLike, Script, assertRedis, runWithin } from './redis.js';
 
 const TAKE = new Script(`
 local t = redis.call('TIME')
@@ -65,11 +66,12 @@ export interface RedisBudgetStoreOptions {
   appId?: string;
   /** Prefix of every key. Default `fcs`. */
   prefix?: string;
+  /** Safety margin added to every window, ms (0 to 10000). Default 100. */
   marginMs?: number;
   /**
    * How long one check may take before it counts as a failure (and the governor falls back to its
    * local share). A client that queues commands while reconnecting would otherwise hold every write.
-   * Default 1000 ms.
+   * Default 1000 ms; at most 60000.
    */
   timeoutMs?: number;
 }
@@ -82,22 +84,16 @@ export class RedisBudgetStore implements BudgetStore {
   readonly #timeoutMs: number;
 
   constructor(redis: RedisLike, limits: Limits, options: RedisBudgetStoreOptions = {}) {
-    if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
-      throw new TypeError('RedisBudgetStore needs an ioredis client (evalsha and eval)');
-    }
+    assertRedis(redis, 'RedisBudgetStore redis');
     this.#redis = redis;
-    this.#limits = limits;
-    this.#p = pacing(limits, options.marginMs ?? 100);
+    this.#limits = resolveLimits(limits);
+    this.#p = pacing(this.#limits, duration(options.marginMs ?? 100, 'options.marginMs', 0, MAX_MARGIN_MS));
     this.#base = `${options.prefix ?? 'fcs'}:${options.appId ?? 'app'}`;
-    this.#timeoutMs = options.timeoutMs ?? 1000;
+    this.#timeoutMs = duration(options.timeoutMs ?? 1000, 'options.timeoutMs', 1, 60_000);
   }
 
   #run(script: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
-    });
-    return Promise.race([script.run(this.#redis, keys, args), timeout]).finally(() => clearTimeout(timer));
+    return runWithin(this.#timeoutMs, script, this.#redis, keys, args);
   }
 
   async take(request: TakeRequest): Promise<TakeResult> {

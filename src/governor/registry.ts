@@ -1,37 +1,26 @@
 /**
- * One governor and one sequence store per client (one client per app), shared by every session
- * created from it: in this process, or in Redis when the client was given `redis`.
+ * The governor a session uses when it is given none: one per client object, in this process, with
+ * Feishu's default limits. Nothing is read from the client; an app that sets its limits or shares its
+ * budget through Redis builds its own `FairGovernor` and passes it to every session.
  */
-import type { FeishuClient } from '../client/index.js';
 import { FairGovernor } from './fair-governor.js';
-import { resolveLimits } from './limits.js';
-import { RedisBudgetStore } from './redis-store.js';
-import { MemorySequenceStore, RedisSequenceStore, type SequenceStore } from './sequence-store.js';
+import type { SequenceStore } from './sequence-store.js';
 
-const shared = new WeakMap<FeishuClient, { governor: FairGovernor; sequences: SequenceStore }>();
+const defaults = new WeakMap<object, FairGovernor>();
 
-function sharedFor(client: FeishuClient) {
-  let entry = shared.get(client);
-  if (!entry) {
-    const limits = resolveLimits(client.limits);
-    const appId = client.appId ?? 'app';
-    entry = client.redis
-      ? {
-          governor: new FairGovernor({ limits, store: new RedisBudgetStore(client.redis, limits, { appId }) }),
-          sequences: new RedisSequenceStore(client.redis, `fcs:${appId}`),
-        }
-      : { governor: new FairGovernor({ limits }), sequences: new MemorySequenceStore() };
-    shared.set(client, entry);
-  }
-  return entry;
+/** The in-memory governor, with Feishu's default limits, that every session of `client` given no governor shares. */
+export function defaultGovernor(client: object): FairGovernor {
+  let governor = defaults.get(client);
+  if (!governor) defaults.set(client, (governor = new FairGovernor()));
+  return governor;
 }
 
-/** The governor every session of this client shares. */
-export function governorFor(client: FeishuClient): FairGovernor {
-  return sharedFor(client).governor;
+/** @deprecated Use `defaultGovernor(client)`; kept until the session takes its sequences from its governor. */
+export function governorFor(client: object): FairGovernor {
+  return defaultGovernor(client);
 }
 
-/** The sequence store every session of this client shares. */
-export function sequencesFor(client: FeishuClient): SequenceStore {
-  return sharedFor(client).sequences;
+/** @deprecated Use `governor.sequences`; kept until the session takes its sequences from its governor. */
+export function sequencesFor(client: object): SequenceStore {
+  return defaultGovernor(client).sequences;
 }

@@ -7,17 +7,16 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
-import { FeishuClient, type FeishuClientOptions, type RedisLike } from '../../src/client/index.js';
 import {
   FairGovernor,
+  type FairGovernorOptions,
   type Limits,
-  RedisBudgetStore,
   type RedisBudgetStoreOptions,
+  RedisBudgetStore,
+  type RedisLike,
   RedisSequenceStore,
   type TakeRequest,
   type TakeResult,
-  governorFor,
-  sequencesFor,
 } from '../../src/governor/index.js';
 import { FAIL_FAST, type RunningRedis, closeRedisClients, openRedis, redisMissing, startRedis } from '../support/redis.js';
 import { sleep, waitFor } from '../support/session.js';
@@ -102,28 +101,39 @@ describe.skipIf(SKIP)('against a real redis-server', () => {
     return (await connections(n)).map((redis) => new RedisBudgetStore(redis, limitsOf(limits), options));
   }
 
-  describe('FeishuClient({ redis })', () => {
-    it('takes an ioredis Redis as its redis option (it type-checks), and its sessions then count budget and sequences in that Redis under the appId', async () => {
+  describe('new FairGovernor({ redis, appId })', () => {
+    it('takes an ioredis Redis as its redis option (it type-checks), and then counts its budget and hands out its sequences in that Redis under the appId', async () => {
       const redis = await openRedis(server.url);
       // Compile time: an ioredis client is what the option asks for, and something else is not.
       expectTypeOf<Redis>().toExtend<RedisLike>();
-      const options: FeishuClientOptions = { appId: 'cli_x', appSecret: 's_x', domain: 'http://127.0.0.1:9', redis, limits: { apiQps: 2 } };
+      const options: FairGovernorOptions = { redis, appId: 'cli_x', limits: { apiQps: 2 } };
       // @ts-expect-error a plain object is not a Redis client
-      expect(() => new FeishuClient({ appId: 'cli_x', appSecret: 's_x', redis: {} })).toThrow(TypeError);
+      expect(() => new FairGovernor({ redis: {} })).toThrow(TypeError);
+      expect(() => new FairGovernor({ redis, appId: '' })).toThrow('options.appId');
 
-      const client = new FeishuClient(options);
-      expect(client.redis).toBe(redis);
-      const governor = governorFor(client);
+      const governor = new FairGovernor(options);
+      expect(governor.sequences).toBeInstanceOf(RedisSequenceStore);
       await governor.acquire({ api: CONTENT, cardId: 'card_a' });
       await governor.acquire({ api: CONTENT, cardId: 'card_b' });
       expect(governor.stats().fallback).toBe(false);
       // Another replica of cli_x (its own connection) finds this second's budget of 2 spent...
       const [other] = await connections(1);
       expect(refused(await new RedisBudgetStore(other!, limitsOf({ apiQps: 2 }), { appId: 'cli_x' }).take({ api: CONTENT })).scope).toBe('api');
-      // ...and continues the card's sequence where this client's sessions left it.
-      expect(await sequencesFor(client).next('card_a', 0)).toBe(1);
-      expect(await new RedisSequenceStore(other!, 'fcs:cli_x').next('card_a', 0)).toBe(2);
-      expect(await sequencesFor(client).next('card_a', 0)).toBe(3);
+      // ...and continues the card's sequence where this governor left it.
+      expect(await governor.sequences.next('card_a', 0)).toBe(1);
+      expect(await new RedisSequenceStore(other!, { appId: 'cli_x' }).next('card_a', 0)).toBe(2);
+      expect(await governor.sequences.next('card_a', 0)).toBe(3);
+      expect(await admin.get('fcs:cli_x:seq:card_a')).toBe('3');
+      // forget() drops only what this process keeps: the card's counter in Redis stays for the other replicas.
+      governor.forget('card_a');
+      expect(await governor.sequences.next('card_a', 0)).toBe(4);
+    });
+
+    it('without redis, counts in this process: nothing reaches Redis', async () => {
+      const governor = new FairGovernor({ appId: 'cli_x', limits: { apiQps: 2 } });
+      await governor.acquire({ api: CONTENT, cardId: 'card_a' });
+      expect(await governor.sequences.next('card_a', 0)).toBe(1);
+      expect(await admin.keys('*')).toEqual([]);
     });
   });
 
@@ -280,7 +290,7 @@ describe.skipIf(SKIP)('against a real redis-server', () => {
 
   describe('RedisSequenceStore', () => {
     it('4 stores × 250 concurrent next() hand out 1000 distinct sequences, strictly increasing in each store’s call order', async () => {
-      const four = (await connections(4)).map((redis) => new RedisSequenceStore(redis, 'fcs:cli_x'));
+      const four = (await connections(4)).map((redis) => new RedisSequenceStore(redis, { appId: 'cli_x' }));
       const perStore = await Promise.all(four.map((store) => Promise.all(Array.from({ length: 250 }, () => store.next('card_1', 0)))));
       for (const values of perStore) {
         for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThan(values[i - 1]!);
@@ -292,7 +302,7 @@ describe.skipIf(SKIP)('against a real redis-server', () => {
     });
 
     it('next(card, floor) is above the floor and above everything handed out before, whichever store asks', async () => {
-      const [a, b] = (await connections(2)).map((redis) => new RedisSequenceStore(redis, 'fcs:cli_x'));
+      const [a, b] = (await connections(2)).map((redis) => new RedisSequenceStore(redis, { appId: 'cli_x' }));
       expect(await a!.next('card_1', 500)).toBe(501);
       expect(await b!.next('card_1', 0)).toBe(502);
       expect(await b!.next('card_1', 10)).toBe(503);
@@ -300,10 +310,10 @@ describe.skipIf(SKIP)('against a real redis-server', () => {
       expect(await b!.next('card_1', 2001)).toBe(2002);
     });
 
-    it('each card, and each prefix (app), has its own counter', async () => {
+    it('each card, and each app, has its own counter', async () => {
       const [a, b] = await connections(2);
-      const appX = new RedisSequenceStore(a!, 'fcs:cli_x');
-      const appY = new RedisSequenceStore(b!, 'fcs:cli_y');
+      const appX = new RedisSequenceStore(a!, { appId: 'cli_x' });
+      const appY = new RedisSequenceStore(b!, { appId: 'cli_y' });
       expect(await appX.next('card_1', 40)).toBe(41);
       expect(await appX.next('card_2', 0)).toBe(1);
       expect(await appY.next('card_1', 0)).toBe(1);
@@ -311,7 +321,7 @@ describe.skipIf(SKIP)('against a real redis-server', () => {
     });
 
     it('the counter key expires, later than the 14 days a card entity lives', async () => {
-      const store = new RedisSequenceStore(admin, 'fcs:cli_x');
+      const store = new RedisSequenceStore(admin, { appId: 'cli_x' });
       await store.next('card_1', 0);
       const ttl = await admin.pttl('fcs:cli_x:seq:card_1');
       expect(ttl).toBeGreaterThan(14 * 24 * 60 * 60 * 1000);

@@ -17,13 +17,13 @@
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { CardSession, FeishuClient, type SessionResult } from '../../src/index.js';
-import { governorFor } from '../../src/governor/index.js';
+import { FairGovernor, type GovernorStats } from '../../src/governor/index.js';
 
 export interface WorkerResult {
   type: 'result';
   pid: number;
   cards: { cardId: string; streamed: string; text: string; sequence: number; writes: number; retries: number }[];
-  governor: ReturnType<ReturnType<typeof governorFor>['stats']>;
+  governor: GovernorStats;
 }
 
 function line(value: unknown): Promise<void> {
@@ -51,7 +51,9 @@ async function main(): Promise<void> {
   const redis = env.REDIS_URL ? new Redis(env.REDIS_URL) : undefined;
 
   try {
-    const client = new FeishuClient({ appId: 'cli_x', appSecret: 's_x', domain, limits, ...(redis ? { redis } : {}) });
+    const client = new FeishuClient({ appId: 'cli_x', appSecret: 's_x', domain });
+    // One governor for the replica's sessions: the app's limits, and its budget and sequences in Redis when given.
+    const governor = new FairGovernor({ limits, appId: 'cli_x', ...(redis ? { redis } : {}) });
     await client.tenantAccessToken();
     await line({ type: 'ready' });
     await waitForGo();
@@ -60,7 +62,7 @@ async function main(): Promise<void> {
       texts.map(async (text) => {
         // Rate-limited writes are retried after the wait the platform asks for; allow many, so the
         // run without Redis (which is rate-limited on purpose) still ends every card.
-        const session = await CardSession.start(client, { retry: { maxAttempts: 40, baseDelayMs: 50, maxDelayMs: 1000 } });
+        const session = await CardSession.start(client, { governor, retry: { maxAttempts: 40, baseDelayMs: 50, maxDelayMs: 1000 } });
         return session.pipe(paced(text, pieceChars, gapMs));
       }),
     );
@@ -68,7 +70,7 @@ async function main(): Promise<void> {
       type: 'result',
       pid: process.pid,
       cards: results.map((r, i) => ({ cardId: r.cardId, streamed: texts[i]!, text: r.text, sequence: r.sequence, writes: r.writes, retries: r.retries })),
-      governor: governorFor(client).stats(),
+      governor: governor.stats(),
     };
     await line(result);
   } finally {

@@ -8,6 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { appendCost, idleSessionHeap } from './cost.js';
+import { finishedSessionsHeap } from './heap.js';
 import { LIMITS, type Row, scenario } from './scenario.js';
 import { STRATEGIES } from './strategies.js';
 
@@ -42,3 +43,7 @@ console.log('\n| engine cost | engine | baseline | ratio | target |');
 console.log('|---|---|---|---|---|');
 console.log(`| CPU per appended delta | ${cpu.engineUs.toFixed(3)} µs | ${cpu.concatUs.toFixed(3)} µs (string +=), ${cpu.pushUs.toFixed(3)} µs (array push) | ${(cpu.engineUs / cpu.pushUs).toFixed(1)}× push | < 2 µs |`);
 console.log(`| heap per idle session (10,000) | ${Math.round(heap.engineBytes)} B | ${Math.round(heap.baselineBytes)} B (bare record) | ${(heap.engineBytes / heap.baselineBytes).toFixed(1)}× | < 4096 B |`);
+const growth = await finishedSessionsHeap();
+console.log(
+  `| heap growth over ${growth.sessions.toLocaleString('en')} finished sessions on one client, beyond the first ${growth.warmup.toLocaleString('en')} | ${(growth.growthBytes / 1e6).toFixed(2)} MB | – | – | < 1 MB |`,
+);

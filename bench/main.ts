@@ -47,3 +47,4 @@ const growth = await finishedSessionsHeap();
 console.log(
   `| heap growth over ${growth.sessions.toLocaleString('en')} finished sessions on one client, beyond the first ${growth.warmup.toLocaleString('en')} | ${(growth.growthBytes / 1e6).toFixed(2)} MB | – | – | < 1 MB |`,
 );
+await (await import('./preview.js')).benchPreview();

@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-/** `npm run emulator -- [flags]`: runs the emulator in the foreground until Ctrl-C or SIGTERM. */
+/**
+ * `feishu-emulator [flags]` (the package's bin; `npm run emulator -- [flags]` in a checkout): runs the
+ * emulator in the foreground until Ctrl-C or SIGTERM.
+ */
 import { parseArgs } from 'node:util';
 import { startEmulator } from './emulator.js';
 import type { EmulatorOptions } from './options.js';
 
 const HELP = `Feishu CardKit emulator
 
-Usage: npm run emulator -- [options]
+Usage: feishu-emulator [options]
 
   --host <addr>                  interface to bind (default 127.0.0.1)
   --port <n>                     port, 0 for any free one (default 9000)

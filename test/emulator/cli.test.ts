@@ -1,6 +1,6 @@
 /**
- * The emulator's command line (`npm run emulator`): started as a real child process through tsx, talked
- * to over HTTP, stopped with SIGTERM.
+ * The emulator's command line (`feishu-emulator`, `npm run emulator` in a checkout): started as a real
+ * child process through tsx, talked to over HTTP, stopped with SIGTERM.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -105,9 +105,11 @@ describe('emulator CLI', () => {
     await events.body?.cancel().catch(() => undefined);
   });
 
-  it('--help prints every flag and exits 0', async () => {
+  it('--help names the command feishu-emulator, prints every flag and exits 0', async () => {
     const cli = runCli(['--help']);
     expect(await cli.exited).toEqual({ code: 0, signal: null });
+    expect(cli.stdout()).toContain('Usage: feishu-emulator [options]');
+    expect(cli.stdout()).not.toContain('npm run');
     for (const flag of ['--host', '--port', '--app-id', '--app-secret', '--streaming-timeout-ms', '--token-lifetime-sec', '--api-qps', '--api-qpm', '--card-qps', '--clock-speed', '--help']) {
       expect(cli.stdout()).toContain(flag);
     }

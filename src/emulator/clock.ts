@@ -65,10 +65,12 @@ export class EmulatorClock {
     if (typeof callback !== 'function') {
       throw new TypeError(`clock.timer(ms, callback) needs a function; received ${typeof callback}`);
     }
-    const pending: PendingTimer = { dueAt: this.now() + ms, callback };
+    const pending: PendingTimer = { dueAt: this.now() + ms, callback, done: false };
     this.#timers.add(pending);
     this.#arm();
     return () => {
+      // Also stops a timer that is due in the batch `advance` is firing, if an earlier callback cancels it.
+      pending.done = true;
       if (this.#timers.delete(pending)) this.#arm();
     };
   }
@@ -83,6 +85,8 @@ export class EmulatorClock {
     // schedules itself again cannot turn this loop into an endless one.
     let failure: { error: unknown } | undefined;
     for (const pending of due) {
+      if (pending.done) continue;
+      pending.done = true;
       try {
         pending.callback();
       } catch (error) {
@@ -118,6 +122,8 @@ export class EmulatorClock {
 interface PendingTimer {
   readonly dueAt: number;
   readonly callback: () => void;
+  /** Fired or cancelled. */
+  done: boolean;
 }
 
 /** The largest epoch time a Date can hold. */

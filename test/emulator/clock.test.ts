@@ -78,6 +78,17 @@ describe('EmulatorClock.timer on faked real time', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('a callback that cancels a timer due in the same advance() stops it', () => {
+    fakeRealTime();
+    const clock = new EmulatorClock({ start: 0 });
+    const second = vi.fn();
+    let cancelSecond = () => {};
+    clock.timer(10, () => cancelSecond());
+    cancelSecond = clock.timer(20, second);
+    clock.advance(100);
+    expect(second).not.toHaveBeenCalled();
+  });
+
   it('setSpeed reschedules pending timers: faster brings them forward, slower pushes them back', () => {
     fakeRealTime();
     const clock = new EmulatorClock({ start: 0 });

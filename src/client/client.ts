@@ -1,5 +1,6 @@
 /** `FeishuClient`: tenant tokens, typed CardKit and IM endpoints, classified errors. */
 import { CardApi, CardElementApi } from './cardkit.js';
+import { deadline } from './deadline.js';
 import { type Domain, resolveDomain } from './domain.js';
 import { MessageApi } from './im.js';
 import { Secrets } from './redact.js';
@@ -80,11 +81,14 @@ export class FeishuClient {
    */
   async tenantAccessToken(options: CallOptions = {}): Promise<string> {
     if (!this.#tokens) throw new TypeError('this client sends requests through a transport that manages its own tokens');
-    const timeout = AbortSignal.timeout(requireTimeout(options.timeoutMs ?? this.#requester.defaultTimeoutMs, 'timeoutMs'));
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const token = await this.#tokens.token(signal);
-    this.#secrets.addToken(token);
-    return token;
+    const limit = deadline(requireTimeout(options.timeoutMs ?? this.#requester.defaultTimeoutMs, 'timeoutMs'), options.signal);
+    try {
+      const token = await this.#tokens.token(limit.signal);
+      this.#secrets.addToken(token);
+      return token;
+    } finally {
+      limit.dispose();
+    }
   }
 
   #tokenSource(options: FeishuClientOptions): TokenSource {

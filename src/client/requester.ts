@@ -4,6 +4,7 @@
  * (reference §17 "T", §18). Every token the platform rejects is forgotten, the retry's too, so a later
  * call starts with a fresh one. Errors leave here with the client's secrets redacted.
  */
+import { deadline } from './deadline.js';
 import { FeishuApiError, FeishuError, FeishuNetworkError, FeishuTimeoutError } from './errors.js';
 import type { Secrets } from './redact.js';
 import type { TokenSource } from './token.js';
@@ -74,8 +75,8 @@ export class Requester {
   async #attempt(spec: CallSpec, useToken: boolean): Promise<Attempt> {
     spec.signal?.throwIfAborted();
     const timeoutMs = spec.timeoutMs ?? this.defaultTimeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
+    const limit = deadline(timeoutMs, spec.signal);
+    const signal = limit.signal;
     try {
       const token = useToken && this.tokens ? await this.tokens.token(signal) : undefined;
       this.secrets.addToken(token);
@@ -92,8 +93,10 @@ export class Requester {
       return result instanceof FeishuApiError ? { ok: false, error: result, token } : { ok: true, data: result };
     } catch (error) {
       if (spec.signal?.aborted) throw spec.signal.reason;
-      if (timeout.aborted) throw new FeishuTimeoutError(spec.endpoint, timeoutMs);
+      if (limit.timedOut) throw new FeishuTimeoutError(spec.endpoint, timeoutMs);
       throw error instanceof FeishuError ? this.secrets.scrub(error) : error;
+    } finally {
+      limit.dispose();
     }
   }
 }

@@ -3,7 +3,7 @@ export { FairGovernor, type FairGovernorOptions, type GovernorStats, type Govern
 export type { BudgetStore, TakeRequest, TakeResult } from './budget-store.js';
 export { MemoryBudgetStore } from './memory-store.js';
 export { FEISHU_LIMITS, type Limits, resolveLimits } from './limits.js';
-export { defaultGovernor, governorFor, sequencesFor } from './registry.js';
+export { defaultGovernor } from './registry.js';
 export type { RedisLike } from './redis.js';
 export { RedisBudgetStore, type RedisBudgetStoreOptions } from './redis-store.js';
 export {

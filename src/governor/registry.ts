@@ -4,7 +4,6 @@
  * budget through Redis builds its own `FairGovernor` and passes it to every session.
  */
 import { FairGovernor } from './fair-governor.js';
-import type { SequenceStore } from './sequence-store.js';
 
 const defaults = new WeakMap<object, FairGovernor>();
 
@@ -13,14 +12,4 @@ export function defaultGovernor(client: object): FairGovernor {
   let governor = defaults.get(client);
   if (!governor) defaults.set(client, (governor = new FairGovernor()));
   return governor;
-}
-
-/** @deprecated Use `defaultGovernor(client)`; kept until the session takes its sequences from its governor. */
-export function governorFor(client: object): FairGovernor {
-  return defaultGovernor(client);
-}
-
-/** @deprecated Use `governor.sequences`; kept until the session takes its sequences from its governor. */
-export function sequencesFor(client: object): SequenceStore {
-  return defaultGovernor(client).sequences;
 }

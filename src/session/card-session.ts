@@ -15,6 +15,7 @@ import type { ElementText } from './element-text.js';
 import { type SessionState, SessionStateError } from './errors.js';
 import type { SessionEvents, SessionResult } from './events.js';
 import { createCard, sendCard } from './open-card.js';
+import { follow } from './signal-followers.js';
 import { type AttachOptions, type Recipient, type ResolvedSessionOptions, type StartOptions, checkAttach, checkRecipient, resolveSessionOptions } from './options.js';
 import { summarize } from './summary.js';
 
@@ -44,7 +45,7 @@ export class CardSession {
   #abortReason: unknown;
   #ending: Promise<SessionResult> | undefined;
   #piping: Promise<unknown> | undefined;
-  #onSignal: (() => void) | undefined;
+  #unfollow: (() => void) | undefined;
 
   private constructor(client: FeishuClient, o: ResolvedSessionOptions, init: CoreInit) {
     this.#o = o;
@@ -66,13 +67,20 @@ export class CardSession {
     const to = options.to === undefined ? undefined : checkRecipient(options.to);
     o.signal?.throwIfAborted();
     const governor = o.governor ?? defaultGovernor(client);
-    const creator = new Dispatcher({ governor, sequences: governor.sequences, retry: o.retry, sequence: 0, onRetry: () => undefined });
-    const cardId = await createCard(client, creator, card, o.signal);
-    const config = card.config as Record<string, unknown>;
-    const streamingConfig = (config.streaming_config as Record<string, unknown> | undefined) ?? DEFAULT_STREAMING_CONFIG;
-    const session = new CardSession(client, o, { cardId, sequence: 0, tags, card, governor, streamingConfig });
-    await session.#begin(client, to);
-    return session;
+    // The requests of the start follow the caller's signal through one shared listener (see signal-followers.ts).
+    const starting = new AbortController();
+    const unfollow = o.signal ? follow(o.signal, () => starting.abort(o.signal!.reason)) : () => false;
+    try {
+      const creator = new Dispatcher({ governor, sequences: governor.sequences, retry: o.retry, sequence: 0, onRetry: () => undefined });
+      const cardId = await createCard(client, creator, card, o.signal && starting.signal);
+      const config = card.config as Record<string, unknown>;
+      const streamingConfig = (config.streaming_config as Record<string, unknown> | undefined) ?? DEFAULT_STREAMING_CONFIG;
+      const session = new CardSession(client, o, { cardId, sequence: 0, tags, card, governor, streamingConfig });
+      await session.#begin(client, to, o.signal && starting.signal);
+      return session;
+    } finally {
+      unfollow();
+    }
   }
 
   /** A session on a card entity created elsewhere by the same app (for example sent by another service). */
@@ -235,19 +243,19 @@ export class CardSession {
   }
 
   /** Opens streaming mode and sends the card; if either fails, closes the card and throws. */
-  async #begin(client: FeishuClient, to: Recipient | undefined): Promise<void> {
+  async #begin(client: FeishuClient, to: Recipient | undefined, signal: AbortSignal | undefined): Promise<void> {
     const core = this.#core;
     const opening = core.run(async () => {
       await core.writer.open('start');
     });
-    const sending = to ? sendCard(client, core.dispatcher, core.cardId, to, this.#o.signal) : Promise.resolve(null);
+    const sending = to ? sendCard(client, core.dispatcher, core.cardId, to, signal) : Promise.resolve(null);
     const [opened, sent] = await Promise.allSettled([opening, sending]);
-    if (opened.status === 'fulfilled' && sent.status === 'fulfilled' && !this.#o.signal?.aborted) {
+    if (opened.status === 'fulfilled' && sent.status === 'fulfilled' && !signal?.aborted) {
       this.#messageId = sent.value;
       this.#listen();
       return;
     }
-    const error: unknown = sent.status === 'rejected' ? sent.reason : opened.status === 'rejected' ? opened.reason : this.#o.signal?.reason;
+    const error: unknown = sent.status === 'rejected' ? sent.reason : opened.status === 'rejected' ? opened.reason : signal?.reason;
     core.fail(error instanceof Error ? error : new Error(String(error)));
     await core.closing;
     throw error;
@@ -319,16 +327,19 @@ export class CardSession {
   #listen(): void {
     const signal = this.#o.signal;
     if (!signal) return;
-    this.#onSignal = () => {
+    if (signal.aborted) {
       this.abort(signal.reason).catch(() => undefined);
-    };
-    signal.addEventListener('abort', this.#onSignal, { once: true });
+      return;
+    }
+    this.#unfollow = follow(signal, () => {
+      this.abort(signal.reason).catch(() => undefined);
+    });
   }
 
   /** The session ended: a long-lived signal (a process-wide shutdown) must not keep it alive. */
   #unlisten(): void {
-    if (this.#onSignal) this.#o.signal?.removeEventListener('abort', this.#onSignal);
-    this.#onSignal = undefined;
+    this.#unfollow?.();
+    this.#unfollow = undefined;
   }
 
   #element(elementId: string): ElementText {

@@ -264,15 +264,38 @@ describe('session promises', () => {
     expect(elementText(emulator, cardId)).toBe('last ');
   });
 
-  it('a long-lived signal shared by many sessions holds no listener once they end', async () => {
-    const shutdown = new AbortController();
-    const client = newClient();
-    for (let i = 0; i < 10; i++) {
-      const session = await CardSession.start(client, { signal: shutdown.signal });
-      session.append(`answer ${i}`);
-      await session.finish();
-    }
-    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
+  describe('a long-lived signal given to every session (a process-wide shutdown)', () => {
+    it('holds one listener however many sessions run at once, and nothing of them once they end', async () => {
+      const shutdown = new AbortController();
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning);
+      process.on('warning', onWarning);
+      try {
+        const client = newClient();
+        const sessions = await Promise.all(Array.from({ length: 15 }, () => CardSession.start(client, { signal: shutdown.signal })));
+        expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1);
+        await Promise.all(sessions.map((session, i) => (session.append(`answer ${i}`), session.finish())));
+        await sleep(0);
+        expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+        expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1); // ours, shared, holding no session
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+
+    it('aborting it aborts every session that follows it, each card ends interrupted', async () => {
+      const shutdown = new AbortController();
+      const client = newClient();
+      const sessions = await Promise.all(Array.from({ length: 3 }, () => CardSession.start(client, { signal: shutdown.signal })));
+      sessions.forEach((session, i) => session.append(`partial ${i}`));
+      const ended = Promise.all(sessions.map((session) => new Promise((resolve) => session.once('finish', resolve))));
+      shutdown.abort(new Error('shutting down'));
+      await ended;
+      for (const [i, session] of sessions.entries()) {
+        expect(session.state).toBe('aborted');
+        expect(elementText(emulator, session.cardId)).toBe(`partial ${i}${INTERRUPTED}`);
+      }
+    });
   });
 
   it('a pipe() of a source that is not iterable is refused without touching the session', async () => {

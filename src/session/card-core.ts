@@ -54,9 +54,7 @@ export class CardCore {
     this.#governor = init.governor;
     this.#events = events;
     for (const [id, tag] of init.tags) this.elements.set(id, new ElementText(id, tag));
-    const emit = <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => {
-      events.emit(event, ...(args as never));
-    };
+    const emit = <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => safeEmit(events, event, ...args);
     this.dispatcher = new Dispatcher({
       governor: init.governor,
       sequences: init.governor.sequences,
@@ -124,17 +122,21 @@ export class CardCore {
     if (this.failure) return;
     this.failure = error;
     this.window.stop();
-    this.halt.abort(error);
-    this.#events.emit('error', error);
     this.closing = isCardGone(error) ? Promise.resolve() : this.#queue.add(() => this.writer.close(undefined)).catch(() => undefined);
     void this.closing.then(() => this.release());
+    this.halt.abort(error);
+    safeEmit(this.#events, 'error', error);
   }
 
   /** The session ended: drop what is kept for the card. */
   release(): void {
     this.window.stop();
-    this.#governor.forget(this.cardId);
     this.#onRelease();
+    try {
+      this.#governor.forget(this.cardId);
+    } catch (error) {
+      process.emitWarning(error instanceof Error ? error : String(error), 'GovernorForgetFailed');
+    }
   }
 
   /** The streaming window is about to close: re-open it, unless a write already did or the session is ending. */
@@ -144,7 +146,23 @@ export class CardCore {
     this.run(async () => {
       this.#reopenQueued = false;
       if (this.ending || !this.window.due) return;
-      if (!(await this.writer.open('scheduled'))) this.window.giveUp();
+      // A failed scheduled re-open is not the end of streaming: the window may still have a minute and a
+      // half, and a write the platform refuses as closed re-opens it (or falls back to patches) then.
+      await this.writer.open('scheduled');
     }).catch(() => undefined); // recorded by run()
+  }
+}
+
+/**
+ * Emits to the caller's listeners; an exception thrown by one never breaks a write or a close (it would
+ * otherwise surface inside the write path), and is reported as a process warning rather than lost.
+ */
+export function safeEmit<K extends keyof SessionEvents>(events: EventEmitter<SessionEvents>, event: K, ...args: SessionEvents[K]): void {
+  for (const listener of events.listeners(event)) {
+    try {
+      (listener as (...a: SessionEvents[K]) => void)(...args);
+    } catch (error) {
+      process.emitWarning(error instanceof Error ? error : String(error), 'SessionListenerError');
+    }
   }
 }

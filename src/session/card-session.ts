@@ -5,18 +5,18 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { type StreamSource, type TextPiece, assertSource } from '../adapters/index.js';
-import { ELEMENT_ID_PATTERN, FeishuClient, isCardGone } from '../client/index.js';
+import { ELEMENT_ID_PATTERN, type FeishuClient, isCardGone } from '../client/index.js';
 import { defaultGovernor } from '../governor/index.js';
-import { CardCore, type CoreInit } from './card-core.js';
-import { DEFAULT_STREAMING_CONFIG, type StreamTag, defaultCard, prepareCard } from './card-template.js';
+import { CardCore, type CoreInit, safeEmit } from './card-core.js';
+import { DEFAULT_STREAMING_CONFIG, type StreamTag, cardToStart } from './card-template.js';
 import { Dispatcher } from './dispatch.js';
 import { drain } from './drain.js';
 import type { ElementText } from './element-text.js';
 import { type SessionState, SessionStateError } from './errors.js';
 import type { SessionEvents, SessionResult } from './events.js';
-import { createCard, sendCard } from './open-card.js';
+import { beginCard, createCard } from './open-card.js';
 import { follow } from './signal-followers.js';
-import { type AttachOptions, type Recipient, type ResolvedSessionOptions, type StartOptions, checkAttach, checkRecipient, resolveSessionOptions } from './options.js';
+import { type AttachOptions, type ResolvedSessionOptions, type StartOptions, checkAttach, checkRecipient, requireClient, resolveSessionOptions, typeOf } from './options.js';
 import { summarize } from './summary.js';
 
 export interface PipeOptions {
@@ -63,7 +63,7 @@ export class CardSession {
   static async start(client: FeishuClient, options: StartOptions = {}): Promise<CardSession> {
     requireClient(client);
     const o = resolveSessionOptions(options);
-    const { card, tags } = cardFor(options, o);
+    const { card, tags } = cardToStart(options, o.elementId, o.elementIds);
     const to = options.to === undefined ? undefined : checkRecipient(options.to);
     o.signal?.throwIfAborted();
     const governor = o.governor ?? defaultGovernor(client);
@@ -76,7 +76,8 @@ export class CardSession {
       const config = card.config as Record<string, unknown>;
       const streamingConfig = (config.streaming_config as Record<string, unknown> | undefined) ?? DEFAULT_STREAMING_CONFIG;
       const session = new CardSession(client, o, { cardId, sequence: 0, tags, card, governor, streamingConfig });
-      await session.#begin(client, to, o.signal && starting.signal);
+      session.#messageId = await beginCard(client, session.#core, to, o.signal && starting.signal);
+      session.#listen();
       return session;
     } finally {
       unfollow();
@@ -87,7 +88,7 @@ export class CardSession {
   static attach(client: FeishuClient, options: AttachOptions): CardSession {
     requireClient(client);
     const o = resolveSessionOptions(options);
-    const { cardId, sequence, messageId, streamingOpenedAt } = checkAttach(options);
+    const { cardId, sequence, messageId, streamingOpenedAt } = checkAttach(options, o.elementIds);
     const plain = new Set(options.plainTextElementIds ?? []);
     const tags = new Map<string, StreamTag>(o.elementIds.map((id) => [id, plain.has(id) ? 'plain_text' : 'markdown']));
     const governor = o.governor ?? defaultGovernor(client);
@@ -165,6 +166,7 @@ export class CardSession {
   async pipe(source: StreamSource, options: PipeOptions = {}): Promise<SessionResult | undefined> {
     assertSource(source);
     if (typeof options !== 'object' || options === null) throw new TypeError('pipe() options must be an object');
+    if (options.finish !== undefined && typeof options.finish !== 'boolean') throw new TypeError('pipe({ finish }) takes a boolean');
     const elementId = options.elementId ?? this.#o.elementId;
     this.#element(elementId);
     const reasoningId = options.reasoningElementId;
@@ -242,25 +244,6 @@ export class CardSession {
     return this.#ending;
   }
 
-  /** Opens streaming mode and sends the card; if either fails, closes the card and throws. */
-  async #begin(client: FeishuClient, to: Recipient | undefined, signal: AbortSignal | undefined): Promise<void> {
-    const core = this.#core;
-    const opening = core.run(async () => {
-      await core.writer.open('start');
-    });
-    const sending = to ? sendCard(client, core.dispatcher, core.cardId, to, signal) : Promise.resolve(null);
-    const [opened, sent] = await Promise.allSettled([opening, sending]);
-    if (opened.status === 'fulfilled' && sent.status === 'fulfilled' && !signal?.aborted) {
-      this.#messageId = sent.value;
-      this.#listen();
-      return;
-    }
-    const error: unknown = sent.status === 'rejected' ? sent.reason : opened.status === 'rejected' ? opened.reason : signal?.reason;
-    core.fail(error instanceof Error ? error : new Error(String(error)));
-    await core.closing;
-    throw error;
-  }
-
   async #end(summary: string | undefined): Promise<SessionResult> {
     if (this.#core.failure) return this.#failed();
     try {
@@ -272,7 +255,7 @@ export class CardSession {
     this.#state = this.#aborted ? 'aborted' : 'finished';
     const result = this.#result();
     this.#core.release();
-    this.#events.emit('finish', result);
+    safeEmit(this.#events, 'finish', result);
     return result;
   }
 
@@ -354,21 +337,4 @@ export class CardSession {
     const state = this.state;
     if (state !== 'open') throw new SessionStateError(operation, state);
   }
-}
-
-function requireClient(client: unknown): asserts client is FeishuClient {
-  if (!(client instanceof FeishuClient)) throw new TypeError('the first argument must be a FeishuClient');
-}
-
-function cardFor(options: StartOptions, o: ResolvedSessionOptions): { card: Record<string, unknown>; tags: Map<string, StreamTag> } {
-  if (options.card !== undefined) return prepareCard(options.card, o.elementIds);
-  if (options.title !== undefined && typeof options.title !== 'string') throw new TypeError('options.title must be a string');
-  if (o.elementIds.length !== 1 || o.elementId !== 'answer') {
-    throw new TypeError('elementId and extraElementIds name elements of your own card: pass options.card too');
-  }
-  return prepareCard(defaultCard(options.title), o.elementIds);
-}
-
-function typeOf(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }

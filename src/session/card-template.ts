@@ -19,6 +19,20 @@ export const DEFAULT_ELEMENT_ID = 'answer';
 const MAX_ELEMENTS = 200;
 const MAX_CARD_BYTES = 30 * 1024;
 
+/** The card `CardSession.start()` creates: the caller's (checked), or the default one with its title. */
+export function cardToStart(
+  options: { card?: unknown; title?: unknown },
+  elementId: string,
+  elementIds: readonly string[],
+): { card: JsonObject; tags: Map<string, StreamTag> } {
+  if (options.card !== undefined) return prepareCard(options.card, elementIds);
+  if (options.title !== undefined && typeof options.title !== 'string') throw new TypeError('options.title must be a string');
+  if (elementIds.length !== 1 || elementId !== DEFAULT_ELEMENT_ID) {
+    throw new TypeError('elementId and extraElementIds name elements of your own card: pass options.card too');
+  }
+  return prepareCard(defaultCard(options.title), elementIds);
+}
+
 export function defaultCard(title: string | undefined): JsonObject {
   return {
     schema: '2.0',
@@ -96,6 +110,6 @@ export function finalCard(card: JsonObject, texts: ReadonlyMap<string, string>, 
     if (typeof id === 'string' && texts.has(id)) element.content = texts.get(id)!;
   });
   const config = isObject(copy.config) ? copy.config : {};
-  copy.config = { ...config, streaming_mode: false, ...(summary ? { summary: { content: summary } } : {}) };
+  copy.config = { ...config, streaming_mode: false, ...(summary === undefined ? {} : { summary: { content: summary } }) };
   return copy;
 }

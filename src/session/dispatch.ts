@@ -69,7 +69,7 @@ export class Dispatcher {
   async send<T>(write: Write<T>): Promise<Sent<T>> {
     const { governor, retry } = this.#o;
     const { api, cardId, signal } = write;
-    const started = performance.now();
+    let throttledSince: number | undefined;
     let failures = 0;
     let throttles = 0;
     let conflicts = 0;
@@ -102,10 +102,12 @@ export class Dispatcher {
             jump *= 2;
             continue;
           case 'rate_limited': {
-            // Not a failure: the platform says when to come back. Only a long deadline ends it.
-            const throttledMs = performance.now() - started;
-            if (throttledMs > retry.maxThrottledMs) throw new SessionDeadlineError(api, throttledMs, error);
+            // Not a failure: the platform says when to come back. Only a long deadline ends it, counted
+            // from the first rate-limit answer, and kept: a wait that would pass it ends the write now.
+            throttledSince ??= performance.now();
             delayMs = verdict.retryAfterMs ?? backoff(retry, ++throttles);
+            const throttledMs = performance.now() - throttledSince;
+            if (throttledMs + delayMs > retry.maxThrottledMs) throw new SessionDeadlineError(api, throttledMs, error);
             governor.pause(api, delayMs);
             break;
           }

@@ -7,6 +7,7 @@
  */
 import { v4 as uuidv4 } from 'uuid';
 import { type FeishuClient, cardEntityContent } from '../client/index.js';
+import type { CardCore } from './card-core.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Recipient } from './options.js';
 
@@ -52,4 +53,21 @@ export async function sendCard(
           },
         });
   return value?.message_id ?? null;
+}
+
+/**
+ * Opens streaming mode on a created card and sends it, at once (two APIs, two budgets); resolves with
+ * the message id. If either fails, or `signal` aborts meanwhile, the card is closed before this rejects.
+ */
+export async function beginCard(client: FeishuClient, core: CardCore, to: Recipient | undefined, signal: AbortSignal | undefined): Promise<string | null> {
+  const opening = core.run(async () => {
+    await core.writer.open('start');
+  });
+  const sending = to ? sendCard(client, core.dispatcher, core.cardId, to, signal) : Promise.resolve(null);
+  const [opened, sent] = await Promise.allSettled([opening, sending]);
+  if (opened.status === 'fulfilled' && sent.status === 'fulfilled' && !signal?.aborted) return sent.value;
+  const error: unknown = sent.status === 'rejected' ? sent.reason : opened.status === 'rejected' ? opened.reason : signal?.reason;
+  core.fail(error instanceof Error ? error : new Error(String(error)));
+  await core.closing;
+  throw error;
 }

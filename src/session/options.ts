@@ -1,5 +1,5 @@
 /** Options of `CardSession.start()` and `CardSession.attach()`, with their defaults and checks. */
-import { ELEMENT_ID_PATTERN } from '../client/index.js';
+import { ELEMENT_ID_PATTERN, FeishuClient } from '../client/index.js';
 import type { Governor } from '../governor/index.js';
 import { DEFAULT_ELEMENT_ID } from './card-template.js';
 import { type Clock, isClock, systemClock } from './clock.js';
@@ -153,7 +153,7 @@ function isGovernor(value: unknown): value is Governor {
 export const CARD_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The checked card-specific options of `attach()`. */
-export function checkAttach(options: AttachOptions): { cardId: string; sequence: number; messageId: string | null; streamingOpenedAt: number | undefined } {
+export function checkAttach(options: AttachOptions, streamed: readonly string[]): { cardId: string; sequence: number; messageId: string | null; streamingOpenedAt: number | undefined } {
   const { cardId, messageId, streamingOpenedAt } = options;
   if (typeof cardId !== 'string' || !CARD_ID_PATTERN.test(cardId)) {
     throw new TypeError(`options.cardId must be a card id (letters, digits, _ or -, 1..64); received ${JSON.stringify(cardId) ?? String(cardId)}`);
@@ -169,8 +169,9 @@ export function checkAttach(options: AttachOptions): { cardId: string; sequence:
   if (messageId !== undefined && (typeof messageId !== 'string' || messageId === '')) {
     throw new TypeError('options.messageId must be a non-empty string');
   }
-  if (options.plainTextElementIds !== undefined && !Array.isArray(options.plainTextElementIds)) {
-    throw new TypeError('options.plainTextElementIds must be an array of element ids');
+  const plain: unknown = options.plainTextElementIds;
+  if (plain !== undefined && (!Array.isArray(plain) || plain.some((id) => typeof id !== 'string' || !streamed.includes(id)))) {
+    throw new TypeError(`options.plainTextElementIds must list streamed element ids (${streamed.join(', ')}); received ${JSON.stringify(plain) ?? typeof plain}`);
   }
   return { cardId, sequence, messageId: messageId ?? null, streamingOpenedAt };
 }
@@ -192,4 +193,13 @@ export function checkRecipient(to: unknown): Recipient {
     throw new TypeError(`options.to.in_thread must be a boolean; received ${typeof inThread}`);
   }
   return to as Recipient;
+}
+
+export function requireClient(client: unknown): asserts client is FeishuClient {
+  if (!(client instanceof FeishuClient)) throw new TypeError('the first argument must be a FeishuClient');
+}
+
+/** How a wrong value is named in a TypeError. */
+export function typeOf(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }

@@ -5,7 +5,7 @@
  * the latest text on every attempt, so a retry carries everything appended meanwhile.
  */
 import { v4 as uuidv4 } from 'uuid';
-import { type FeishuClient, isCardGone } from '../client/index.js';
+import { type FeishuClient, FeishuError, isCardGone } from '../client/index.js';
 import type { Clock } from './clock.js';
 import { type Dispatcher, StreamingClosed } from './dispatch.js';
 import type { ElementText } from './element-text.js';
@@ -65,7 +65,8 @@ export class CardWriter {
    */
   async open(reason: 'start' | 'scheduled' | 'expired'): Promise<boolean> {
     const { client, cardId, clock, window } = this.#o;
-    let sentAt = clock.now();
+    // The window is measured from the first attempt: a repeat may find that one applied (its answer lost).
+    let sentAt: number | undefined;
     const uuid = uuidv4();
     try {
       const settings = { config: { streaming_mode: true, streaming_config: this.#o.streamingConfig } };
@@ -75,18 +76,19 @@ export class CardWriter {
         urgent: reason === 'start',
         keyed: true,
         request: (seq) => {
-          sentAt = clock.now();
+          sentAt ??= clock.now();
           return client.cardkit.v1.card.batchUpdate({ card_id: cardId, actions: [{ action: 'partial_update_setting', params: { settings } }], sequence: seq, uuid });
         },
       });
-      window.opened(sentAt);
+      window.opened(sentAt ?? clock.now());
       if (reason !== 'start') {
         this.reopens++;
         this.#o.emit('reopen', { reason, sequence });
       }
       return true;
     } catch (error) {
-      if (reason === 'start' || isCardGone(error)) throw error;
+      // Only what the platform said about this write (or no answer) leaves the session going.
+      if (reason === 'start' || isCardGone(error) || !(error instanceof FeishuError) || error.kind !== 'api' && error.kind !== 'network' && error.kind !== 'timeout') throw error;
       return false;
     }
   }
@@ -97,7 +99,7 @@ export class CardWriter {
    */
   async close(summary: string | undefined): Promise<void> {
     const { client, cardId, finalCard, dispatcher, window } = this.#o;
-    const config = { streaming_mode: false, ...(summary ? { summary: { content: summary } } : {}) };
+    const config = { streaming_mode: false, ...(summary === undefined ? {} : { summary: { content: summary } }) };
     const uuid = uuidv4();
     try {
       await dispatcher.send({
@@ -130,8 +132,10 @@ export class CardWriter {
       // The version the write covers; a write that held back half a character covers none of it yet.
       let version = element.version;
       let written = '';
-      const read = () => {
+      const read = (viaPatch: boolean) => {
         const { text, complete } = element.writable();
+        // Emptied while this write waited (setText('')): a content write needs 1+ characters; start over as a patch.
+        if (!viaPatch && text === '') throw new EmptiedMeanwhile();
         version = complete ? element.version : 0;
         written = text;
         return written;
@@ -145,19 +149,20 @@ export class CardWriter {
               cardId,
               urgent: final,
               keyed: false,
-              request: (seq) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: elementId, partial_element: { content: read() }, sequence: seq }),
+              request: (seq) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: elementId, partial_element: { content: read(true) }, sequence: seq }),
             })
           : await dispatcher.send({
               api: CONTENT,
               cardId,
               urgent: final,
               keyed: false,
-              request: (seq) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: elementId, content: read(), sequence: seq }),
+              request: (seq) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: elementId, content: read(false), sequence: seq }),
             });
         element.acknowledge(version);
         this.#o.emit('flush', { elementId, sequence, length: written.length, via: viaPatch ? 'patch' : 'content' });
         return;
       } catch (error) {
+        if (error instanceof EmptiedMeanwhile) continue;
         if (!(error instanceof StreamingClosed)) throw error;
         window.closed();
         if (++reopens > MAX_REOPENS_PER_WRITE || !(await this.open('expired'))) window.giveUp();
@@ -165,3 +170,6 @@ export class CardWriter {
     }
   }
 }
+
+/** The element was emptied between the choice of a content write and its attempt (the sequence it drew stays a gap). */
+class EmptiedMeanwhile extends Error {}

@@ -24,8 +24,14 @@ describe('adversarial', () => {
     await waitFor(() => events.flush.length === 1, 'the first write');
     emulator.faults.add({ kind: 'fail', endpoint: CONTENT, code: 300120, count: 1 });
     // The user empties the element while the next write is between attempts.
-    session.once('retry', () => session.setText(''));
+    let emptied = false;
+    session.once('retry', () => {
+      session.setText('');
+      emptied = true;
+    });
     session.append(' world');
+    await waitFor(() => emptied, 'the retry of the second write');
+    await sleep(500); // the retry has gone out (backoff 100..200 ms)
 
     const result = await session.finish();
 

@@ -6,6 +6,7 @@
  */
 import type { Emulator, FaultSpec } from '../../src/emulator/index.js';
 import { INJECTED_MSG } from './traffic.js';
+import { pick } from './plan.js';
 
 export type FaultLabel = 'background_latency' | 'lose_response' | 'drop' | '5xx' | '429_storm' | '230020' | 'slow';
 
@@ -139,16 +140,6 @@ const SETTINGS = 'cardkit.card.settings';
 const BATCH = 'cardkit.card.batchUpdate';
 const CREATE = 'cardkit.card.create';
 const SEND = 'im.message.create';
-
-function pick<T>(random: () => number, weighted: readonly (readonly [T, number])[]): T {
-  const total = weighted.reduce((sum, [, w]) => sum + w, 0);
-  let roll = random() * total;
-  for (const [value, weight] of weighted) {
-    roll -= weight;
-    if (roll < 0) return value;
-  }
-  return weighted[weighted.length - 1]![0];
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

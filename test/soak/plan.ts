@@ -42,7 +42,8 @@ const MODES: readonly (readonly [Mode, number])[] = [
 /** The answer's JSON must leave room in the 30 KB card for the header and the interrupted marker. */
 const MAX_TEXT_JSON_BYTES = 14_000;
 
-function pick<T>(random: () => number, weighted: readonly (readonly [T, number])[]): T {
+/** One of `weighted`'s values, drawn with its weight. */
+export function pick<T>(random: () => number, weighted: readonly (readonly [T, number])[]): T {
   const total = weighted.reduce((sum, [, w]) => sum + w, 0);
   let roll = random() * total;
   for (const [value, weight] of weighted) {

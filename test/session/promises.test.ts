@@ -206,6 +206,24 @@ describe('session promises', () => {
     });
   });
 
+  it('a scheduled re-open that fails is not the end of streaming: after the window closes, a write re-opens it and the text still streams', async () => {
+    const session = await CardSession.start(newClient(), { clock: emulator.clock, retry: FAST_RETRY });
+    const events = record(session);
+    session.append('Before. ');
+    await waitFor(() => events.flush.length === 1, 'the first write');
+    // 300122 "failed to update card configuration" is final for that request.
+    emulator.faults.add({ kind: 'fail', endpoint: 'cardkit.card.batchUpdate', code: 300122, count: 1 });
+    emulator.clock.advance(520_000); // past the re-open margin: the scheduled re-open runs and fails
+    await waitFor(() => emulator.faults.list().length === 0, 'the scheduled re-open to fail');
+    emulator.clock.advance(90_000); // the platform closes streaming mode
+    session.append('After.');
+    const result = await session.finish();
+    expect(result.text).toBe('Before. After.');
+    expect(elementText(emulator, session.cardId)).toBe('Before. After.');
+    expect(events.reopen).toEqual([expect.objectContaining({ reason: 'expired' })]);
+    expect(events.flush.at(-1)).toMatchObject({ via: 'content' });
+  });
+
   it("setText('') empties the element on the card", async () => {
     const session = await CardSession.start(newClient());
     session.append('draft answer');

@@ -56,6 +56,7 @@ export {
   type FlushEvent,
   type RetryEvent,
   type ReopenEvent,
+  type RolloverEvent,
   SessionStateError,
   SessionDeadlineError,
   SequenceExhaustedError,

@@ -8,7 +8,7 @@ import type { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import { type FeishuClient, isCardGone } from '../client/index.js';
 import type { Governor } from '../governor/index.js';
-import { type StreamTag, finalCard } from './card-template.js';
+import { type Placement, type StreamTag, elementsById, finalCard } from './card-template.js';
 import { Dispatcher } from './dispatch.js';
 import { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
@@ -64,6 +64,7 @@ export class CardCore {
     });
     this.window = new StreamingWindow({ clock: o.clock, windowMs: o.streamingWindowMs, marginMs: o.reopenMarginMs, onDue: () => this.#queueReopen() });
     const card = init.card;
+    const declared = card === undefined ? new Map<string, Record<string, unknown>>() : elementsById(card);
     this.writer = new CardWriter({
       client,
       cardId: init.cardId,
@@ -71,13 +72,25 @@ export class CardCore {
       window: this.window,
       clock: o.clock,
       streamingConfig: init.streamingConfig,
-      ...(card === undefined ? {} : { finalCard: (summary: string | undefined) => finalCard(card, this.texts(), summary) }),
+      ...(card === undefined ? {} : { finalCard: (summary: string | undefined) => finalCard(card, this.placements(), summary) }),
+      elementIds: new Set([...declared.keys(), ...init.tags.keys()]),
+      elementJson: (elementId) => {
+        const json = declared.get(elementId);
+        if (!json) return undefined;
+        const { element_id: _id, content: _content, ...properties } = json;
+        return properties;
+      },
       emit,
     });
   }
 
   texts(): Map<string, string> {
     return new Map([...this.elements].map(([id, element]) => [id, element.text]));
+  }
+
+  /** Where each streamed element's text is on the card (its own element, then those it continued in). */
+  placements(): Map<string, Placement> {
+    return new Map([...this.elements].map(([id, element]) => [id, element.placement()]));
   }
 
   /**

@@ -98,18 +98,51 @@ function walk(node: unknown, visit: (element: JsonObject) => void, depth = 0): v
   }
 }
 
+/** Where a streamed element's text is on the card: its own element, then each element it continued in. */
+export type Placement = readonly { elementId: string; text: string }[];
+
 /**
- * The card as it should end: every streamed element holding its final text, streaming mode off, the
- * summary set. Sent as a full update when closing through settings fails (reference §2: a full update
- * works whether streaming is on or off).
+ * The card as it should end: every streamed element holding its final text (and followed by the
+ * elements its text continued in), streaming mode off, the summary set. Sent as a full update when
+ * closing through settings fails (reference §2: a full update works whether streaming is on or off).
  */
-export function finalCard(card: JsonObject, texts: ReadonlyMap<string, string>, summary: string | undefined): JsonObject {
+export function finalCard(card: JsonObject, placements: ReadonlyMap<string, Placement>, summary: string | undefined): JsonObject {
   const copy = structuredClone(card);
+  const lists: { element: JsonObject; placement: Placement }[] = [];
   walk(copy.body, (element) => {
     const id = element.element_id;
-    if (typeof id === 'string' && texts.has(id)) element.content = texts.get(id)!;
+    const placement = typeof id === 'string' ? placements.get(id) : undefined;
+    if (!placement) return;
+    element.content = placement[0]?.text ?? '';
+    if (placement.length > 1) lists.push({ element, placement });
   });
+  for (const { element, placement } of lists) {
+    const holder = findList(copy.body, element);
+    if (!holder) continue;
+    const continuations = placement.slice(1).map(({ elementId, text }) => ({ ...element, element_id: elementId, content: text }));
+    holder.splice(holder.indexOf(element) + 1, 0, ...continuations);
+  }
   const config = isObject(copy.config) ? copy.config : {};
   copy.config = { ...config, streaming_mode: false, ...(summary === undefined ? {} : { summary: { content: summary } }) };
   return copy;
+}
+
+/** Every element of a card that has an `element_id`, by id (components inside containers too). */
+export function elementsById(card: JsonObject): Map<string, JsonObject> {
+  const found = new Map<string, JsonObject>();
+  walk(card.body, (element) => {
+    if (typeof element.element_id === 'string') found.set(element.element_id, element);
+  });
+  return found;
+}
+
+/** The array that holds `element` directly, below `node`. */
+function findList(node: unknown, element: JsonObject, depth = 0): unknown[] | undefined {
+  if (depth > 64 || typeof node !== 'object' || node === null) return undefined;
+  if (Array.isArray(node) && (node as unknown[]).includes(element)) return node as unknown[];
+  for (const child of Object.values(node)) {
+    const found = findList(child, element, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }

@@ -2,6 +2,10 @@
  * The text of one streamed element. `append` is O(1) (a chunk pushed to a list); the chunks are
  * joined only when a write reads the text, so a fast model's thousands of deltas cost thousands of
  * pushes, not thousands of copies of the whole answer. A version number tells what the platform has.
+ *
+ * A long answer may outgrow one element (more tables than a markdown element may hold): its text then
+ * continues in another element, the target. `text` is always the whole answer; what a write sends is
+ * the part from `base` on, the part before it having landed in earlier elements.
  */
 import type { StreamTag } from './card-template.js';
 
@@ -10,11 +14,36 @@ export class ElementText {
   #text = '';
   #version = 0;
   #ackedVersion = 0;
+  /** Where the part the target element holds starts in `text`. */
+  #base = 0;
+  #target: string;
+  /** The elements that hold the text before `base`, in order, with their share. */
+  readonly #earlier: { elementId: string; text: string }[] = [];
 
   constructor(
     readonly elementId: string,
     readonly tag: StreamTag,
-  ) {}
+  ) {
+    this.#target = elementId;
+  }
+
+  /** The element that receives this text now: `elementId`, or the element it continues in. */
+  get target(): string {
+    return this.#target;
+  }
+
+  /** The text before `cut` (of what `writable()` returned) has landed; the rest continues in `target`. */
+  continueIn(target: string, cut: number): void {
+    this.#earlier.push({ elementId: this.#target, text: this.writable().text.slice(0, cut) });
+    this.#base += cut;
+    this.#target = target;
+    this.#version++;
+  }
+
+  /** Every element holding part of this text, in order, with its share (the last one's is what arrived so far). */
+  placement(): { elementId: string; text: string }[] {
+    return [...this.#earlier, { elementId: this.#target, text: this.#base === 0 ? this.text : this.text.slice(this.#base) }];
+  }
 
   append(delta: string): void {
     if (delta === '') return;
@@ -43,7 +72,7 @@ export class ElementText {
    * prefix the platform types from; no write ever sends one.
    */
   writable(): { text: string; complete: boolean } {
-    const text = this.text;
+    const text = this.#base === 0 ? this.text : this.text.slice(this.#base);
     if (!endsInsideCharacter(text)) return { text, complete: true };
     return { text: text.slice(0, -1), complete: false };
   }

@@ -25,6 +25,20 @@ export interface ReopenEvent {
   sequence: number;
 }
 
+/**
+ * The answer outgrew where it was: a markdown element holds at most 4 tables, so the text continues in
+ * a new element added right after it (`kind: 'element'`).
+ */
+export interface RolloverEvent {
+  kind: 'element';
+  /** The streamed element (as you named it) whose text continues. */
+  elementId: string;
+  /** The element that holds the text before the cut, and the one that holds the rest. */
+  from: string;
+  to: string;
+  cardId: string;
+}
+
 export interface SessionResult {
   cardId: string;
   messageId: string | null;
@@ -48,6 +62,7 @@ export interface SessionEvents {
   flush: [FlushEvent];
   retry: [RetryEvent];
   reopen: [ReopenEvent];
+  rollover: [RolloverEvent];
   /** A fatal error: the session stopped; `finish()` rejects with the same error. */
   error: [Error];
   finish: [SessionResult];

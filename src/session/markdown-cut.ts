@@ -206,10 +206,25 @@ function graphemeSafe(text: string, candidate: Candidate): Candidate {
 
 /** Markdown tables in `text` (a header row followed by a delimiter row, outside code fences). */
 export function countTables(text: string): number {
-  let tables = 0;
+  return tableStarts(text, Number.POSITIVE_INFINITY).length;
+}
+
+/**
+ * Where to cut `text` so that the part before holds at most `max` tables: the start of the line that
+ * heads table number `max + 1`; -1 when there are no more than `max`.
+ */
+export function tableCut(text: string, max: number): number {
+  return tableStarts(text, max + 1)[max] ?? -1;
+}
+
+/** The offsets of the header lines of the first `limit` tables. */
+function tableStarts(text: string, limit: number): number[] {
+  const starts: number[] = [];
   let fence: string | undefined;
   let previous = '';
   let inTable = false;
+  let previousStart = 0;
+  let start = 0;
   for (const line of text.split('\n')) {
     const opener = FENCE.exec(line);
     if (fence) {
@@ -220,10 +235,13 @@ export function countTables(text: string): number {
     } else if (inTable) {
       inTable = TABLE_ROW.test(line);
     } else if (TABLE_DELIMITER.test(line) && TABLE_ROW.test(previous) && line.includes('-')) {
-      tables++;
+      starts.push(previousStart);
+      if (starts.length >= limit) break;
       inTable = true;
     }
     previous = line;
+    previousStart = start;
+    start += line.length + 1;
   }
-  return tables;
+  return starts;
 }

@@ -10,12 +10,16 @@ import type { Clock } from './clock.js';
 import { type Dispatcher, StreamingClosed } from './dispatch.js';
 import type { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
+import { tableCut } from './markdown-cut.js';
 import type { StreamingWindow } from './streaming-window.js';
 
 const CONTENT = 'cardkit.cardElement.content';
 const PATCH = 'cardkit.cardElement.patch';
 const SETTINGS = 'cardkit.card.settings';
 const BATCH = 'cardkit.card.batchUpdate';
+const ADD_ELEMENT = 'cardkit.cardElement.create';
+/** Tables a markdown element may hold (reference §27: 4 per markdown component). */
+export const TABLES_PER_MARKDOWN = 4;
 const UPDATE = 'cardkit.card.update';
 /** Re-opens tried for one write before falling back to patches. */
 const MAX_REOPENS_PER_WRITE = 2;
@@ -29,6 +33,10 @@ export interface WriterOptions {
   streamingConfig: Record<string, unknown>;
   /** The card as it should end, for closing through a full update when settings fails; absent for attached cards. */
   finalCard?: (summary: string | undefined) => Record<string, unknown>;
+  /** The element ids the card holds (the ones a continuation element must not take). */
+  elementIds: Set<string>;
+  /** A streamed element as the card declared it (its properties are copied to the element its text continues in). */
+  elementJson?: (elementId: string) => Record<string, unknown> | undefined;
   emit: <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => void;
 }
 
@@ -134,12 +142,19 @@ export class CardWriter {
       let written = '';
       const read = (viaPatch: boolean) => {
         const { text, complete } = element.writable();
-        // Emptied while this write waited (setText('')): a content write needs 1+ characters; start over as a patch.
-        if (!viaPatch && text === '') throw new EmptiedMeanwhile();
+        // Changed while this write waited: emptied (setText('')), and a content write needs 1+ characters; or
+        // grown past the tables an element may hold. Decide again (the sequence this attempt drew stays a gap).
+        if ((!viaPatch && text === '') || (element.tag === 'markdown' && tableCut(text, TABLES_PER_MARKDOWN) > 0)) throw new DecideAgain();
         version = complete ? element.version : 0;
         written = text;
         return written;
       };
+      // More tables than a markdown element may hold: the text before the next one stays, the rest continues in a new element.
+      const tableAt = element.tag === 'markdown' ? tableCut(element.writable().text, TABLES_PER_MARKDOWN) : -1;
+      if (tableAt > 0) {
+        await this.#continueInNewElement(element, tableAt, final);
+        continue;
+      }
       // Content writes need 1+ characters: an emptied element, and every element once streaming is gone, is patched.
       const viaPatch = window.state === 'dead' || element.writable().text === '';
       try {
@@ -149,27 +164,79 @@ export class CardWriter {
               cardId,
               urgent: final,
               keyed: false,
-              request: (seq) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: elementId, partial_element: { content: read(true) }, sequence: seq }),
+              request: (seq) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: element.target, partial_element: { content: read(true) }, sequence: seq }),
             })
           : await dispatcher.send({
               api: CONTENT,
               cardId,
               urgent: final,
               keyed: false,
-              request: (seq) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: elementId, content: read(false), sequence: seq }),
+              request: (seq) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: element.target, content: read(false), sequence: seq }),
             });
         element.acknowledge(version);
         this.#o.emit('flush', { elementId, sequence, length: written.length, via: viaPatch ? 'patch' : 'content' });
         return;
       } catch (error) {
-        if (error instanceof EmptiedMeanwhile) continue;
+        if (error instanceof DecideAgain) continue;
         if (!(error instanceof StreamingClosed)) throw error;
         window.closed();
         if (++reopens > MAX_REOPENS_PER_WRITE || !(await this.open('expired'))) window.giveUp();
       }
     }
   }
+
+  /**
+   * The text before `cut` stays in the element it is in (written whole now); a new markdown element,
+   * declared like the streamed one, is added right after it, and the text continues there.
+   */
+  async #continueInNewElement(element: ElementText, cut: number, final: boolean): Promise<void> {
+    const { client, cardId, dispatcher, window, elementIds } = this.#o;
+    const kept = element.writable().text.slice(0, cut);
+    const from = element.target;
+    const write = (api: string, request: (sequence: number) => Promise<unknown>, keyed = false) =>
+      dispatcher.send({ api, cardId, urgent: final, keyed, request });
+    try {
+      if (window.state === 'dead') {
+        await write(PATCH, (sequence) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: from, partial_element: { content: kept }, sequence }));
+      } else {
+        await write(CONTENT, (sequence) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: from, content: kept, sequence }));
+      }
+    } catch (error) {
+      if (!(error instanceof StreamingClosed)) throw error;
+      window.closed();
+      if (!(await this.open('expired'))) window.giveUp();
+      return; // the next round writes it again
+    }
+    const to = continuationId(element.elementId, elementIds);
+    elementIds.add(to);
+    const declared = this.#o.elementJson?.(element.elementId) ?? { tag: 'markdown' };
+    const uuid = uuidv4();
+    await write(
+      ADD_ELEMENT,
+      (sequence) =>
+        client.cardkit.v1.cardElement.create({
+          card_id: cardId,
+          type: 'insert_after',
+          target_element_id: from,
+          elements: [{ ...declared, element_id: to, content: '' }],
+          sequence,
+          uuid,
+        }),
+      true,
+    );
+    element.continueIn(to, cut);
+    this.#o.emit('rollover', { kind: 'element', elementId: element.elementId, from, to, cardId });
+  }
 }
 
-/** The element was emptied between the choice of a content write and its attempt (the sequence it drew stays a gap). */
-class EmptiedMeanwhile extends Error {}
+/** A fresh element id for the continuation of `elementId` (at most 20 characters, unused on the card). */
+function continuationId(elementId: string, taken: ReadonlySet<string>): string {
+  for (let n = 2; ; n++) {
+    const suffix = `_${n}`;
+    const id = `${elementId.slice(0, 20 - suffix.length)}${suffix}`;
+    if (!taken.has(id)) return id;
+  }
+}
+
+/** The text changed between the choice of a write and its attempt so that another write is needed. */
+class DecideAgain extends Error {}

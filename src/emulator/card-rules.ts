@@ -1,7 +1,9 @@
 /**
- * Validation of Card JSON 2.0 as CardKit does it (reference §1, §14): schema 2.0 only, shared cards
- * only, element_id format and uniqueness, at most 200 elements, at most 30 KB.
+ * Validation of Card JSON 2.0 as CardKit does it (reference §1, §14, §27): schema 2.0 only, shared cards
+ * only, no component 2.0 dropped, element_id format and uniqueness, at most 200 elements, the markdown
+ * table cap, at most 30 KB.
  */
+import { CardContentError, type TableLimit, droppedTag, tablesOverLimit } from './card-content.js';
 import { type Json, type JsonObject, countElements, isElement, isObject, walkElements, bodyOf } from './card-tree.js';
 import { EmulatorError, badParam } from './errors.js';
 import { MAX_DEPTH, parseUntrustedJson } from './json-input.js';
@@ -61,8 +63,19 @@ export function parseElement(value: Json, name = 'element'): JsonObject {
   return value;
 }
 
-/** Element ids, element count and size: the checks every write re-runs on the resulting card. */
-export function checkCardLimits(card: JsonObject, maxCardBytes: number): void {
+/** The limits a card is held to; the emulator's resolved options are one. */
+export interface CardLimits {
+  maxCardBytes: number;
+  tableLimit: TableLimit;
+}
+
+/**
+ * Dropped components (200861), element ids, element count, tables and size: the checks every write re-runs
+ * on the resulting card. Content the renderer refuses throws a {@link CardContentError}.
+ */
+export function checkCardLimits(card: JsonObject, limits: CardLimits): void {
+  const dropped = droppedTag(card);
+  if (dropped) throw new CardContentError(200861, dropped);
   const seen = new Set<string>();
   walkElements(bodyOf(card), ({ element }) => {
     const id = element.element_id;
@@ -75,8 +88,10 @@ export function checkCardLimits(card: JsonObject, maxCardBytes: number): void {
   });
   const count = countElements(card);
   if (count > MAX_ELEMENTS) throw new EmulatorError(300305, `${count} elements, at most ${MAX_ELEMENTS}`);
+  const tables = tablesOverLimit(card, limits.tableLimit);
+  if (tables) throw new CardContentError(limits.tableLimit.cardKitCode, tables);
   const bytes = cardBytes(card);
-  if (bytes > maxCardBytes) throw new EmulatorError(200860, `${bytes} bytes, at most ${maxCardBytes}`);
+  if (bytes > limits.maxCardBytes) throw new EmulatorError(200860, `${bytes} bytes, at most ${limits.maxCardBytes}`);
 }
 
 /** Size of a card as CardKit is taken to measure it: UTF-8 bytes of its serialized JSON (reference §19.12). */

@@ -2,8 +2,8 @@
  * The checks every CardKit write to an existing card passes, in one place (reference §15, §16):
  * the card exists and is the caller's, it has not expired, the per-card rate limit, a valid and
  * strictly increasing `sequence` compared in arrival order, an unused `uuid`, no interaction lock,
- * then the write itself applied to a copy and re-validated (ids, 200 elements, 30 KB) before it is
- * committed. Every attempt that reaches a card is recorded in that card's log.
+ * then the write itself applied to a copy and re-validated (dropped components, ids, 200 elements, the
+ * table cap, 30 KB) before it is committed. Every attempt that reaches a card is recorded in that card's log.
  */
 import { type JsonObject, cloneJson } from './card-tree.js';
 import { charLength, checkCardLimits } from './card-rules.js';
@@ -64,7 +64,7 @@ export function writeCard<P>(ctx: RequestContext, write: CardWrite<P>): void {
     if (now < card.interactionUntil) throw new EmulatorError(200810);
     const draft = cloneJson(card.json);
     const effect = write.apply(draft, parsed, card, now);
-    checkCardLimits(draft, ctx.options.maxCardBytes);
+    checkCardLimits(draft, ctx.options);
     card.json = draft;
     card.sequence = sequence;
     if (uuid !== null) card.uuids.add(uuid);

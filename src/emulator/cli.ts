@@ -21,6 +21,8 @@ Usage: feishu-emulator [options]
   --api-qpm <n>                  calls per minute per app per API (default 1000)
   --card-qps <n>                 operations per second per card (default 10)
   --clock-speed <x>              emulated clock speed relative to real time (default 1)
+  --table-limit <n>              most markdown tables (default 4)
+  --table-limit-per <unit>       what the table limit counts: markdown (per component, default) or card
   -h, --help                     show this help
 `;
 
@@ -35,6 +37,8 @@ const FLAGS = {
   'api-qpm': { type: 'string' },
   'card-qps': { type: 'string' },
   'clock-speed': { type: 'string' },
+  'table-limit': { type: 'string' },
+  'table-limit-per': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -62,6 +66,10 @@ function optionsFrom(argv: string[]): EmulatorOptions | null {
     tokenLifetimeSec: numberFlag(values, 'token-lifetime-sec'),
     clockSpeed: numberFlag(values, 'clock-speed'),
     limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+    tableLimit: {
+      max: numberFlag(values, 'table-limit'),
+      per: values['table-limit-per'] as 'markdown' | 'card' | undefined,
+    },
   };
 }
 

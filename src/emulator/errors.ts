@@ -15,9 +15,13 @@ export const ERRORS = {
   200810: 'card is in an ongoing interaction, please retry later',
   200850: 'card streaming timeout',
   200860: 'card content exceeds the size limit of 30 KB',
-  230001: 'invalid parameter',
+  200861: 'cards of schema V2 no longer support this capability',
+  230001: 'Your request contains an invalid request parameter.',
+  230009: 'The recall window for this message has passed',
+  230011: 'The message is recalled.',
   230020: 'This operation triggers the frequency limit',
   230025: 'The message content is too long',
+  230026: 'No permission to recall this message',
   230027: 'Lack of necessary permissions',
   230031: 'message is older than 14 days and cannot be updated',
   230049: 'The message is being sent',
@@ -54,18 +58,22 @@ export type ErrorCode = keyof typeof ERRORS;
 /** A platform error, raised anywhere in request handling and turned into the error envelope by the server. */
 export class EmulatorError extends Error {
   readonly code: number;
+  /** What went wrong beyond the code's standard text, when known. */
+  readonly detail: string | undefined;
   readonly httpStatus: number;
   readonly headers: Record<string, string>;
 
+  /** `options.msg` replaces the whole `msg` (for layouts the platform fixes, such as 230099's `ext=`). */
   constructor(
     code: number,
     detail?: string,
-    options: { httpStatus?: number; headers?: Record<string, string> } = {},
+    options: { httpStatus?: number; headers?: Record<string, string>; msg?: string } = {},
   ) {
     const base = (ERRORS as Record<number, string>)[code] ?? 'error';
-    super(detail ? `${base}: ${detail}` : base);
+    super(options.msg ?? (detail ? `${base}: ${detail}` : base));
     this.name = 'EmulatorError';
     this.code = code;
+    this.detail = detail;
     this.httpStatus = options.httpStatus ?? 400;
     this.headers = options.headers ?? {};
   }

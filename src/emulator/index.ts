@@ -3,8 +3,8 @@
  * stream cards (tenant tokens, CardKit v1, IM v1 card messages), for tests and demos.
  */
 export { startEmulator, type Emulator } from './emulator.js';
-export type { EmulatorOptions, EmulatorLimits, EmulatorApp } from './options.js';
-export { DEFAULT_LIMITS } from './options.js';
+export type { EmulatorOptions, EmulatorLimits, EmulatorApp, EmulatorTableLimit } from './options.js';
+export { DEFAULT_LIMITS, DEFAULT_TABLE_LIMIT } from './options.js';
 export type { FaultSpec, FaultKind, ActiveFault } from './faults.js';
 export type { CardSnapshot, MessageSnapshot, StatsSnapshot } from './inspect.js';
 export type { WriteLogEntry, StateEvent } from './state.js';

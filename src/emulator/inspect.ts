@@ -43,6 +43,10 @@ export interface MessageSnapshot {
   updated_at: number;
   updated: boolean;
   uuid: string | null;
+  /** True once the sender recalled the message (IM delete). */
+  deleted: boolean;
+  /** Emulated epoch ms of the recall; null while not recalled. */
+  deleted_at: number | null;
 }
 
 export interface StatsSnapshot {
@@ -95,6 +99,8 @@ export function messageSnapshot(message: Message): MessageSnapshot {
     updated_at: message.updatedAt,
     updated: message.updated,
     uuid: message.uuid,
+    deleted: message.deleted,
+    deleted_at: message.deletedAt,
   };
 }
 

@@ -1,3 +1,5 @@
+import type { TableLimit } from './card-content.js';
+
 /** An app registered with the emulator: what `tenant_access_token/internal` accepts. */
 export interface EmulatorApp {
   appId: string;
@@ -16,6 +18,25 @@ export interface EmulatorLimits {
   messagePatchQps: number;
   /** IM sends and replies per second into one chat or to one user. Default 5. */
   chatSendQps: number;
+}
+
+/** How many markdown tables a card may hold, and what CardKit answers beyond that (reference §14, §27). */
+export interface EmulatorTableLimit {
+  /** Most tables allowed. Default 4, the documented cap per markdown component. */
+  max?: number;
+  /**
+   * What `max` counts. `'markdown'` (default, documented [DOC D-md]): tables in each markdown component on
+   * its own. `'card'` (field reports [OBS], e.g. `{ max: 5, per: 'card' }`): markdown tables in every
+   * markdown component plus `table` components, across the whole card.
+   */
+  per?: 'markdown' | 'card';
+  /**
+   * Top-level code CardKit writes answer when a write leaves too many tables (undocumented, reference §27.4).
+   * Default 200220 ("Failed to generate card content", the code every CardKit write page lists for card
+   * content it cannot build); 11310 answers the sub-code itself. The msg carries
+   * `ErrCode: 11310; ErrMsg: card table number over limit; ErrorValue: table;` either way.
+   */
+  cardKitCode?: 200220 | 11310;
 }
 
 export interface EmulatorOptions {
@@ -56,6 +77,14 @@ export interface EmulatorOptions {
   acceptFlatSettings?: boolean;
   /** Initial speed of the emulator clock relative to real time. Default 1. */
   clockSpeed?: number;
+  /** The markdown table cap; any subset overrides the defaults `{ max: 4, per: 'markdown', cardKitCode: 200220 }`. */
+  tableLimit?: EmulatorTableLimit;
+  /**
+   * What IM patch answers for a message recalled through `DELETE /open-apis/im/v1/messages/:message_id`.
+   * The patch page lists both 230011 "recalled" and 230110 "deleted" without saying which a recall gives
+   * (reference §26). Default 230011. Reply always answers 230011, as its page says.
+   */
+  recalledPatchCode?: 230011 | 230110;
 }
 
 export interface ResolvedOptions {
@@ -73,6 +102,8 @@ export interface ResolvedOptions {
   interactionLockMs: number;
   acceptFlatSettings: boolean;
   clockSpeed: number;
+  tableLimit: TableLimit;
+  recalledPatchCode: number;
 }
 
 export const DEFAULT_LIMITS: EmulatorLimits = {
@@ -82,6 +113,8 @@ export const DEFAULT_LIMITS: EmulatorLimits = {
   messagePatchQps: 5,
   chatSendQps: 5,
 };
+
+export const DEFAULT_TABLE_LIMIT: TableLimit = { max: 4, per: 'markdown', cardKitCode: 200220 };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -108,6 +141,10 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
   if (cardRateLimitCode !== 230020 && cardRateLimitCode !== 99991400) {
     throw new RangeError(`options.cardRateLimitCode must be 230020 or 99991400; received ${String(cardRateLimitCode)}`);
   }
+  const recalledPatchCode = options.recalledPatchCode ?? 230011;
+  if (recalledPatchCode !== 230011 && recalledPatchCode !== 230110) {
+    throw new RangeError(`options.recalledPatchCode must be 230011 or 230110; received ${String(recalledPatchCode)}`);
+  }
   return {
     host: options.host ?? '127.0.0.1',
     port,
@@ -123,7 +160,27 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     interactionLockMs: nonNegativeNumber('interactionLockMs', options.interactionLockMs ?? 3000),
     acceptFlatSettings: options.acceptFlatSettings ?? false,
     clockSpeed: positiveNumber('clockSpeed', options.clockSpeed ?? 1),
+    tableLimit: resolveTableLimit(options.tableLimit),
+    recalledPatchCode,
   };
+}
+
+function resolveTableLimit(option: EmulatorTableLimit | undefined): TableLimit {
+  if (option !== undefined && (typeof option !== 'object' || option === null)) {
+    throw new TypeError(`options.tableLimit must be an object { max?, per?, cardKitCode? }; received ${describe(option)}`);
+  }
+  const given = Object.entries(option ?? {}).filter(([, value]) => value !== undefined);
+  const limit = { ...DEFAULT_TABLE_LIMIT, ...(Object.fromEntries(given) as EmulatorTableLimit) };
+  if (typeof limit.max !== 'number' || !Number.isInteger(limit.max) || limit.max < 0) {
+    throw new RangeError(`options.tableLimit.max must be an integer >= 0; received ${describe(limit.max)}`);
+  }
+  if (limit.per !== 'markdown' && limit.per !== 'card') {
+    throw new RangeError(`options.tableLimit.per must be 'markdown' or 'card'; received ${describe(limit.per)}`);
+  }
+  if (limit.cardKitCode !== 200220 && limit.cardKitCode !== 11310) {
+    throw new RangeError(`options.tableLimit.cardKitCode must be 200220 or 11310; received ${describe(limit.cardKitCode)}`);
+  }
+  return limit;
 }
 
 function positiveNumber(name: string, value: unknown): number {

@@ -120,11 +120,11 @@ async function serveRoute(controller: Controller, req: IncomingMessage, res: Ser
       gatewayLimit(ctx);
     }
     const data = route.handle(ctx);
-    payload = route.topLevel ? data : { code: 0, msg: 'success', data };
+    payload = successBody(route, data);
     state.count(0, route.endpoint);
   } catch (error) {
     if (error instanceof ClientGone) return;
-    const platformError = error instanceof EmulatorError ? error : new EmulatorError(1500, undefined, { httpStatus: 500 });
+    const platformError = asPlatformError(route, error);
     state.count(platformError.code, route.endpoint);
     status = platformError.httpStatus;
     headers = platformError.headers;
@@ -165,6 +165,19 @@ function gatewayLimit(ctx: RequestContext): void {
       headers: rateHeaders(verdict.spec.limit, verdict.resetMs),
     });
   }
+}
+
+function successBody(route: Route, data: JsonObject): JsonObject {
+  if (route.topLevel) return data;
+  // Field order as the API's page shows it: seed 004's patch example is `{ code, data, msg: "ok" }`.
+  return route.successMsg === undefined ? { code: 0, msg: 'success', data } : { code: 0, data, msg: route.successMsg };
+}
+
+/** Any failure as the platform's error; a parameter error takes the route's own code (IM: 230001). */
+function asPlatformError(route: Route, error: unknown): EmulatorError {
+  if (!(error instanceof EmulatorError)) return new EmulatorError(1500, undefined, { httpStatus: 500 });
+  if (error.code !== 10002 || route.paramErrorCode === undefined) return error;
+  return new EmulatorError(route.paramErrorCode, error.detail, { httpStatus: error.httpStatus, headers: error.headers });
 }
 
 function errorBody(error: EmulatorError, logId: string): JsonObject {

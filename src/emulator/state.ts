@@ -58,6 +58,10 @@ export interface Message {
   updatedAt: number;
   updated: boolean;
   uuid: string | null;
+  /** True once the sender recalled it (`DELETE /open-apis/im/v1/messages/:message_id`, reference §26). */
+  deleted: boolean;
+  /** Emulated time of the recall, epoch ms; null while not recalled. */
+  deletedAt: number | null;
 }
 
 export interface Token {

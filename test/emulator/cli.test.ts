@@ -110,7 +110,7 @@ describe('emulator CLI', () => {
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(cli.stdout()).toContain('Usage: feishu-emulator [options]');
     expect(cli.stdout()).not.toContain('npm run');
-    for (const flag of ['--host', '--port', '--app-id', '--app-secret', '--streaming-timeout-ms', '--token-lifetime-sec', '--api-qps', '--api-qpm', '--card-qps', '--clock-speed', '--help']) {
+    for (const flag of ['--host', '--port', '--app-id', '--app-secret', '--streaming-timeout-ms', '--token-lifetime-sec', '--api-qps', '--api-qpm', '--card-qps', '--clock-speed', '--table-limit', '--table-limit-per', '--help']) {
       expect(cli.stdout()).toContain(flag);
     }
     expect(cli.stdout()).not.toContain('listening on');

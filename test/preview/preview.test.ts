@@ -79,7 +79,8 @@ function answerCard(): Record<string, unknown> {
           elements: [{ tag: 'div', text: { tag: 'plain_text', element_id: 'raw', content: '' } }],
         },
         { tag: 'hr' },
-        { tag: 'note', elements: [{ tag: 'plain_text', content: 'Streamed through the local emulator' }] },
+        // Card JSON 2.0 has no `note` component: a small grey plain text takes its place.
+        { tag: 'div', text: { tag: 'plain_text', content: 'Streamed through the local emulator', text_size: 'notation', text_color: 'grey' } },
       ],
     },
   };

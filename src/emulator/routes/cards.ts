@@ -58,7 +58,7 @@ const create: Route = {
     }
     if (type !== 'card_json') throw badParam('type must be "card_json" or "template"');
     const json = parseCard(data, 3_000_000);
-    checkCardLimits(json, ctx.options.maxCardBytes);
+    checkCardLimits(json, ctx.options);
     return { card_id: createCardEntity(ctx, json, this.endpoint).cardId };
   },
 };

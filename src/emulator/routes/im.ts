@@ -1,25 +1,43 @@
 /**
- * IM v1: send or reply with a card (a CardKit entity or inline card JSON), and patch a sent card
- * message (reference §11, seed 004).
+ * IM v1: send or reply with a card (a CardKit entity or inline card JSON), patch a sent card message,
+ * and recall a message (reference §11, §26, seed 004). Parameter errors are IM's 230001, and card content
+ * the renderer refuses is 230099 with the sub-code in `msg`.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { CardContentError, type ContentViolation, extText } from '../card-content.js';
 import { type JsonObject, isObject } from '../card-tree.js';
-import { cardBytes, checkCardLimits } from '../card-rules.js';
-import { ownedCard, parseUuid, rateHeaders } from '../card-write.js';
+import { cardBytes, charLength, checkCardLimits } from '../card-rules.js';
+import { ownedCard, rateHeaders } from '../card-write.js';
 import type { RequestContext } from '../context.js';
 import { EmulatorError } from '../errors.js';
 import { parseUntrustedJson } from '../json-input.js';
 import type { Message } from '../state.js';
 import type { Route } from './route.js';
-import { requiredString } from './cards.js';
 
 const RECEIVE_ID_TYPES = new Set(['open_id', 'union_id', 'user_id', 'email', 'chat_id']);
+/** The message types IM send and reply accept (D-im-create). */
+const MSG_TYPES = new Set(['text', 'post', 'image', 'file', 'audio', 'media', 'sticker', 'interactive', 'share_chat', 'share_user', 'system']);
+const MAX_UUID_CHARS = 50;
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
 const MAX_TEXT_BYTES = 150 * 1024;
 
 function invalid(detail: string): EmulatorError {
   return new EmulatorError(230001, detail);
+}
+
+function requiredField(raw: unknown, name: string): string {
+  if (typeof raw !== 'string' || raw === '') throw invalid(`${name} is required and must be a non-empty string`);
+  return raw;
+}
+
+/** IM's idempotency key: at most 50 characters (D-im-create, D-im-reply). */
+function parseImUuid(raw: unknown): string | null {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== 'string' || raw.length < 1 || (raw.length > MAX_UUID_CHARS && charLength(raw) > MAX_UUID_CHARS)) {
+    throw invalid(`uuid must be a string of 1..${MAX_UUID_CHARS} characters`);
+  }
+  return raw;
 }
 
 /** Message content is a JSON string; malformed or absurdly nested content is a parameter error. */
@@ -29,10 +47,16 @@ function parseContent(content: string): unknown {
   return parsed.value;
 }
 
-/** 230099 with a sub-code in `msg`, the way the platform reports card problems on send. */
-function cardContentError(subCode: number, detail: string): EmulatorError {
-  return new EmulatorError(230099, `ext=ErrCode: ${subCode}; ErrMsg: ${detail}; ErrorValue: ; `);
+/** 230099 with a sub-code in `msg`, in the layout of seed 004's sub-code table. */
+function cardContentError(violation: ContentViolation): EmulatorError {
+  return new EmulatorError(230099, violation.errMsg, { msg: `Failed to create card content, ext=${extText(violation)}` });
 }
+
+function subCodeError(subCode: number, errMsg: string, errorValue = ''): EmulatorError {
+  return cardContentError({ subCode, errMsg, errorValue });
+}
+
+const TEMPLATE_UNSUPPORTED = 'template cards are not supported by the emulator';
 
 function limitChat(ctx: RequestContext, chatKey: string): void {
   const limit = ctx.options.limits.chatSendQps;
@@ -48,7 +72,7 @@ function checkContent(ctx: RequestContext, msgType: string, content: string): st
   }
   const parsed = parseContent(content);
   if (!isObject(parsed)) throw invalid('content must be a JSON object');
-  if (parsed.type === 'template') throw cardContentError(200380, 'template cards are not supported by the emulator');
+  if (parsed.type === 'template') throw subCodeError(200380, TEMPLATE_UNSUPPORTED);
   if (parsed.type === 'card') {
     const cardId = isObject(parsed.data) ? parsed.data.card_id : undefined;
     if (typeof cardId !== 'string') throw invalid('content.data.card_id is required');
@@ -56,25 +80,30 @@ function checkContent(ctx: RequestContext, msgType: string, content: string): st
     try {
       card = ownedCard(ctx, ctx.appId, cardId);
     } catch (error) {
-      if (error instanceof EmulatorError) throw cardContentError(error.code, error.message);
+      if (error instanceof EmulatorError) throw subCodeError(error.code, error.message);
       throw error;
     }
-    if (card.messageId !== null) throw cardContentError(200780, 'card binding biz count over limit');
+    if (card.messageId !== null) throw subCodeError(200780, 'card binding biz count over limit');
     return card.cardId;
   }
   checkInlineCard(ctx, parsed);
   return null;
 }
 
-/** An inline card (Card JSON 1.0 or 2.0) must fit in 30 KB; a 2.0 card also obeys the CardKit element rules. */
+/**
+ * An inline card (Card JSON 1.0 or 2.0) must fit in 30 KB; a 2.0 card also obeys the CardKit element rules,
+ * the 2.0 component set (200861) and the table cap (11310), reported as 230099 sub-codes.
+ */
 function checkInlineCard(ctx: RequestContext, card: JsonObject): void {
   if (cardBytes(card) > ctx.options.maxCardBytes) throw new EmulatorError(230025);
   if (card.schema !== '2.0') return;
   try {
-    checkCardLimits(card, Number.POSITIVE_INFINITY);
+    checkCardLimits(card, { maxCardBytes: Number.POSITIVE_INFINITY, tableLimit: ctx.options.tableLimit });
   } catch (error) {
+    if (error instanceof CardContentError) throw cardContentError(error.violation);
     if (!(error instanceof EmulatorError)) throw error;
-    throw cardContentError(error.code === 300305 ? 11310 : error.code, error.message);
+    if (error.code === 300305) throw subCodeError(11310, 'element exceeds the limit', 'element');
+    throw subCodeError(error.code, error.message);
   }
 }
 
@@ -103,7 +132,7 @@ export function messageData(message: Message): JsonObject {
     msg_type: message.msgType,
     create_time: String(Math.floor(message.createdAt)),
     update_time: String(Math.floor(message.updatedAt)),
-    deleted: false,
+    deleted: message.deleted,
     updated: message.updated,
     chat_id: message.chatId,
     sender: { id: message.appId, id_type: 'app_id', sender_type: 'app', tenant_key: 'emulator_tenant' },
@@ -124,9 +153,10 @@ interface Outgoing {
 
 /** Shared by send and reply: validation, per-chat limit, uuid dedupe, card binding. */
 function deliver(ctx: RequestContext, to: Outgoing): JsonObject {
-  const msgType = requiredString(ctx.body.msg_type, 'msg_type');
-  const content = requiredString(ctx.body.content, 'content');
-  const uuid = parseUuid(ctx.body.uuid, 50);
+  const msgType = requiredField(ctx.body.msg_type, 'msg_type');
+  if (!MSG_TYPES.has(msgType)) throw invalid(`msg_type ${JSON.stringify(msgType)} is not a message type`);
+  const content = requiredField(ctx.body.content, 'content');
+  const uuid = parseImUuid(ctx.body.uuid);
   const now = ctx.clock.now();
   const dedupeKey = uuid === null ? null : `${ctx.appId}\n${uuid}`;
   const previous = dedupeKey === null ? undefined : ctx.state.sendUuids.get(dedupeKey);
@@ -154,6 +184,8 @@ function deliver(ctx: RequestContext, to: Outgoing): JsonObject {
     updatedAt: now,
     updated: false,
     uuid,
+    deleted: false,
+    deletedAt: null,
   };
   ctx.state.messages.set(message.messageId, message);
   if (dedupeKey !== null) ctx.state.sendUuids.set(dedupeKey, { messageId: message.messageId, at: now });
@@ -171,12 +203,13 @@ const send: Route = {
   path: '/open-apis/im/v1/messages',
   endpoint: 'im.message.create',
   auth: true,
+  paramErrorCode: 230001,
   handle(ctx) {
     const receiveIdType = ctx.query.get('receive_id_type') ?? '';
     if (!RECEIVE_ID_TYPES.has(receiveIdType)) {
       throw invalid('receive_id_type must be one of open_id, union_id, user_id, email, chat_id');
     }
-    const receiveId = requiredString(ctx.body.receive_id, 'receive_id');
+    const receiveId = requiredField(ctx.body.receive_id, 'receive_id');
     const chatId = chatIdFor(receiveIdType, receiveId);
     return deliver(ctx, {
       chatId,
@@ -200,10 +233,12 @@ const reply: Route = {
   path: '/open-apis/im/v1/messages/:message_id/reply',
   endpoint: 'im.message.reply',
   auth: true,
+  paramErrorCode: 230001,
   handle(ctx) {
     const parent = existingMessage(ctx);
     const inThread = ctx.body.reply_in_thread;
     if (inThread !== undefined && typeof inThread !== 'boolean') throw invalid('reply_in_thread must be a boolean');
+    if (parent.deleted) throw new EmulatorError(230011, 'cannot reply to a recalled message');
     return deliver(ctx, {
       chatId: parent.chatId,
       receiveId: parent.chatId,
@@ -219,10 +254,13 @@ const patch: Route = {
   path: '/open-apis/im/v1/messages/:message_id',
   endpoint: 'im.message.patch',
   auth: true,
+  paramErrorCode: 230001,
+  successMsg: 'ok',
   handle(ctx) {
     const message = existingMessage(ctx);
-    const content = requiredString(ctx.body.content, 'content');
+    const content = requiredField(ctx.body.content, 'content');
     if (message.appId !== ctx.appId) throw new EmulatorError(230027, 'only the sender can update a message');
+    if (message.deleted) throw new EmulatorError(ctx.options.recalledPatchCode, 'the message was recalled');
     if (message.msgType !== 'interactive') throw invalid('only interactive (card) messages can be patched');
     if (message.cardId !== null) {
       throw invalid('this message shows a card entity; update it through the CardKit endpoints');
@@ -234,7 +272,7 @@ const patch: Route = {
     if (!verdict.ok) throw new EmulatorError(230020, `more than ${limit} patches/s on one message`, { headers: rateHeaders(limit, verdict.resetMs) });
     const card = parseContent(content);
     if (isObject(card) && card.type === 'template') {
-      throw cardContentError(200380, 'template cards are not supported by the emulator');
+      throw subCodeError(200380, TEMPLATE_UNSUPPORTED);
     }
     if (!isObject(card) || card.type === 'card') throw invalid('content must be inline card JSON');
     if (!isShared(parseContent(message.content)) || !isShared(card)) {
@@ -249,4 +287,27 @@ const patch: Route = {
   },
 };
 
-export const imRoutes: Route[] = [send, reply, patch];
+/**
+ * Recall (reference §26): a bot recalls only messages it sent (230026 otherwise; the emulator has no group
+ * owners or admins); a second recall answers 230110 "already deleted" (undocumented). The recalled message
+ * then answers reply with 230011 and patch with `recalledPatchCode`. CardKit writes to a card entity it
+ * carried are not affected: the platform documents nothing for them.
+ */
+const remove: Route = {
+  method: 'DELETE',
+  path: '/open-apis/im/v1/messages/:message_id',
+  endpoint: 'im.message.delete',
+  auth: true,
+  paramErrorCode: 230001,
+  handle(ctx) {
+    const message = existingMessage(ctx);
+    if (message.appId !== ctx.appId) throw new EmulatorError(230026, 'a bot can recall only the messages it sent');
+    if (message.deleted) throw new EmulatorError(230110, 'the message was already recalled');
+    message.deleted = true;
+    message.deletedAt = ctx.clock.now();
+    ctx.state.events.emit('change', { type: 'message', messageId: message.messageId });
+    return {};
+  },
+};
+
+export const imRoutes: Route[] = [send, reply, patch, remove];

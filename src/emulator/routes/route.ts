@@ -18,6 +18,13 @@ export interface Route {
    */
   handle(ctx: RequestContext): JsonObject;
   topLevel?: boolean;
+  /**
+   * The code this API answers for parameter errors (missing or ill-typed fields, malformed JSON) in place of
+   * CardKit's 10002: IM answers 230001 (seed 004).
+   */
+  paramErrorCode?: number;
+  /** The success envelope's `msg`, when the API's page shows another than `success` (IM patch: `ok`, seed 004). */
+  successMsg?: string;
 }
 
 export type { Json, JsonObject };

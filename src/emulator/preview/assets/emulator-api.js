@@ -33,6 +33,7 @@
  * @property {number} created_at
  * @property {number} updated_at
  * @property {boolean} updated
+ * @property {boolean} deleted recalled by its sender (IM delete)
  *
  * @typedef {object} StatsSnapshot
  * @property {number} accepted

@@ -129,7 +129,9 @@ export class Sidebar {
       item.append(button);
       this.messageItems.set(message.message_id, item);
     }
-    part(item, '.item-title').textContent = `${message.msg_type}${message.updated ? ' (updated)' : ''} → ${message.chat_id}`;
+    const status = message.deleted ? ' (recalled)' : message.updated ? ' (updated)' : '';
+    part(item, '.item-title').textContent = `${message.msg_type}${status} → ${message.chat_id}`;
+    item.classList.toggle('recalled', message.deleted === true);
     part(item, '.item-summary').textContent = messageExcerpt(message);
     part(item, '.item-meta').textContent = `${message.message_id} · ${clockTime(message.created_at)}`;
     item.classList.toggle('selected', isSelected('message', message.message_id));

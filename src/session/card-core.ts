@@ -14,7 +14,8 @@ import { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
 import type { ResolvedSessionOptions } from './options.js';
 import { StreamingWindow } from './streaming-window.js';
-import { CardWriter } from './writer.js';
+import { CardBudget } from './card-budget.js';
+import { CardFull, CardWriter } from './writer.js';
 
 export interface CoreInit {
   cardId: string;
@@ -25,7 +26,16 @@ export interface CoreInit {
   /** The card as created, when the session created it (for closing through a full update). */
   card?: Record<string, unknown>;
   governor: Governor;
+  /** Aborted when the session stops taking text from a source (abort, failure): the session's, shared by its cards. */
+  halt: AbortController;
+  /** The texts, when they go on from a card that was full. */
+  elements?: Map<string, ElementText>;
+  /** The card is full: the session continues on a new card (absent: a full card is an error). */
+  onFull?: (full: CardFull) => Promise<void>;
 }
+
+/** The card filled up (or had, when this was queued): the operation goes on with the continuation card. */
+export class RolledOver extends Error {}
 
 export class CardCore {
   readonly cardId: string;
@@ -34,26 +44,31 @@ export class CardCore {
   readonly window: StreamingWindow;
   readonly writer: CardWriter;
   /** Aborted when the session stops taking text from a source (abort, failure). */
-  readonly halt = new AbortController();
+  readonly halt: AbortController;
+  /** The session went on to a continuation card: nothing more is written to this one. */
+  retired = false;
   /** The fatal error that stopped the session, if any. */
   failure: Error | undefined;
   /** Settles once the close that a failure started has landed or definitively failed. */
   closing: Promise<void> = Promise.resolve();
   /** The ending's writes have begun: no more scheduled re-opens. */
   ending = false;
-  readonly #governor: Governor;
+  readonly governor: Governor;
   readonly #events: EventEmitter<SessionEvents>;
   readonly #onRelease: () => void;
   readonly #queue = new PQueue({ concurrency: 1 });
+  readonly #onFull: ((full: CardFull) => Promise<void>) | undefined;
   #flushQueued = false;
   #reopenQueued = false;
 
   constructor(client: FeishuClient, o: ResolvedSessionOptions, init: CoreInit, events: EventEmitter<SessionEvents>, onRelease: () => void) {
     this.cardId = init.cardId;
     this.#onRelease = onRelease;
-    this.#governor = init.governor;
+    this.governor = init.governor;
     this.#events = events;
-    for (const [id, tag] of init.tags) this.elements.set(id, new ElementText(id, tag));
+    this.halt = init.halt;
+    this.#onFull = init.onFull;
+    for (const [id, tag] of init.tags) this.elements.set(id, init.elements?.get(id) ?? new ElementText(id, tag));
     const emit = <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => safeEmit(events, event, ...args);
     this.dispatcher = new Dispatcher({
       governor: init.governor,
@@ -74,6 +89,8 @@ export class CardCore {
       streamingConfig: init.streamingConfig,
       ...(card === undefined ? {} : { finalCard: (summary: string | undefined) => finalCard(card, this.placements(), summary) }),
       elementIds: new Set([...declared.keys(), ...init.tags.keys()]),
+      ...(card === undefined ? {} : { budget: new CardBudget(card, init.tags.keys()) }),
+      elements: () => this.elements.values(),
       elementJson: (elementId) => {
         const json = declared.get(elementId);
         if (!json) return undefined;
@@ -99,11 +116,13 @@ export class CardCore {
    */
   run(operation: () => Promise<void>, failsSession: (error: unknown) => boolean = () => true): Promise<void> {
     return this.#queue.add(async () => {
+      // Queued before the card filled up: the caller goes on with the continuation card.
+      if (this.retired) throw new RolledOver();
       if (this.failure) throw this.failure;
       try {
         await operation();
       } catch (error) {
-        if (failsSession(error)) this.fail(error instanceof Error ? error : new Error(String(error)));
+        if (!(error instanceof RolledOver) && failsSession(error)) this.fail(error instanceof Error ? error : new Error(String(error)));
         throw error;
       }
     });
@@ -115,8 +134,19 @@ export class CardCore {
     this.#flushQueued = true;
     this.run(async () => {
       this.#flushQueued = false;
-      await this.writer.flush(this.elements.values(), false);
+      await this.#flushOrRollOver(false);
     }).catch(() => undefined); // recorded by run(); finish() reports it
+  }
+
+  /** Writes what the card lacks; when the card is full, the session goes on to a continuation card (and says so with `RolledOver` when ending). */
+  async #flushOrRollOver(final: boolean): Promise<void> {
+    try {
+      await this.writer.flush(this.elements.values(), final);
+    } catch (error) {
+      if (!(error instanceof CardFull) || !this.#onFull) throw error;
+      await this.#onFull(error);
+      if (final) throw new RolledOver();
+    }
   }
 
   /** Writes the final text of every element and closes streaming mode with the summary. */
@@ -125,9 +155,16 @@ export class CardCore {
     this.window.stop();
     for (const element of this.elements.values()) element.settle();
     await this.run(async () => {
-      await this.writer.flush(this.elements.values(), true);
+      await this.#flushOrRollOver(true);
       await this.writer.close(summary);
     });
+  }
+
+  /** The session went on to a continuation card: nothing more is written to this one, and nothing kept for it. */
+  retire(): void {
+    this.retired = true;
+    this.window.stop();
+    this.governor.forget(this.cardId);
   }
 
   /** A fatal error: nothing more is sent but the close, which never leaves the card on "[生成中...]". */
@@ -146,7 +183,7 @@ export class CardCore {
     this.window.stop();
     this.#onRelease();
     try {
-      this.#governor.forget(this.cardId);
+      this.governor.forget(this.cardId);
     } catch (error) {
       process.emitWarning(error instanceof Error ? error : String(error), 'GovernorForgetFailed');
     }
@@ -154,7 +191,7 @@ export class CardCore {
 
   /** The streaming window is about to close: re-open it, unless a write already did or the session is ending. */
   #queueReopen(): void {
-    if (this.#reopenQueued || this.ending || this.failure) return;
+    if (this.#reopenQueued || this.ending || this.failure || this.retired) return;
     this.#reopenQueued = true;
     this.run(async () => {
       this.#reopenQueued = false;

@@ -7,7 +7,7 @@ import { EventEmitter } from 'eventemitter3';
 import { type StreamSource, type TextPiece, assertSource } from '../adapters/index.js';
 import { ELEMENT_ID_PATTERN, type FeishuClient, isCardGone } from '../client/index.js';
 import { defaultGovernor } from '../governor/index.js';
-import { CardCore, type CoreInit, safeEmit } from './card-core.js';
+import { CardCore, type CoreInit, RolledOver, safeEmit } from './card-core.js';
 import { DEFAULT_STREAMING_CONFIG, type StreamTag, cardToStart } from './card-template.js';
 import { Dispatcher } from './dispatch.js';
 import { drain } from './drain.js';
@@ -16,8 +16,10 @@ import { type SessionState, SessionStateError } from './errors.js';
 import type { SessionEvents, SessionResult } from './events.js';
 import { beginCard, createCard } from './open-card.js';
 import { follow } from './signal-followers.js';
-import { type AttachOptions, type ResolvedSessionOptions, type StartOptions, checkAttach, checkRecipient, requireClient, resolveSessionOptions, typeOf } from './options.js';
+import { type AttachOptions, type Recipient, type ResolvedSessionOptions, type StartOptions, checkAttach, checkRecipient, requireClient, resolveSessionOptions, typeOf } from './options.js';
+import { rollOver } from './rollover.js';
 import { summarize } from './summary.js';
+import type { CardFull } from './writer.js';
 
 export interface PipeOptions {
   /** Finish the card when the source ends. Default true. */
@@ -38,7 +40,16 @@ type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => vo
 export class CardSession {
   readonly #o: ResolvedSessionOptions;
   readonly #events = new EventEmitter<SessionEvents>();
-  readonly #core: CardCore;
+  readonly #client: FeishuClient;
+  /** The card being written; a continuation card's once the answer outgrew the first. */
+  #core: CardCore;
+  /** Every card of the answer, in order, with its message. */
+  readonly #cards: { cardId: string; messageId: string | null }[] = [];
+  /** Writes, retries and re-opens of the cards that are done. */
+  readonly #done = { writes: 0, retries: 0, reopens: 0 };
+  readonly #halt = new AbortController();
+  /** What a continuation card needs: the first card and where it was sent (absent for attached cards). */
+  #continuation: { template: Record<string, unknown>; to: Recipient | undefined } | undefined;
   #messageId: string | null = null;
   #state: 'open' | 'finishing' | 'finished' | 'aborted' = 'open';
   #aborted = false;
@@ -47,9 +58,34 @@ export class CardSession {
   #piping: Promise<unknown> | undefined;
   #unfollow: (() => void) | undefined;
 
-  private constructor(client: FeishuClient, o: ResolvedSessionOptions, init: CoreInit) {
+  private constructor(client: FeishuClient, o: ResolvedSessionOptions, init: Omit<CoreInit, 'halt'>, to?: Recipient) {
     this.#o = o;
-    this.#core = new CardCore(client, o, init, this.#events, () => this.#unlisten());
+    this.#client = client;
+    if (init.card) this.#continuation = { template: init.card, to };
+    this.#core = this.#newCore(init);
+  }
+
+  #newCore(init: Omit<CoreInit, 'halt'>): CardCore {
+    const onFull = this.#continuation ? (full: CardFull) => this.#rollOver(full) : undefined;
+    return new CardCore(this.#client, this.#o, { ...init, halt: this.#halt, ...(onFull ? { onFull } : {}) }, this.#events, () => this.#unlisten());
+  }
+
+  /** The card is full: the answer goes on in a continuation card (see rollover.ts). */
+  async #rollOver(full: CardFull): Promise<void> {
+    const old = this.#core;
+    const { template, to } = this.#continuation!;
+    const next = await rollOver(
+      { client: this.#client, o: this.#o, template, to, newCore: (init) => this.#newCore({ ...init, governor: old.governor, elements: old.elements }) },
+      old,
+      full,
+    );
+    this.#cards.push({ cardId: next.core.cardId, messageId: next.messageId });
+    this.#done.writes += old.dispatcher.writes;
+    this.#done.retries += old.dispatcher.retries;
+    this.#done.reopens += old.writer.reopens;
+    this.#core = next.core;
+    safeEmit(this.#events, 'rollover', { kind: 'card', elementId: full.element.elementId, from: old.cardId, to: next.core.cardId, cardId: next.core.cardId, messageId: next.messageId });
+    next.core.queueFlush();
   }
 
   /**
@@ -75,8 +111,9 @@ export class CardSession {
       const cardId = await createCard(client, creator, card, o.signal && starting.signal);
       const config = card.config as Record<string, unknown>;
       const streamingConfig = (config.streaming_config as Record<string, unknown> | undefined) ?? DEFAULT_STREAMING_CONFIG;
-      const session = new CardSession(client, o, { cardId, sequence: 0, tags, card, governor, streamingConfig });
+      const session = new CardSession(client, o, { cardId, sequence: 0, tags, card, governor, streamingConfig }, to);
       session.#messageId = await beginCard(client, session.#core, to, o.signal && starting.signal);
+      session.#cards.push({ cardId, messageId: session.#messageId });
       session.#listen();
       return session;
     } finally {
@@ -94,20 +131,27 @@ export class CardSession {
     const governor = o.governor ?? defaultGovernor(client);
     const session = new CardSession(client, o, { cardId, sequence, tags, governor, streamingConfig: DEFAULT_STREAMING_CONFIG });
     session.#messageId = messageId;
+    session.#cards.push({ cardId, messageId });
     if (streamingOpenedAt !== undefined) session.#core.window.opened(streamingOpenedAt);
     session.#listen();
     return session;
   }
 
+  /** The first card of the answer (see `cards` once it has gone on in continuation cards). */
   get cardId(): string {
-    return this.#core.cardId;
+    return this.#cards[0]?.cardId ?? this.#core.cardId;
+  }
+
+  /** Every card of the answer so far, in order, with its message id. */
+  get cards(): readonly { cardId: string; messageId: string | null }[] {
+    return this.#cards.map((card) => ({ ...card }));
   }
 
   get messageId(): string | null {
     return this.#messageId;
   }
 
-  /** The last sequence used on the card. */
+  /** The last sequence used on the card being written. */
   get sequence(): number {
     return this.#core.dispatcher.sequence;
   }
@@ -173,7 +217,7 @@ export class CardSession {
     if (reasoningId !== undefined) this.#element(reasoningId);
     this.#requireOpen('pipe a source');
     if (this.#piping) throw new SessionStateError('pipe a source', this.state, 'another source is being piped into this session');
-    const halt = this.#core.halt.signal;
+    const halt = this.#halt.signal;
     const take = (piece: TextPiece) => {
       const target = piece.kind === 'answer' ? elementId : reasoningId;
       if (target === undefined || halt.aborted) return;
@@ -208,7 +252,15 @@ export class CardSession {
     this.#requireOpen('patch an element');
     this.#core.queueFlush();
     // A rejected patch is the caller's to handle; only a card that is gone ends the session.
-    await this.#core.run(() => this.#core.writer.patch(elementId, partial), isCardGone);
+    for (;;) {
+      const core = this.#core;
+      try {
+        await core.run(() => core.writer.patch(elementId, partial), isCardGone);
+        return;
+      } catch (error) {
+        if (!(error instanceof RolledOver)) throw error; // the card filled up meanwhile: patch the continuation card
+      }
+    }
   }
 
   /**
@@ -238,7 +290,7 @@ export class CardSession {
     if (this.#core.failure) return this.#failed();
     if (this.#ending && this.#core.ending) return this.#ending;
     this.#markAborted(reason);
-    this.#core.halt.abort(reason);
+    this.#halt.abort(reason);
     this.#state = 'finishing';
     this.#ending ??= this.#end(undefined);
     return this.#ending;
@@ -246,11 +298,16 @@ export class CardSession {
 
   async #end(summary: string | undefined): Promise<SessionResult> {
     if (this.#core.failure) return this.#failed();
-    try {
-      // The default summary is read after a final half character was dropped.
-      await this.#core.end(summary ?? summarize(this.#settledText()));
-    } catch {
-      return this.#failed();
+    for (;;) {
+      try {
+        // The default summary (this card's start) is read after a final half character was dropped.
+        this.#settledText();
+        await this.#core.end(summary ?? summarize(this.#element(this.#o.elementId).writable().text));
+        break;
+      } catch (error) {
+        if (error instanceof RolledOver) continue; // the card filled up: end on the continuation card
+        return this.#failed();
+      }
     }
     this.#state = this.#aborted ? 'aborted' : 'finished';
     const result = this.#result();
@@ -297,10 +354,11 @@ export class CardSession {
       messageId: this.#messageId,
       text: this.text,
       texts: Object.fromEntries(this.#core.texts()),
+      cards: [...this.cards],
       sequence: dispatcher.sequence,
-      writes: dispatcher.writes,
-      retries: dispatcher.retries,
-      reopens: writer.reopens,
+      writes: this.#done.writes + dispatcher.writes,
+      retries: this.#done.retries + dispatcher.retries,
+      reopens: this.#done.reopens + writer.reopens,
       aborted: this.#aborted,
       ...(this.#aborted ? { abortReason: this.#abortReason } : {}),
     };

@@ -146,3 +146,16 @@ function findList(node: unknown, element: JsonObject, depth = 0): unknown[] | un
   }
   return undefined;
 }
+
+/** The card a full card's answer goes on in: the same card, its streamed elements empty, its title marked as continued. */
+export function continuationCard(card: JsonObject, streamed: readonly string[]): JsonObject {
+  const copy = structuredClone(card);
+  walk(copy.body, (element) => {
+    if (typeof element.element_id === 'string' && streamed.includes(element.element_id)) element.content = '';
+  });
+  const header = isObject(copy.header) ? copy.header : {};
+  const title = isObject(header.title) ? header.title : { tag: 'plain_text', content: '' };
+  const content = typeof title.content === 'string' && title.content !== '' ? `${title.content} (continued)` : '(continued)';
+  copy.header = { ...header, title: { ...title, content } };
+  return copy;
+}

@@ -16,6 +16,8 @@ export class ElementText {
   #ackedVersion = 0;
   /** Where the part the target element holds starts in `text`. */
   #base = 0;
+  /** Put before the part from `base` on: a code fence or a table header reopened on a continuation card. */
+  #prefix = '';
   #target: string;
   /** The elements that hold the text before `base`, in order, with their share. */
   readonly #earlier: { elementId: string; text: string }[] = [];
@@ -35,14 +37,34 @@ export class ElementText {
   /** The text before `cut` (of what `writable()` returned) has landed; the rest continues in `target`. */
   continueIn(target: string, cut: number): void {
     this.#earlier.push({ elementId: this.#target, text: this.writable().text.slice(0, cut) });
-    this.#base += cut;
+    this.#move(cut, '');
     this.#target = target;
+  }
+
+  /**
+   * The text before `cut` (of what `writable()` returned) stays on the card that is full; the rest goes
+   * on, after `reopen`, in this element of the continuation card.
+   */
+  continueOnNextCard(cut: number, reopen: string): void {
+    this.#earlier.length = 0;
+    this.#move(cut, reopen);
+    this.#target = this.elementId;
+  }
+
+  #move(cut: number, prefix: string): void {
+    this.#base += Math.max(0, cut - this.#prefix.length);
+    this.#prefix = prefix;
     this.#version++;
   }
 
-  /** Every element holding part of this text, in order, with its share (the last one's is what arrived so far). */
+  /** Every element of the current card holding part of this text, in order, with its share (the last one's is what arrived so far). */
   placement(): { elementId: string; text: string }[] {
-    return [...this.#earlier, { elementId: this.#target, text: this.#base === 0 ? this.text : this.text.slice(this.#base) }];
+    return [...this.#earlier, { elementId: this.#target, text: this.#current() }];
+  }
+
+  /** What the target element holds: the reopened prefix, then the text from `base` on. */
+  #current(): string {
+    return this.#prefix + (this.#base === 0 ? this.text : this.text.slice(this.#base));
   }
 
   append(delta: string): void {
@@ -72,7 +94,7 @@ export class ElementText {
    * prefix the platform types from; no write ever sends one.
    */
   writable(): { text: string; complete: boolean } {
-    const text = this.#base === 0 ? this.text : this.text.slice(this.#base);
+    const text = this.#current();
     if (!endsInsideCharacter(text)) return { text, complete: true };
     return { text: text.slice(0, -1), complete: false };
   }

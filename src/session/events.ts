@@ -26,27 +26,41 @@ export interface ReopenEvent {
 }
 
 /**
- * The answer outgrew where it was: a markdown element holds at most 4 tables, so the text continues in
- * a new element added right after it (`kind: 'element'`).
+ * The answer outgrew where it was. `element`: a markdown element holds at most 4 tables, so the text
+ * continues in a new element added right after it (`from`, `to` are element ids). `card`: the card is
+ * full (30 KB), so the answer continues in a continuation card sent right after it (`from`, `to` are
+ * card ids; `messageId` is the new card's message).
  */
-export interface RolloverEvent {
-  kind: 'element';
-  /** The streamed element (as you named it) whose text continues. */
-  elementId: string;
-  /** The element that holds the text before the cut, and the one that holds the rest. */
-  from: string;
-  to: string;
-  cardId: string;
-}
+export type RolloverEvent =
+  | {
+      kind: 'element';
+      /** The streamed element (as you named it) whose text continues. */
+      elementId: string;
+      from: string;
+      to: string;
+      cardId: string;
+    }
+  | {
+      kind: 'card';
+      /** The streamed element that filled the card. */
+      elementId: string;
+      from: string;
+      to: string;
+      cardId: string;
+      messageId: string | null;
+    };
 
 export interface SessionResult {
+  /** The first card (and its message): where the answer starts. */
   cardId: string;
   messageId: string | null;
+  /** Every card of the answer in order: more than one when it outgrew a card (30 KB) and continued. */
+  cards: { cardId: string; messageId: string | null }[];
   /** Final text of the main element. */
   text: string;
   /** Final text of every streamed element. */
   texts: Record<string, string>;
-  /** Last sequence used on the card. */
+  /** Last sequence used on the last card. */
   sequence: number;
   /** Writes the platform accepted (content, settings, patches). */
   writes: number;

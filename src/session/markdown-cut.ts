@@ -44,7 +44,8 @@ const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
 const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 const FENCE = /^ {0,3}(`{3,}|~{3,})([^`\n]*)$/;
-const TABLE_ROW = /^ {0,3}\|/;
+/** A table row (a header row with or without outer pipes, as GitHub markdown and the platform read it). */
+const TABLE_ROW = /\|/;
 const TABLE_DELIMITER = /^ {0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
 
 interface Fence {

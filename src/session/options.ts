@@ -38,6 +38,11 @@ export interface SessionOptions {
   reopenMarginMs?: number;
   /** Appended to the main element when the session is aborted, so readers see the answer was cut. Default `\n\n_(interrupted)_`. */
   interruptedText?: string;
+  /**
+   * Appended to the main element of a card that is full (30 KB), before the answer goes on in a
+   * continuation card. Default `\n\n_(continued below)_`.
+   */
+  continuedText?: string;
   /** Retries of transient failures. Default `{ maxAttempts: 8, baseDelayMs: 200, maxDelayMs: 5000, maxThrottledMs: 600000 }`. */
   retry?: Partial<RetryPolicy>;
 }
@@ -72,6 +77,7 @@ export interface ResolvedSessionOptions {
   streamingWindowMs: number;
   reopenMarginMs: number;
   interruptedText: string;
+  continuedText: string;
   retry: RetryPolicy;
 }
 
@@ -114,6 +120,8 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
   }
   const interruptedText = options.interruptedText ?? '\n\n_(interrupted)_';
   if (typeof interruptedText !== 'string') throw new TypeError('options.interruptedText must be a string');
+  const continuedText = options.continuedText ?? '\n\n_(continued below)_';
+  if (typeof continuedText !== 'string' || continuedText.length > 200) throw new TypeError('options.continuedText must be a string of at most 200 characters');
   return {
     signal: options.signal,
     elementId,
@@ -123,6 +131,7 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
     streamingWindowMs,
     reopenMarginMs,
     interruptedText,
+    continuedText,
     retry,
   };
 }

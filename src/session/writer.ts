@@ -10,7 +10,8 @@ import type { Clock } from './clock.js';
 import { type Dispatcher, StreamingClosed } from './dispatch.js';
 import type { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
-import { tableCut } from './markdown-cut.js';
+import type { CardBudget } from './card-budget.js';
+import { jsonBytes, tableCut } from './markdown-cut.js';
 import type { StreamingWindow } from './streaming-window.js';
 
 const CONTENT = 'cardkit.cardElement.content';
@@ -37,6 +38,10 @@ export interface WriterOptions {
   elementIds: Set<string>;
   /** A streamed element as the card declared it (its properties are copied to the element its text continues in). */
   elementJson?: (elementId: string) => Record<string, unknown> | undefined;
+  /** What the card may still hold; absent for attached cards (their size is not known). */
+  budget?: CardBudget;
+  /** Every streamed text of the session. */
+  elements: () => Iterable<ElementText>;
   emit: <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => void;
 }
 
@@ -144,7 +149,9 @@ export class CardWriter {
         const { text, complete } = element.writable();
         // Changed while this write waited: emptied (setText('')), and a content write needs 1+ characters; or
         // grown past the tables an element may hold. Decide again (the sequence this attempt drew stays a gap).
-        if ((!viaPatch && text === '') || (element.tag === 'markdown' && tableCut(text, TABLES_PER_MARKDOWN) > 0)) throw new DecideAgain();
+        if ((!viaPatch && text === '') || (element.tag === 'markdown' && tableCut(text, TABLES_PER_MARKDOWN) > 0) || this.#overflows(element)) {
+          throw new DecideAgain();
+        }
         version = complete ? element.version : 0;
         written = text;
         return written;
@@ -152,9 +159,12 @@ export class CardWriter {
       // More tables than a markdown element may hold: the text before the next one stays, the rest continues in a new element.
       const tableAt = element.tag === 'markdown' ? tableCut(element.writable().text, TABLES_PER_MARKDOWN) : -1;
       if (tableAt > 0) {
+        // The part that stays must fit the card too; if it does not, the card is full first.
+        if (this.#o.budget && jsonBytes(element.writable().text.slice(0, tableAt)) > this.room(element)) throw new CardFull(element);
         await this.#continueInNewElement(element, tableAt, final);
         continue;
       }
+      if (this.#overflows(element)) throw new CardFull(element);
       // Content writes need 1+ characters: an emptied element, and every element once streaming is gone, is patched.
       const viaPatch = window.state === 'dead' || element.writable().text === '';
       try {
@@ -178,6 +188,37 @@ export class CardWriter {
         return;
       } catch (error) {
         if (error instanceof DecideAgain) continue;
+        if (!(error instanceof StreamingClosed)) throw error;
+        window.closed();
+        if (++reopens > MAX_REOPENS_PER_WRITE || !(await this.open('expired'))) window.giveUp();
+      }
+    }
+  }
+
+  /** True when the element's text as it stands would not fit the card. */
+  #overflows(element: ElementText): boolean {
+    const budget = this.#o.budget;
+    return budget !== undefined && jsonBytes(element.writable().text) > budget.room(this.#o.elements(), element);
+  }
+
+  /** Bytes the element's current part may take on this card. */
+  room(element: ElementText): number {
+    return this.#o.budget?.room(this.#o.elements(), element) ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Writes `text` as the element's final text on this card (the card is full: what follows goes on another). */
+  async writeFinal(element: ElementText, text: string): Promise<void> {
+    const { client, cardId, dispatcher, window } = this.#o;
+    const target = element.target;
+    for (let reopens = 0; ; ) {
+      try {
+        if (window.state === 'dead' || text === '') {
+          await dispatcher.send({ api: PATCH, cardId, urgent: true, keyed: false, request: (sequence) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: target, partial_element: { content: text }, sequence }) });
+        } else {
+          await dispatcher.send({ api: CONTENT, cardId, urgent: true, keyed: false, request: (sequence) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: target, content: text, sequence }) });
+        }
+        return;
+      } catch (error) {
         if (!(error instanceof StreamingClosed)) throw error;
         window.closed();
         if (++reopens > MAX_REOPENS_PER_WRITE || !(await this.open('expired'))) window.giveUp();
@@ -210,6 +251,7 @@ export class CardWriter {
     const to = continuationId(element.elementId, elementIds);
     elementIds.add(to);
     const declared = this.#o.elementJson?.(element.elementId) ?? { tag: 'markdown' };
+    this.#o.budget?.added({ ...declared, element_id: to, content: '' });
     const uuid = uuidv4();
     await write(
       ADD_ELEMENT,
@@ -235,6 +277,13 @@ function continuationId(elementId: string, taken: ReadonlySet<string>): string {
     const suffix = `_${n}`;
     const id = `${elementId.slice(0, 20 - suffix.length)}${suffix}`;
     if (!taken.has(id)) return id;
+  }
+}
+
+/** The card cannot hold the element's text as it stands: the session continues on a new card. */
+export class CardFull extends Error {
+  constructor(readonly element: ElementText) {
+    super(`the card is full (${element.elementId})`);
   }
 }
 

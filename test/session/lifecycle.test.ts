@@ -275,6 +275,7 @@ describe('CardSession lifecycle', () => {
       expect(result).toEqual({
         cardId: session.cardId,
         messageId: card.message_id,
+        cards: [{ cardId: session.cardId, messageId: card.message_id }],
         text: 'alpha beta gamma',
         texts: { answer: 'alpha beta gamma' },
         sequence: card.sequence,

@@ -132,3 +132,163 @@ describe('rollover into new elements', () => {
     expect(emulator.stats().rejected).toEqual({});
   }, 60_000);
 });
+
+const NOTE = '\n\n_(continued below)_';
+const FENCE_LINE = /^(`{3,}|~{3,})[^\n]*\n/;
+
+/**
+ * Rebuilds the answer from the cards' texts: drops the "continued below" note of every card but the
+ * last, and the documented repairs (a code fence closed at a card's end and reopened at the next one's
+ * start, a table's header repeated), checking that every card's share sits where it belongs.
+ */
+function rebuild(cardTexts: string[], answer: string): string {
+  let pos = 0;
+  let rebuilt = '';
+  cardTexts.forEach((raw, i) => {
+    let text = raw;
+    if (i < cardTexts.length - 1) {
+      expect(text.endsWith(NOTE)).toBe(true);
+      text = text.slice(0, -NOTE.length);
+    }
+    const starts: string[] = [text];
+    if (i > 0) {
+      const reopened = FENCE_LINE.exec(text);
+      if (reopened) starts.push(text.slice(reopened[0].length));
+      const header = /^[^\n]*\|[^\n]*\n[^\n]*-[^\n]*\n/.exec(text);
+      if (header) starts.push(text.slice(header[0].length));
+    }
+    const variants = starts.flatMap((t) => {
+      const closed = /\n?(`{3,}|~{3,})$/.exec(t);
+      return closed ? [t, t.slice(0, closed.index), t.slice(0, -closed[1]!.length)] : [t];
+    });
+    const share = variants.filter((v) => answer.startsWith(v, pos)).sort((a, b) => b.length - a.length)[0];
+    expect(share, `card ${i + 1} does not continue the answer at ${pos}`).toBeDefined();
+    rebuilt += share!;
+    pos += share!.length;
+  });
+  return rebuilt;
+}
+
+describe('rollover into continuation cards', () => {
+  let emulator: Emulator;
+  useEmulator((started) => ({ emulator } = started), { limits: { apiQps: 100_000, apiQpm: 10_000_000, cardQps: 1000 } });
+  const newClient = (): FeishuClient => clientFor(emulator).client;
+
+  /** Streams `answer` in deltas of 1..max characters and checks every promise of issue 10. */
+  async function streamLong(answer: string, max: number, options: { to?: { chat_id: string } | { reply_to: string } } = {}) {
+    const session = await CardSession.start(newClient(), { to: options.to ?? { chat_id: 'oc_team' }, title: 'Answer', retry: FAST_RETRY });
+    const rollovers: RolloverEvent[] = [];
+    session.on('rollover', (event) => rollovers.push(event));
+    for (const piece of chunks(answer, max, seeded(answer.length))) session.append(piece);
+    const result = await session.finish();
+    const texts = result.cards.map(({ cardId }) => joined(emulator, cardId, 'answer'));
+    expect(rebuild(texts, answer)).toBe(answer);
+    expect(result.text).toBe(answer);
+    for (const { cardId } of result.cards) {
+      const card = emulator.card(cardId)!;
+      expect(card.streaming_mode).toBe(false);
+      expect(Buffer.byteLength(JSON.stringify(card.card))).toBeLessThanOrEqual(30 * 1024);
+    }
+    expect(emulator.stats().rejected).toEqual({});
+    expect(rollovers.filter((r) => r.kind === 'card').map((r) => r.to)).toEqual(result.cards.slice(1).map((c) => c.cardId));
+    return { session, result, texts };
+  }
+
+  it('a 120,000-character answer, in deltas of 1 to 5,000 characters, lands whole across cards sent in order', async () => {
+    const paragraph = (i: number) => `Paragraph ${i}: streaming cards carry the full text on every write, so a long answer needs care. 流式卡片。\n\n`;
+    let answer = '';
+    for (let i = 0; answer.length < 120_000; i++) answer += paragraph(i);
+    const { result } = await streamLong(answer, 5000);
+    expect(result.cards.length).toBeGreaterThanOrEqual(4);
+    const sent = result.cards.map(({ messageId }) => emulator.message(messageId!)!);
+    expect(sent.every((m) => m.chat_id === 'oc_team')).toBe(true);
+    // Sent in order: the emulator lists messages as they arrived.
+    const cardIds = result.cards.map((c) => c.cardId);
+    expect(emulator.messages().filter((m) => cardIds.includes(m.card_id ?? '')).map((m) => m.message_id)).toEqual(result.cards.map((c) => c.messageId));
+    expect(sent.map((m) => m.card_id)).toEqual(cardIds);
+    const titles = result.cards.map(({ cardId }) => (emulator.card(cardId)!.card.header as { title: { content: string } }).title.content);
+    expect(titles).toEqual(['Answer', ...result.cards.slice(1).map(() => 'Answer (continued)')]);
+  }, 60_000);
+
+  it('40 KB of CJK without a single line break is cut between characters and lands whole', async () => {
+    const answer = '飞书卡片流式输出每一个字都不能丢失。'.repeat(760);
+    expect(Buffer.byteLength(answer)).toBeGreaterThan(40_000);
+    const { result } = await streamLong(answer, 700);
+    expect(result.cards.length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it('300 code blocks land whole, every card with its fences balanced', async () => {
+    const answer = Array.from({ length: 300 }, (_, i) => `Step ${i}:\n\n\`\`\`ts\nconst value${i} = compute(${i}); // each block carries a little weight, so that 300 of them fill more than a card\n\`\`\`\n\n`).join('');
+    const { texts } = await streamLong(answer, 900);
+    for (const text of texts) expect((text.match(/^```/gm) ?? []).length % 2).toBe(0);
+  }, 60_000);
+
+  it('a code fence straddling the card budget is closed on the first card and reopened, info string included, on the next', async () => {
+    const code = Array.from({ length: 1500 }, (_, i) => `    result.push(compute(${i})); // line ${i}`).join('\n');
+    const answer = `Here is the program:\n\n\`\`\`python title="long.py"\n${code}\n\`\`\`\n\nThat is all.`;
+    const { texts } = await streamLong(answer, 3000);
+    expect(texts.length).toBeGreaterThanOrEqual(2);
+    expect(texts[0]!.endsWith(`\n\`\`\`${NOTE}`)).toBe(true);
+    expect(texts[1]!.startsWith('```python title="long.py"\n')).toBe(true);
+  }, 60_000);
+
+  it('a setText snapshot of 60 KB lands whole across cards', async () => {
+    const answer = 'A snapshot of accumulated text, as some SDKs give it. '.repeat(1150);
+    const session = await CardSession.start(newClient(), { to: { chat_id: 'oc_team' } });
+    session.setText(answer.slice(0, 20_000));
+    session.setText(answer);
+    const result = await session.finish();
+    const texts = result.cards.map(({ cardId }) => joined(emulator, cardId, 'answer'));
+    expect(rebuild(texts, answer)).toBe(answer);
+    expect(result.cards.length).toBeGreaterThanOrEqual(2);
+    expect(emulator.stats().rejected).toEqual({});
+  }, 60_000);
+
+  it('a session that replies sends its continuation cards as replies to the same message', async () => {
+    const client = newClient();
+    const { message_id: question } = await client.im.v1.message.create({ receive_id_type: 'chat_id', receive_id: 'oc_team', msg_type: 'text', content: { text: 'Tell me everything' } });
+    const answer = 'Everything, in detail. '.repeat(2000);
+    const { result } = await streamLong(answer, 2000, { to: { reply_to: question } });
+    for (const { messageId } of result.cards) expect(emulator.message(messageId!)?.parent_id).toBe(question);
+  }, 60_000);
+
+  it('a reasoning panel that fills the card goes on in the continuation card too; the note goes under the answer', async () => {
+    const reasoning = 'Thinking about the question step by step. '.repeat(900);
+    const session = await CardSession.start(newClient(), { to: { chat_id: 'oc_team' }, card: REASONING_CARD, extraElementIds: ['thinking'] });
+    for (const piece of chunks(reasoning, 1500, seeded(3))) session.append(piece, 'thinking');
+    session.append('The answer.');
+    const result = await session.finish();
+    expect(result.cards.length).toBeGreaterThanOrEqual(2);
+    const thoughts = result.cards.map(({ cardId }) => joined(emulator, cardId, 'thinking'));
+    expect(thoughts.join('')).toBe(reasoning);
+    const answers = result.cards.map(({ cardId }) => joined(emulator, cardId, 'answer'));
+    expect(answers.slice(0, -1).every((text) => text.endsWith(NOTE))).toBe(true);
+    expect(answers.map((text, i) => (i < answers.length - 1 ? text.slice(0, -NOTE.length) : text)).join('')).toBe('The answer.');
+    expect(emulator.stats().rejected).toEqual({});
+  }, 60_000);
+
+  it('any long markdown answer, cut into any deltas: every card within 30 KB and 4 tables per element, the cards joined exactly the answer', async () => {
+    const block = fc.oneof(
+      fc.constant('A paragraph of prose that goes on for a while, with **bold** and `code` and 中文 and 😀 in it. '.repeat(6) + '\n\n'),
+      fc.integer({ min: 1, max: 40 }).map((lines) => '```ts\n' + 'const x = 1; // code line\n'.repeat(lines) + '```\n\n'),
+      fc.integer({ min: 1, max: 30 }).map((rows) => '| a | b |\n| --- | --- |\n' + '| cell | value |\n'.repeat(rows) + '\n'),
+      fc.constant('- item one\n- item two\n- item three\n\n'),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(block, { minLength: 60, maxLength: 160 }), fc.integer({ min: 1, max: 5000 }), async (blocks, max) => {
+        const answer = blocks.join('');
+        const session = await CardSession.start(newClient(), { to: { chat_id: 'oc_team' } });
+        for (const piece of chunks(answer, max, seeded(max))) session.append(piece);
+        const result = await session.finish();
+        expect(rebuild(result.cards.map(({ cardId }) => joined(emulator, cardId, 'answer')), answer)).toBe(answer);
+        for (const { cardId } of result.cards) {
+          expect(Buffer.byteLength(JSON.stringify(emulator.card(cardId)!.card))).toBeLessThanOrEqual(30 * 1024);
+          for (const { text } of markdownElements(emulator, cardId)) expect(countTables(text)).toBeLessThanOrEqual(4);
+          expect(emulator.card(cardId)!.streaming_mode).toBe(false);
+        }
+      }),
+      { numRuns: 6 },
+    );
+    expect(emulator.stats().rejected).toEqual({});
+  }, 120_000);
+});

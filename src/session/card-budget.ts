@@ -1,0 +1,45 @@
+/**
+ * What a card may still hold (reference §14: 30 KB per card). The session measures the card it is
+ * writing before each write: the card as created (with its streamed elements empty), the elements the
+ * text continued in, and every streamed text where it stands. A write that would not fit rolls the
+ * answer over to a continuation card instead of being refused with 200860.
+ */
+import type { ElementText } from './element-text.js';
+import { jsonBytes } from './markdown-cut.js';
+
+export const MAX_CARD_BYTES = 30 * 1024;
+/** Kept free for what the platform adds to the stored card and for the closing settings (summary). */
+const MARGIN_BYTES = 1024;
+
+export class CardBudget {
+  readonly #base: number;
+  #added = 0;
+
+  /** @param card the card as created; @param streamed the ids of the elements whose text is measured separately */
+  constructor(card: Record<string, unknown>, streamed: Iterable<string>) {
+    const ids = new Set(streamed);
+    const empty = JSON.stringify(card, (key, value: unknown) => {
+      if (typeof value === 'object' && value !== null && ids.has((value as { element_id?: string }).element_id ?? '')) {
+        return { ...value, content: '' };
+      }
+      return value;
+    });
+    this.#base = Buffer.byteLength(empty);
+  }
+
+  /** An element was added to the card (a continuation element). */
+  added(element: Record<string, unknown>): void {
+    this.#added += Buffer.byteLength(JSON.stringify(element)) + 1;
+  }
+
+  /** Bytes the current part of `element` may take, with every other text as it stands. */
+  room(elements: Iterable<ElementText>, element: ElementText): number {
+    let used = this.#base + this.#added;
+    for (const other of elements) {
+      const placement = other.placement();
+      const counted = other === element ? placement.slice(0, -1) : placement;
+      for (const { text } of counted) used += jsonBytes(text);
+    }
+    return MAX_CARD_BYTES - MARGIN_BYTES - used;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * A card is full (reference §14: 30 KB): the answer goes on in a continuation card (issue 10). What
+ * stays on the full card is written whole, cut at a safe place (see markdown-cut.ts) with a short
+ * "continued below" note; the card is closed with its summary; a continuation card, its title marked,
+ * is created, opened and sent right after it, to the same chat or as a reply to the same message; every
+ * streamed text goes on there from where it stopped.
+ */
+import type { FeishuClient } from '../client/index.js';
+import type { CardCore, CoreInit } from './card-core.js';
+import { continuationCard } from './card-template.js';
+import { Dispatcher } from './dispatch.js';
+import { jsonBytes, safeCut } from './markdown-cut.js';
+import { beginCard, createCard } from './open-card.js';
+import type { Recipient, ResolvedSessionOptions } from './options.js';
+import { summarize } from './summary.js';
+import type { CardFull } from './writer.js';
+
+export interface RolloverContext {
+  client: FeishuClient;
+  o: ResolvedSessionOptions;
+  /** The card the session created first (the continuation is built from it). */
+  template: Record<string, unknown>;
+  to: Recipient | undefined;
+  /** A new card's core, carrying the session's texts. */
+  newCore: (init: Omit<CoreInit, 'halt' | 'onFull' | 'elements' | 'governor'>) => CardCore;
+}
+
+export interface RolledOverTo {
+  core: CardCore;
+  messageId: string | null;
+}
+
+export async function rollOver(context: RolloverContext, old: CardCore, full: CardFull): Promise<RolledOverTo> {
+  const { client, o, template, to } = context;
+  const element = full.element;
+  const main = old.elements.get(o.elementId)!;
+  const note = o.continuedText;
+  // Every other text stays on this card as it stands; the one that overflowed, as far as it fits.
+  const others = [...old.elements.values()].filter((e) => e !== element).map((e) => ({ e, text: e.writable().text }));
+  const room = old.writer.room(element) - jsonBytes(note);
+  const physical = element.writable().text;
+  const cut = safeCut(physical, { maxBytes: Math.max(room, 64) });
+  const kept = physical.slice(0, cut.index) + cut.close;
+  for (const { e, text } of others) if (e.dirty || e === main) await old.writer.writeFinal(e, e === main ? text + note : text);
+  await old.writer.writeFinal(element, element === main ? kept + note : kept);
+  await old.writer.close(summarize(element === main ? kept : (others.find(({ e }) => e === main)?.text ?? '')));
+  old.retire();
+  for (const { e, text } of others) e.continueOnNextCard(text.length, '');
+  element.continueOnNextCard(cut.index, cut.reopen);
+
+  const card = continuationCard(template, [...old.elements.keys()]);
+  const config = card.config as Record<string, unknown>;
+  const creator = new Dispatcher({ governor: old.governor, sequences: old.governor.sequences, retry: o.retry, sequence: 0, onRetry: () => undefined });
+  const cardId = await createCard(client, creator, card, undefined);
+  const core = context.newCore({
+    cardId,
+    sequence: 0,
+    tags: new Map([...old.elements].map(([id, e]) => [id, e.tag])),
+    card,
+    streamingConfig: config.streaming_config as Record<string, unknown>,
+  });
+  const messageId = await beginCard(client, core, to, undefined);
+  return { core, messageId };
+}

@@ -7,7 +7,8 @@ import { EventEmitter } from 'eventemitter3';
 import { type StreamSource, type TextPiece, assertSource } from '../adapters/index.js';
 import { ELEMENT_ID_PATTERN, type FeishuClient, isCardGone } from '../client/index.js';
 import { defaultGovernor } from '../governor/index.js';
-import { CardCore, type CoreInit, RolledOver, safeEmit } from './card-core.js';
+import { CardChain } from './card-chain.js';
+import { type CoreInit, RolledOver, safeEmit } from './card-core.js';
 import { DEFAULT_STREAMING_CONFIG, type StreamTag, cardToStart } from './card-template.js';
 import { Dispatcher } from './dispatch.js';
 import { drain } from './drain.js';
@@ -16,40 +17,17 @@ import { type SessionState, SessionStateError } from './errors.js';
 import type { SessionEvents, SessionResult } from './events.js';
 import { beginCard, createCard } from './open-card.js';
 import { follow } from './signal-followers.js';
-import { type AttachOptions, type Recipient, type ResolvedSessionOptions, type StartOptions, checkAttach, checkRecipient, requireClient, resolveSessionOptions, typeOf } from './options.js';
-import { rollOver } from './rollover.js';
+import { type AttachOptions, type FinishOptions, type PipeOptions, type Recipient, type ResolvedSessionOptions, type StartOptions, checkAttach, checkRecipient, requireClient, resolveSessionOptions, typeOf } from './options.js';
 import { summarize } from './summary.js';
-import type { CardFull } from './writer.js';
-
-export interface PipeOptions {
-  /** Finish the card when the source ends. Default true. */
-  finish?: boolean;
-  /** Element for the answer text. Default the session's `elementId`. */
-  elementId?: string;
-  /** Element for reasoning text (chat `reasoning_content`, Responses reasoning deltas); dropped when unset. */
-  reasoningElementId?: string;
-}
-
-export interface FinishOptions {
-  /** Chat-list summary. Default the first 50 characters of the answer. */
-  summary?: string;
-}
 
 type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => void;
 
 export class CardSession {
   readonly #o: ResolvedSessionOptions;
   readonly #events = new EventEmitter<SessionEvents>();
-  readonly #client: FeishuClient;
-  /** The card being written; a continuation card's once the answer outgrew the first. */
-  #core: CardCore;
-  /** Every card of the answer, in order, with its message. */
-  readonly #cards: { cardId: string; messageId: string | null }[] = [];
-  /** Writes, retries and re-opens of the cards that are done. */
-  readonly #done = { writes: 0, retries: 0, reopens: 0 };
+  /** The cards of the answer; `#chain.core` is the one being written. */
+  readonly #chain: CardChain;
   readonly #halt = new AbortController();
-  /** What a continuation card needs: the first card and where it was sent (absent for attached cards). */
-  #continuation: { template: Record<string, unknown>; to: Recipient | undefined } | undefined;
   #messageId: string | null = null;
   #state: 'open' | 'finishing' | 'finished' | 'aborted' = 'open';
   #aborted = false;
@@ -60,32 +38,8 @@ export class CardSession {
 
   private constructor(client: FeishuClient, o: ResolvedSessionOptions, init: Omit<CoreInit, 'halt'>, to?: Recipient) {
     this.#o = o;
-    this.#client = client;
-    if (init.card) this.#continuation = { template: init.card, to };
-    this.#core = this.#newCore(init);
-  }
-
-  #newCore(init: Omit<CoreInit, 'halt'>): CardCore {
-    const onFull = this.#continuation ? (full: CardFull) => this.#rollOver(full) : undefined;
-    return new CardCore(this.#client, this.#o, { ...init, halt: this.#halt, ...(onFull ? { onFull } : {}) }, this.#events, () => this.#unlisten());
-  }
-
-  /** The card is full: the answer goes on in a continuation card (see rollover.ts). */
-  async #rollOver(full: CardFull): Promise<void> {
-    const old = this.#core;
-    const { template, to } = this.#continuation!;
-    const next = await rollOver(
-      { client: this.#client, o: this.#o, template, to, newCore: (init) => this.#newCore({ ...init, governor: old.governor, elements: old.elements }) },
-      old,
-      full,
-    );
-    this.#cards.push({ cardId: next.core.cardId, messageId: next.messageId });
-    this.#done.writes += old.dispatcher.writes;
-    this.#done.retries += old.dispatcher.retries;
-    this.#done.reopens += old.writer.reopens;
-    this.#core = next.core;
-    safeEmit(this.#events, 'rollover', { kind: 'card', elementId: full.element.elementId, from: old.cardId, to: next.core.cardId, cardId: next.core.cardId, messageId: next.messageId });
-    next.core.queueFlush();
+    const context = { client, o, events: this.#events, halt: this.#halt, onRelease: () => this.#unlisten(), ...(to ? { to } : {}) };
+    this.#chain = new CardChain(context, init);
   }
 
   /**
@@ -112,8 +66,8 @@ export class CardSession {
       const config = card.config as Record<string, unknown>;
       const streamingConfig = (config.streaming_config as Record<string, unknown> | undefined) ?? DEFAULT_STREAMING_CONFIG;
       const session = new CardSession(client, o, { cardId, sequence: 0, tags, card, governor, streamingConfig }, to);
-      session.#messageId = await beginCard(client, session.#core, to, o.signal && starting.signal);
-      session.#cards.push({ cardId, messageId: session.#messageId });
+      session.#messageId = await beginCard(client, session.#chain.core, to, o.signal && starting.signal);
+      session.#chain.sent(session.#messageId);
       session.#listen();
       return session;
     } finally {
@@ -131,20 +85,20 @@ export class CardSession {
     const governor = o.governor ?? defaultGovernor(client);
     const session = new CardSession(client, o, { cardId, sequence, tags, governor, streamingConfig: DEFAULT_STREAMING_CONFIG });
     session.#messageId = messageId;
-    session.#cards.push({ cardId, messageId });
-    if (streamingOpenedAt !== undefined) session.#core.window.opened(streamingOpenedAt);
+    session.#chain.sent(messageId);
+    if (streamingOpenedAt !== undefined) session.#chain.core.window.opened(streamingOpenedAt);
     session.#listen();
     return session;
   }
 
   /** The first card of the answer (see `cards` once it has gone on in continuation cards). */
   get cardId(): string {
-    return this.#cards[0]?.cardId ?? this.#core.cardId;
+    return this.#chain.cards[0]?.cardId ?? this.#chain.core.cardId;
   }
 
   /** Every card of the answer so far, in order, with its message id. */
   get cards(): readonly { cardId: string; messageId: string | null }[] {
-    return this.#cards.map((card) => ({ ...card }));
+    return this.#chain.cards.map((card) => ({ ...card }));
   }
 
   get messageId(): string | null {
@@ -153,7 +107,7 @@ export class CardSession {
 
   /** The last sequence used on the card being written. */
   get sequence(): number {
-    return this.#core.dispatcher.sequence;
+    return this.#chain.core.dispatcher.sequence;
   }
 
   /** The main element's text so far (everything appended, whether or not it has landed yet). */
@@ -162,7 +116,7 @@ export class CardSession {
   }
 
   get state(): SessionState {
-    return this.#core.failure && this.#state !== 'finished' && this.#state !== 'aborted' ? 'failed' : this.#state;
+    return this.#chain.core.failure && this.#state !== 'finished' && this.#state !== 'aborted' ? 'failed' : this.#state;
   }
 
   /** Listens to a session event (`flush`, `retry`, `reopen`, `error`, `finish`). */
@@ -187,7 +141,7 @@ export class CardSession {
     const element = this.#element(elementId);
     this.#requireOpen('append text');
     element.append(delta);
-    this.#core.queueFlush();
+    this.#chain.core.queueFlush();
   }
 
   /** Replaces an element's text with a full snapshot, for sources that give accumulated text; `''` empties it. */
@@ -196,7 +150,7 @@ export class CardSession {
     const element = this.#element(elementId);
     this.#requireOpen('set text');
     element.set(text);
-    this.#core.queueFlush();
+    this.#chain.core.queueFlush();
   }
 
   /**
@@ -222,7 +176,7 @@ export class CardSession {
       const target = piece.kind === 'answer' ? elementId : reasoningId;
       if (target === undefined || halt.aborted) return;
       this.#element(target).append(piece.text);
-      this.#core.queueFlush();
+      this.#chain.core.queueFlush();
     };
     const piping = drain(source, halt, take);
     this.#piping = piping.catch(() => undefined);
@@ -250,17 +204,9 @@ export class CardSession {
       throw new TypeError('patchElement() needs an object of properties to change');
     }
     this.#requireOpen('patch an element');
-    this.#core.queueFlush();
+    this.#chain.core.queueFlush();
     // A rejected patch is the caller's to handle; only a card that is gone ends the session.
-    for (;;) {
-      const core = this.#core;
-      try {
-        await core.run(() => core.writer.patch(elementId, partial), isCardGone);
-        return;
-      } catch (error) {
-        if (!(error instanceof RolledOver)) throw error; // the card filled up meanwhile: patch the continuation card
-      }
-    }
+    await this.#chain.run((core) => core.writer.patch(elementId, partial), isCardGone);
   }
 
   /**
@@ -270,7 +216,7 @@ export class CardSession {
    */
   finish(options?: FinishOptions | null): Promise<SessionResult> {
     if (this.#ending) return this.#ending;
-    if (this.#core.failure) return this.#failed();
+    if (this.#chain.core.failure) return this.#failed();
     if (options !== undefined && options !== null && typeof options !== 'object') {
       return Promise.reject(new TypeError('finish() takes an options object'));
     }
@@ -287,8 +233,8 @@ export class CardSession {
    * marks the card interrupted and closes it. `reason` is kept in the result as `abortReason`.
    */
   abort(reason?: unknown): Promise<SessionResult> {
-    if (this.#core.failure) return this.#failed();
-    if (this.#ending && this.#core.ending) return this.#ending;
+    if (this.#chain.core.failure) return this.#failed();
+    if (this.#ending && this.#chain.core.ending) return this.#ending;
     this.#markAborted(reason);
     this.#halt.abort(reason);
     this.#state = 'finishing';
@@ -297,12 +243,12 @@ export class CardSession {
   }
 
   async #end(summary: string | undefined): Promise<SessionResult> {
-    if (this.#core.failure) return this.#failed();
+    if (this.#chain.core.failure) return this.#failed();
     for (;;) {
       try {
         // The default summary (this card's start) is read after a final half character was dropped.
         this.#settledText();
-        await this.#core.end(summary ?? summarize(this.#element(this.#o.elementId).writable().text));
+        await this.#chain.core.end(summary ?? summarize(this.#element(this.#o.elementId).writable().text));
         break;
       } catch (error) {
         if (error instanceof RolledOver) continue; // the card filled up: end on the continuation card
@@ -311,15 +257,15 @@ export class CardSession {
     }
     this.#state = this.#aborted ? 'aborted' : 'finished';
     const result = this.#result();
-    this.#core.release();
+    this.#chain.core.release();
     safeEmit(this.#events, 'finish', result);
     return result;
   }
 
   /** A source failed: the card ends interrupted (also when a finish() was waiting for it). */
   #interrupt(error: unknown): Promise<SessionResult> {
-    if (this.#core.failure) return this.#failed();
-    if (this.#core.ending) return this.#ending!;
+    if (this.#chain.core.failure) return this.#failed();
+    if (this.#chain.core.ending) return this.#ending!;
     this.#markAborted(error);
     this.#state = 'finishing';
     this.#ending ??= this.#end(undefined);
@@ -343,22 +289,20 @@ export class CardSession {
 
   /** Rejects with the session's failure once the close it started has landed or definitively failed. */
   async #failed(): Promise<never> {
-    await this.#core.closing;
-    throw this.#core.failure!;
+    await this.#chain.core.closing;
+    throw this.#chain.core.failure!;
   }
 
   #result(): SessionResult {
-    const { dispatcher, writer } = this.#core;
+    const { dispatcher } = this.#chain.core;
     return {
       cardId: this.cardId,
       messageId: this.#messageId,
       text: this.text,
-      texts: Object.fromEntries(this.#core.texts()),
+      texts: Object.fromEntries(this.#chain.core.texts()),
       cards: [...this.cards],
       sequence: dispatcher.sequence,
-      writes: this.#done.writes + dispatcher.writes,
-      retries: this.#done.retries + dispatcher.retries,
-      reopens: this.#done.reopens + writer.reopens,
+      ...this.#chain.totals(),
       aborted: this.#aborted,
       ...(this.#aborted ? { abortReason: this.#abortReason } : {}),
     };
@@ -384,9 +328,9 @@ export class CardSession {
   }
 
   #element(elementId: string): ElementText {
-    const element = this.#core.elements.get(elementId);
+    const element = this.#chain.core.elements.get(elementId);
     if (!element) {
-      throw new TypeError(`element ${JSON.stringify(elementId)} is not streamed by this session; streamed: ${[...this.#core.elements.keys()].join(', ')}`);
+      throw new TypeError(`element ${JSON.stringify(elementId)} is not streamed by this session; streamed: ${[...this.#chain.core.elements.keys()].join(', ')}`);
     }
     return element;
   }

@@ -1,5 +1,5 @@
-export { CardSession, type PipeOptions, type FinishOptions } from './card-session.js';
-export type { StartOptions, AttachOptions, SessionOptions, Recipient } from './options.js';
+export { CardSession } from './card-session.js';
+export type { StartOptions, AttachOptions, SessionOptions, Recipient, PipeOptions, FinishOptions } from './options.js';
 export type { SessionEvents, SessionResult, FlushEvent, RetryEvent, ReopenEvent, RolloverEvent } from './events.js';
 export { SessionStateError, SessionDeadlineError, SequenceExhaustedError, type SessionState } from './errors.js';
 export { DEFAULT_STREAMING_CONFIG, DEFAULT_ELEMENT_ID } from './card-template.js';

@@ -14,6 +14,20 @@ export type Recipient =
   | { union_id: string }
   | { reply_to: string; in_thread?: boolean };
 
+export interface PipeOptions {
+  /** Finish the card when the source ends. Default true. */
+  finish?: boolean;
+  /** Element for the answer text. Default the session's `elementId`. */
+  elementId?: string;
+  /** Element for reasoning text (chat `reasoning_content`, Responses reasoning deltas); dropped when unset. */
+  reasoningElementId?: string;
+}
+
+export interface FinishOptions {
+  /** Chat-list summary. Default the first 50 characters of the answer. */
+  summary?: string;
+}
+
 export interface SessionOptions {
   /** Optional AbortSignal: aborting it is `session.abort(signal.reason)`. */
   signal?: AbortSignal;

@@ -18,6 +18,8 @@ export const DEFAULT_STREAMING_CONFIG = {
 export const DEFAULT_ELEMENT_ID = 'answer';
 const MAX_ELEMENTS = 200;
 const MAX_CARD_BYTES = 30 * 1024;
+/** Room a card must leave for the answer (else every continuation card would be as full as the first). */
+const MIN_TEXT_BYTES = 4 * 1024;
 
 /** The card `CardSession.start()` creates: the caller's (checked), or the default one with its title. */
 export function cardToStart(
@@ -82,6 +84,9 @@ export function prepareCard(card: unknown, elementIds: readonly string[]): { car
   };
   const bytes = Buffer.byteLength(JSON.stringify(prepared));
   if (bytes > MAX_CARD_BYTES) throw new RangeError(`options.card is ${bytes} bytes; a card may be at most 30 KB`);
+  if (bytes > MAX_CARD_BYTES - MIN_TEXT_BYTES) {
+    throw new RangeError(`options.card is ${bytes} bytes; it must leave at least 4 KB of the 30 KB for the streamed text`);
+  }
   return { card: prepared, tags };
 }
 

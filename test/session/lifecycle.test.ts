@@ -169,6 +169,11 @@ describe('CardSession lifecycle', () => {
         error: RangeError,
       },
       {
+        rule: 'the card must leave at least 4 KB for the streamed text (a continuation card would be as full)',
+        card: withElements([answer, { tag: 'markdown', element_id: 'big', content: 'x'.repeat(27 * 1024) }]),
+        error: RangeError,
+      },
+      {
         rule: 'at most 200 elements',
         card: withElements([answer, ...Array.from({ length: 200 }, () => ({ tag: 'markdown', content: 'a' }))]),
         error: RangeError,

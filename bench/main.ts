@@ -5,15 +5,22 @@
  *
  *   npm run bench                 # N = 1, 10, 50, 200
  *   npm run bench -- --n 1,10     # a subset
+ *   npm run bench -- --only long  # only the long-answer scenario (bench/long-answers.ts)
  */
 import { parseArgs } from 'node:util';
 import { appendCost, idleSessionHeap } from './cost.js';
 import { finishedSessionsHeap } from './heap.js';
+import { benchLongAnswers } from './long-answers.js';
 import { LIMITS, type Row, scenario } from './scenario.js';
 import { STRATEGIES } from './strategies.js';
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '1,10,50,200' } } });
+const { values } = parseArgs({ options: { n: { type: 'string', default: '1,10,50,200' }, only: { type: 'string' } } });
 const ns = values.n.split(',').map(Number);
+if (values.only !== undefined && values.only !== 'long') throw new TypeError(`--only must be 'long', received ${JSON.stringify(values.only)}`);
+if (values.only === 'long') {
+  await benchLongAnswers();
+  process.exit(0);
+}
 
 const ms = (value: number) => (Number.isFinite(value) ? `${Math.round(value)}` : '–');
 const pct = (value: number) => (Number.isFinite(value) ? `${Math.round(value * 100)}%` : '–');
@@ -47,4 +54,6 @@ const growth = await finishedSessionsHeap();
 console.log(
   `| heap growth over ${growth.sessions.toLocaleString('en')} finished sessions on one client, beyond the first ${growth.warmup.toLocaleString('en')} | ${(growth.growthBytes / 1e6).toFixed(2)} MB | – | – | < 1 MB |`,
 );
+// Answers of 60 KB, several at once: the engine's rollover against one card (issue 10).
+await benchLongAnswers();
 await (await import('./preview.js')).benchPreview();

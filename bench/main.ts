@@ -29,7 +29,7 @@ function line(row: Row): string {
   const refused = Object.entries(row.rejected).map(([code, count]) => `${code}×${count}`).join(' ') || '0';
   const writes = Object.entries(row.writesByApi)
     .filter(([api]) => api.startsWith('cardkit'))
-    .map(([api, count]) => `${api.split('.').at(-1)} ${count}`)
+    .map(([api, count]) => `${api === 'cardkit.cardElement.create' ? 'element.create' : api.split('.').at(-1)} ${count}`)
     .join(', ');
   const overBudget = row.n > 1;
   return `| ${row.n} | ${row.strategy} | ${writes} | ${refused} | ${ms(row.lag.p50)} | ${ms(row.lag.p95)} | ${ms(row.lag.p99)} | ${ms(row.lag.max)} | ${

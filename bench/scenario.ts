@@ -52,18 +52,24 @@ export async function scenario(strategy: Strategy, n: number, seed = 1): Promise
     if (result.status === 'rejected') continue;
     const { text, deltas, outcome } = result.value;
     const card = emulator.card(outcome.cardId);
-    const accepted = (card?.log ?? []).filter((e) => e.code === 0 && e.content_length !== undefined);
+    // An answer with more than 4 tables continues in answer_2, answer_3 … (the engine's element rollover):
+    // a write's length counts from the start of the answer, after the text the earlier elements hold.
+    const parts = card ? answerParts(card.card) : [];
+    const offset = new Map(parts.map((part, i) => [part.id, parts.slice(0, i).reduce((sum, p) => sum + p.text.length, 0)]));
+    const accepted = (card?.log ?? [])
+      .filter((e) => e.code === 0 && e.content_length !== undefined)
+      .map((e) => ({ ...e, content_length: e.content_length! + (offset.get(e.element_id ?? 'answer') ?? 0) }));
     contentTimes.push(...accepted.filter((e) => e.endpoint === CONTENT).map((e) => e.time));
     let length = 0;
     let cursor = 0;
     lastDeltaAt = Math.max(lastDeltaAt, deltas.at(-1)?.at ?? 0);
     for (const delta of deltas) {
       length += delta.text.length;
-      while (cursor < accepted.length && (accepted[cursor]!.content_length! < length || accepted[cursor]!.time < delta.at)) cursor++;
+      while (cursor < accepted.length && (accepted[cursor]!.content_length < length || accepted[cursor]!.time < delta.at)) cursor++;
       if (cursor < accepted.length) lags.push(accepted[cursor]!.time - delta.at);
       else lost++;
     }
-    if (card && textOf(card.card) === text) exactCards++;
+    if (card && parts.map((p) => p.text).join('') === text) exactCards++;
   }
   const stats = emulator.stats();
   await emulator.close();
@@ -101,7 +107,10 @@ function percentiles(values: number[]): Row['lag'] {
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.at(-1)! };
 }
 
-function textOf(card: Record<string, unknown>): string | undefined {
+/** The answer element and the elements it continued in, in card order. */
+function answerParts(card: Record<string, unknown>): { id: string; text: string }[] {
   const elements = (card.body as { elements?: { element_id?: string; content?: string }[] } | undefined)?.elements ?? [];
-  return elements.find((e) => e.element_id === 'answer')?.content;
+  return elements
+    .filter((e) => e.element_id === 'answer' || /^answer_\d+$/.test(e.element_id ?? ''))
+    .map((e) => ({ id: e.element_id!, text: e.content ?? '' }));
 }

@@ -8,7 +8,7 @@ import type { EventEmitter } from 'eventemitter3';
 import PQueue from 'p-queue';
 import { type FeishuClient, isCardGone } from '../client/index.js';
 import type { Governor } from '../governor/index.js';
-import { type Placement, type StreamTag, elementsById, finalCard } from './card-template.js';
+import type { StreamTag } from './card-template.js';
 import { Dispatcher } from './dispatch.js';
 import { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
@@ -78,8 +78,6 @@ export class CardCore {
       onRetry: (event) => emit('retry', event),
     });
     this.window = new StreamingWindow({ clock: o.clock, windowMs: o.streamingWindowMs, marginMs: o.reopenMarginMs, onDue: () => this.#queueReopen() });
-    const card = init.card;
-    const declared = card === undefined ? new Map<string, Record<string, unknown>>() : elementsById(card);
     this.writer = new CardWriter({
       client,
       cardId: init.cardId,
@@ -87,16 +85,8 @@ export class CardCore {
       window: this.window,
       clock: o.clock,
       streamingConfig: init.streamingConfig,
-      ...(card === undefined ? {} : { finalCard: (summary: string | undefined) => finalCard(card, this.placements(), summary) }),
-      elementIds: new Set([...declared.keys(), ...init.tags.keys()]),
-      ...(card === undefined ? {} : { budget: new CardBudget(card, init.tags.keys()) }),
-      elements: () => this.elements.values(),
-      elementJson: (elementId) => {
-        const json = declared.get(elementId);
-        if (!json) return undefined;
-        const { element_id: _id, content: _content, ...properties } = json;
-        return properties;
-      },
+      ...(init.card === undefined ? {} : { card: init.card, budget: new CardBudget(init.card, init.tags.keys()) }),
+      elements: this.elements,
       emit,
     });
   }
@@ -105,10 +95,6 @@ export class CardCore {
     return new Map([...this.elements].map(([id, element]) => [id, element.text]));
   }
 
-  /** Where each streamed element's text is on the card (its own element, then those it continued in). */
-  placements(): Map<string, Placement> {
-    return new Map([...this.elements].map(([id, element]) => [id, element.placement()]));
-  }
 
   /**
    * Runs an operation in the card's queue; after a fatal error nothing more is sent. The failure is

@@ -20,7 +20,7 @@ export class ElementText {
   #prefix = '';
   #target: string;
   /** The elements that hold the text before `base`, in order, with their share. */
-  readonly #earlier: { elementId: string; text: string }[] = [];
+  #earlier: { elementId: string; text: string }[] | undefined;
 
   constructor(
     readonly elementId: string,
@@ -36,7 +36,7 @@ export class ElementText {
 
   /** The text before `cut` (of what `writable()` returned) has landed; the rest continues in `target`. */
   continueIn(target: string, cut: number): void {
-    this.#earlier.push({ elementId: this.#target, text: this.writable().text.slice(0, cut) });
+    (this.#earlier ??= []).push({ elementId: this.#target, text: this.writable().text.slice(0, cut) });
     this.#move(cut, '');
     this.#target = target;
   }
@@ -46,7 +46,7 @@ export class ElementText {
    * on, after `reopen`, in this element of the continuation card.
    */
   continueOnNextCard(cut: number, reopen: string): void {
-    this.#earlier.length = 0;
+    this.#earlier = undefined;
     this.#move(cut, reopen);
     this.#target = this.elementId;
   }
@@ -59,7 +59,7 @@ export class ElementText {
 
   /** Every element of the current card holding part of this text, in order, with its share (the last one's is what arrived so far). */
   placement(): { elementId: string; text: string }[] {
-    return [...this.#earlier, { elementId: this.#target, text: this.#current() }];
+    return [...(this.#earlier ?? []), { elementId: this.#target, text: this.#current() }];
   }
 
   /** What the target element holds: the reopened prefix, then the text from `base` on. */

@@ -11,6 +11,7 @@ import { type Dispatcher, StreamingClosed } from './dispatch.js';
 import type { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
 import type { CardBudget } from './card-budget.js';
+import { elementsById, finalCard } from './card-template.js';
 import { jsonBytes, tableCut } from './markdown-cut.js';
 import type { StreamingWindow } from './streaming-window.js';
 
@@ -32,22 +33,23 @@ export interface WriterOptions {
   window: StreamingWindow;
   clock: Clock;
   streamingConfig: Record<string, unknown>;
-  /** The card as it should end, for closing through a full update when settings fails; absent for attached cards. */
-  finalCard?: (summary: string | undefined) => Record<string, unknown>;
-  /** The element ids the card holds (the ones a continuation element must not take). */
-  elementIds: Set<string>;
-  /** A streamed element as the card declared it (its properties are copied to the element its text continues in). */
-  elementJson?: (elementId: string) => Record<string, unknown> | undefined;
+  /**
+   * The card as created, when the session created it: for closing through a full update when settings
+   * fails, and to declare the elements a text continues in like the streamed one. Absent for attached cards.
+   */
+  card?: Record<string, unknown>;
   /** What the card may still hold; absent for attached cards (their size is not known). */
   budget?: CardBudget;
   /** Every streamed text of the session. */
-  elements: () => Iterable<ElementText>;
+  elements: ReadonlyMap<string, ElementText>;
   emit: <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => void;
 }
 
 export class CardWriter {
   reopens = 0;
   readonly #o: WriterOptions;
+  /** The element ids the card holds, once a continuation element is needed. */
+  #taken: Set<string> | undefined;
 
   constructor(options: WriterOptions) {
     this.#o = options;
@@ -111,7 +113,7 @@ export class CardWriter {
    * whole card is written once more with streaming off (a full update), so the card still ends.
    */
   async close(summary: string | undefined): Promise<void> {
-    const { client, cardId, finalCard, dispatcher, window } = this.#o;
+    const { client, cardId, card, dispatcher, window } = this.#o;
     const config = { streaming_mode: false, ...(summary === undefined ? {} : { summary: { content: summary } }) };
     const uuid = uuidv4();
     try {
@@ -124,7 +126,8 @@ export class CardWriter {
         request: (sequence) => client.cardkit.v1.card.settings({ card_id: cardId, settings: { config }, sequence, uuid }),
       });
     } catch (error) {
-      if (!finalCard || isCardGone(error)) throw error;
+      if (!card || isCardGone(error)) throw error;
+      const placements = new Map([...this.#o.elements].map(([id, element]) => [id, element.placement()]));
       const updateUuid = uuidv4();
       await dispatcher.send({
         api: UPDATE,
@@ -132,7 +135,7 @@ export class CardWriter {
         urgent: true,
         keyed: true,
         closing: true,
-        request: (sequence) => client.cardkit.v1.card.update({ card_id: cardId, card: { data: finalCard(summary) }, sequence, uuid: updateUuid }),
+        request: (sequence) => client.cardkit.v1.card.update({ card_id: cardId, card: { data: finalCard(card, placements, summary) }, sequence, uuid: updateUuid }),
       });
     }
     window.closed();
@@ -195,15 +198,23 @@ export class CardWriter {
     }
   }
 
+  /** A streamed element as the card declared it, without id and text: a continuation element is declared alike. */
+  #declared(elementId: string): Record<string, unknown> {
+    const json = this.#o.card ? elementsById(this.#o.card).get(elementId) : undefined;
+    if (!json) return { tag: 'markdown' };
+    const { element_id: _id, content: _content, ...properties } = json;
+    return properties;
+  }
+
   /** True when the element's text as it stands would not fit the card. */
   #overflows(element: ElementText): boolean {
     const budget = this.#o.budget;
-    return budget !== undefined && jsonBytes(element.writable().text) > budget.room(this.#o.elements(), element);
+    return budget !== undefined && jsonBytes(element.writable().text) > budget.room(this.#o.elements.values(), element);
   }
 
   /** Bytes the element's current part may take on this card. */
   room(element: ElementText): number {
-    return this.#o.budget?.room(this.#o.elements(), element) ?? Number.POSITIVE_INFINITY;
+    return this.#o.budget?.room(this.#o.elements.values(), element) ?? Number.POSITIVE_INFINITY;
   }
 
   /** Writes `text` as the element's final text on this card (the card is full: what follows goes on another). */
@@ -231,7 +242,9 @@ export class CardWriter {
    * declared like the streamed one, is added right after it, and the text continues there.
    */
   async #continueInNewElement(element: ElementText, cut: number, final: boolean): Promise<void> {
-    const { client, cardId, dispatcher, window, elementIds } = this.#o;
+    const { client, cardId, dispatcher, window } = this.#o;
+    const declaredIds = this.#o.card ? [...elementsById(this.#o.card).keys()] : [];
+    const elementIds = (this.#taken ??= new Set([...declaredIds, ...this.#o.elements.keys()]));
     const kept = element.writable().text.slice(0, cut);
     const from = element.target;
     const write = (api: string, request: (sequence: number) => Promise<unknown>, keyed = false) =>
@@ -250,7 +263,7 @@ export class CardWriter {
     }
     const to = continuationId(element.elementId, elementIds);
     elementIds.add(to);
-    const declared = this.#o.elementJson?.(element.elementId) ?? { tag: 'markdown' };
+    const declared = this.#declared(element.elementId);
     this.#o.budget?.added({ ...declared, element_id: to, content: '' });
     const uuid = uuidv4();
     await write(

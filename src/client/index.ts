@@ -16,6 +16,6 @@ export type { CallOptions } from './requester.js';
 export type { TokenProvider } from './token.js';
 export type { Transport, TransportRequest, TransportResponse, FetchLike } from './transport.js';
 export * from './types.js';
-export { ELEMENT_ID_PATTERN } from './validate.js';
+export { ELEMENT_ID_PATTERN, INT32_MAX } from './validate.js';
 export type { CardApi, CardElementApi } from './cardkit.js';
 export type { MessageApi } from './im.js';

@@ -5,7 +5,7 @@
  */
 import type { EventEmitter } from 'eventemitter3';
 import type { FeishuClient } from '../client/index.js';
-import { CardCore, type CoreInit, RolledOver, safeEmit } from './card-core.js';
+import { CardCore, type CoreInit, RolledOver } from './card-core.js';
 import type { SessionEvents } from './events.js';
 import type { Recipient, ResolvedSessionOptions } from './options.js';
 import { rollOver } from './rollover.js';
@@ -93,7 +93,7 @@ export class CardChain {
     this.#done.reopens += old.writer.reopens;
     this.core = next.core;
     this.cards.push({ cardId: next.core.cardId, messageId: next.messageId });
-    safeEmit(events, 'rollover', { kind: 'card', elementId: full.element.elementId, from: old.cardId, to: next.core.cardId, cardId: next.core.cardId, messageId: next.messageId });
+    events.emit('rollover', { kind: 'card', elementId: full.element.elementId, from: old.cardId, to: next.core.cardId, cardId: next.core.cardId, messageId: next.messageId });
     next.core.queueFlush();
   }
 }

@@ -69,7 +69,10 @@ export class CardCore {
     this.halt = init.halt;
     this.#onFull = init.onFull;
     for (const [id, tag] of init.tags) this.elements.set(id, init.elements?.get(id) ?? new ElementText(id, tag));
-    const emit = <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => safeEmit(events, event, ...args);
+    // Listeners are guarded where they are added (CardSession.on): one that throws cannot break a write.
+    const emit = <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => {
+      events.emit(event, ...(args as never));
+    };
     this.dispatcher = new Dispatcher({
       governor: init.governor,
       sequences: init.governor.sequences,
@@ -135,14 +138,17 @@ export class CardCore {
     }
   }
 
-  /** Writes the final text of every element and closes streaming mode with the summary. */
-  async end(summary: string): Promise<void> {
+  /**
+   * Writes the final text of every element and closes streaming mode with the summary, read once the
+   * texts are final (a dangling half character dropped).
+   */
+  async end(summary: () => string): Promise<void> {
     this.ending = true;
     this.window.stop();
     for (const element of this.elements.values()) element.settle();
     await this.run(async () => {
       await this.#flushOrRollOver(true);
-      await this.writer.close(summary);
+      await this.writer.close(summary());
     });
   }
 
@@ -150,7 +156,7 @@ export class CardCore {
   retire(): void {
     this.retired = true;
     this.window.stop();
-    this.governor.forget(this.cardId);
+    this.#forget();
   }
 
   /** A fatal error: nothing more is sent but the close, which never leaves the card on "[生成中...]". */
@@ -161,13 +167,18 @@ export class CardCore {
     this.closing = isCardGone(error) ? Promise.resolve() : this.#queue.add(() => this.writer.close(undefined)).catch(() => undefined);
     void this.closing.then(() => this.release());
     this.halt.abort(error);
-    safeEmit(this.#events, 'error', error);
+    this.#events.emit('error', error);
   }
 
   /** The session ended: drop what is kept for the card. */
   release(): void {
     this.window.stop();
     this.#onRelease();
+    this.#forget();
+  }
+
+  /** The governor may drop what it keeps for this card (a custom governor that throws here is only warned about). */
+  #forget(): void {
     try {
       this.governor.forget(this.cardId);
     } catch (error) {
@@ -186,19 +197,5 @@ export class CardCore {
       // half, and a write the platform refuses as closed re-opens it (or falls back to patches) then.
       await this.writer.open('scheduled');
     }).catch(() => undefined); // recorded by run()
-  }
-}
-
-/**
- * Emits to the caller's listeners; an exception thrown by one never breaks a write or a close (it would
- * otherwise surface inside the write path), and is reported as a process warning rather than lost.
- */
-export function safeEmit<K extends keyof SessionEvents>(events: EventEmitter<SessionEvents>, event: K, ...args: SessionEvents[K]): void {
-  for (const listener of events.listeners(event)) {
-    try {
-      (listener as (...a: SessionEvents[K]) => void)(...args);
-    } catch (error) {
-      process.emitWarning(error instanceof Error ? error : String(error), 'SessionListenerError');
-    }
   }
 }

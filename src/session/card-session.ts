@@ -8,7 +8,7 @@ import { type StreamSource, type TextPiece, assertSource } from '../adapters/ind
 import { ELEMENT_ID_PATTERN, type FeishuClient, isCardGone } from '../client/index.js';
 import { defaultGovernor } from '../governor/index.js';
 import { CardChain } from './card-chain.js';
-import { type CoreInit, RolledOver, safeEmit } from './card-core.js';
+import { type CoreInit, RolledOver } from './card-core.js';
 import { DEFAULT_STREAMING_CONFIG, type StreamTag, cardToStart } from './card-template.js';
 import { Dispatcher } from './dispatch.js';
 import { drain } from './drain.js';
@@ -119,19 +119,22 @@ export class CardSession {
     return this.#chain.core.failure && this.#state !== 'finished' && this.#state !== 'aborted' ? 'failed' : this.#state;
   }
 
-  /** Listens to a session event (`flush`, `retry`, `reopen`, `error`, `finish`). */
+  /**
+   * Listens to a session event (`flush`, `retry`, `reopen`, `rollover`, `error`, `finish`). A listener
+   * that throws never breaks a write or the close: its exception is reported as a process warning.
+   */
   on<K extends keyof SessionEvents>(event: K, listener: Listener<K>): this {
-    this.#events.on(event, listener);
+    this.#events.on(event, guard(listener));
     return this;
   }
 
   once<K extends keyof SessionEvents>(event: K, listener: Listener<K>): this {
-    this.#events.once(event, listener);
+    this.#events.once(event, guard(listener));
     return this;
   }
 
   off<K extends keyof SessionEvents>(event: K, listener?: Listener<K>): this {
-    this.#events.off(event, listener);
+    this.#events.off(event, listener === undefined ? undefined : (guard(listener) as Listener<K>));
     return this;
   }
 
@@ -184,9 +187,9 @@ export class CardSession {
     try {
       outcome = await piping;
     } catch (error) {
-      // A failing source: keep what arrived, mark the card interrupted, close it, then rethrow.
+      // A failing source: keep what arrived, mark the card interrupted (also when a finish() was waiting for it), close it, then rethrow.
       this.#piping = undefined;
-      await this.#interrupt(error).catch(() => undefined);
+      await this.abort(error).catch(() => undefined);
       throw error;
     }
     this.#piping = undefined;
@@ -246,9 +249,8 @@ export class CardSession {
     if (this.#chain.core.failure) return this.#failed();
     for (;;) {
       try {
-        // The default summary (this card's start) is read after a final half character was dropped.
-        this.#settledText();
-        await this.#chain.core.end(summary ?? summarize(this.#element(this.#o.elementId).writable().text));
+        // The default summary: the start of the answer on this card.
+        await this.#chain.core.end(() => summary ?? summarize(this.#element(this.#o.elementId).writable().text));
         break;
       } catch (error) {
         if (error instanceof RolledOver) continue; // the card filled up: end on the continuation card
@@ -258,18 +260,8 @@ export class CardSession {
     this.#state = this.#aborted ? 'aborted' : 'finished';
     const result = this.#result();
     this.#chain.core.release();
-    safeEmit(this.#events, 'finish', result);
+    this.#events.emit('finish', result);
     return result;
-  }
-
-  /** A source failed: the card ends interrupted (also when a finish() was waiting for it). */
-  #interrupt(error: unknown): Promise<SessionResult> {
-    if (this.#chain.core.failure) return this.#failed();
-    if (this.#chain.core.ending) return this.#ending!;
-    this.#markAborted(error);
-    this.#state = 'finishing';
-    this.#ending ??= this.#end(undefined);
-    return this.#ending;
   }
 
   #markAborted(reason: unknown): void {
@@ -279,12 +271,6 @@ export class CardSession {
     const main = this.#element(this.#o.elementId);
     main.settle(); // never half a character before the marker
     if (this.#o.interruptedText !== '') main.append(this.#o.interruptedText);
-  }
-
-  #settledText(): string {
-    const main = this.#element(this.#o.elementId);
-    main.settle();
-    return main.text;
   }
 
   /** Rejects with the session's failure once the close it started has landed or definitively failed. */
@@ -339,4 +325,24 @@ export class CardSession {
     const state = this.state;
     if (state !== 'open') throw new SessionStateError(operation, state);
   }
+}
+
+/** One guard per listener function, so that `off(event, listener)` finds what `on`/`once` added. */
+const guards = new WeakMap<object, (...args: unknown[]) => void>();
+
+/** The listener, made unable to throw into the session: an exception it throws becomes a process warning. */
+function guard(listener: object): (...args: unknown[]) => void {
+  let guarded = guards.get(listener);
+  if (!guarded) {
+    const call = listener as (...args: unknown[]) => void;
+    guarded = (...args: unknown[]) => {
+      try {
+        call(...args);
+      } catch (error) {
+        process.emitWarning(error instanceof Error ? error : String(error), 'SessionListenerError');
+      }
+    };
+    guards.set(listener, guarded);
+  }
+  return guarded;
 }

@@ -3,6 +3,8 @@
  * real time; a test or the demo passes the emulator's clock (`emulator.clock`), which runs faster or
  * jumps, so a session crosses a 10-minute window in seconds without estimating how fast time runs.
  */
+import { MAX_TIMER_MS } from '../governor/index.js';
+
 export interface Clock {
   /** Current time, epoch milliseconds. */
   now(): number;
@@ -10,8 +12,6 @@ export interface Clock {
   timer(ms: number, callback: () => void): () => void;
 }
 
-/** Longest delay a Node timer accepts; a longer wait is re-armed. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** Real time: `Date.now` and unref'd timers. */
 export const systemClock: Clock = {

@@ -4,13 +4,13 @@
  * for card writes a sequence allocated at dispatch, the request, and the platform's answer judged:
  * applied, retried after a backoff, held for a rate limit, moved past a sequence conflict, or given up.
  */
+import { INT32_MAX } from '../client/index.js';
 import type { Governor, SequenceStore } from '../governor/index.js';
 import { delay } from '../governor/index.js';
 import { SequenceExhaustedError, SessionDeadlineError } from './errors.js';
 import type { RetryEvent } from './events.js';
 import { type RetryPolicy, backoff, judge } from './retry.js';
 
-const INT32_MAX = 2_147_483_647;
 /** Sequence conflicts tolerated for one write; the jump doubles each time, so 24 cover all of int32. */
 const MAX_CONFLICTS = 24;
 

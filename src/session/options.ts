@@ -1,6 +1,6 @@
 /** Options of `CardSession.start()` and `CardSession.attach()`, with their defaults and checks. */
-import { ELEMENT_ID_PATTERN, FeishuClient } from '../client/index.js';
-import type { Governor } from '../governor/index.js';
+import { ELEMENT_ID_PATTERN, FeishuClient, INT32_MAX } from '../client/index.js';
+import { type Governor, MAX_TIMER_MS } from '../governor/index.js';
 import { DEFAULT_ELEMENT_ID } from './card-template.js';
 import { type Clock, isClock, systemClock } from './clock.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
@@ -150,12 +150,10 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
   };
 }
 
-/** Longest delay a timer accepts (about 24.8 days). */
-const MAX_DELAY_MS = 2_147_483_647;
 
 function positive(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_DELAY_MS) {
-    throw new RangeError(`options.${name} must be a number above 0 and at most ${MAX_DELAY_MS}; received ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
+    throw new RangeError(`options.${name} must be a number above 0 and at most ${MAX_TIMER_MS}; received ${String(value)}`);
   }
   return value;
 }
@@ -183,7 +181,7 @@ export function checkAttach(options: AttachOptions, streamed: readonly string[])
   }
   // The last sequence, 2147483647, is kept for closing the card.
   const sequence = options.sequence ?? 0;
-  if (!Number.isInteger(sequence) || sequence < 0 || sequence >= 2_147_483_646) {
+  if (!Number.isInteger(sequence) || sequence < 0 || sequence >= INT32_MAX - 1) {
     throw new RangeError(`options.sequence must be an integer in 0..2147483645; received ${String(sequence)}`);
   }
   if (streamingOpenedAt !== undefined && (typeof streamingOpenedAt !== 'number' || !Number.isFinite(streamingOpenedAt))) {

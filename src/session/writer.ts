@@ -5,7 +5,7 @@
  * the latest text on every attempt, so a retry carries everything appended meanwhile.
  */
 import { v4 as uuidv4 } from 'uuid';
-import { type FeishuClient, FeishuError, isCardGone } from '../client/index.js';
+import { FeishuApiError, type FeishuClient, FeishuNetworkError, FeishuTimeoutError, isCardGone } from '../client/index.js';
 import type { Clock } from './clock.js';
 import { type Dispatcher, StreamingClosed } from './dispatch.js';
 import type { ElementText } from './element-text.js';
@@ -103,7 +103,8 @@ export class CardWriter {
       return true;
     } catch (error) {
       // Only what the platform said about this write (or no answer) leaves the session going.
-      if (reason === 'start' || isCardGone(error) || !(error instanceof FeishuError) || error.kind !== 'api' && error.kind !== 'network' && error.kind !== 'timeout') throw error;
+      const platform = error instanceof FeishuApiError || error instanceof FeishuNetworkError || error instanceof FeishuTimeoutError;
+      if (reason === 'start' || !platform || isCardGone(error)) throw error;
       return false;
     }
   }
@@ -142,60 +143,69 @@ export class CardWriter {
   }
 
   async #flushElement(element: ElementText, final: boolean): Promise<void> {
-    const { client, cardId, dispatcher, window } = this.#o;
-    const elementId = element.elementId;
-    for (let reopens = 0; ; ) {
-      // The version the write covers; a write that held back half a character covers none of it yet.
-      let version = element.version;
-      let written = '';
-      const read = (viaPatch: boolean) => {
-        const { text, complete } = element.writable();
-        // Changed while this write waited: emptied (setText('')), and a content write needs 1+ characters; or
-        // grown past the tables an element may hold. Decide again (the sequence this attempt drew stays a gap).
-        if ((!viaPatch && text === '') || (element.tag === 'markdown' && tableCut(text, TABLES_PER_MARKDOWN) > 0) || this.#overflows(element)) {
-          throw new DecideAgain();
-        }
-        version = complete ? element.version : 0;
-        written = text;
-        return written;
-      };
+    for (let reopens = 1; ; ) {
+      const { text, complete } = element.writable();
+      const checked = element.version;
       // More tables than a markdown element may hold: the text before the next one stays, the rest continues in a new element.
-      const tableAt = element.tag === 'markdown' ? tableCut(element.writable().text, TABLES_PER_MARKDOWN) : -1;
+      const tableAt = this.#tableCut(element, text);
       if (tableAt > 0) {
         // The part that stays must fit the card too; if it does not, the card is full first.
-        if (this.#o.budget && jsonBytes(element.writable().text.slice(0, tableAt)) > this.room(element)) throw new CardFull(element);
-        await this.#continueInNewElement(element, tableAt, final);
+        if (!this.#fits(element, text.slice(0, tableAt))) throw new CardFull(element);
+        await this.#continueInNewElement(element, text.slice(0, tableAt), tableAt, final);
         continue;
       }
-      if (this.#overflows(element)) throw new CardFull(element);
+      if (!this.#fits(element, text)) throw new CardFull(element);
       // Content writes need 1+ characters: an emptied element, and every element once streaming is gone, is patched.
-      const viaPatch = window.state === 'dead' || element.writable().text === '';
+      const viaPatch = this.#o.window.state === 'dead' || text === '';
+      // The version the write covers; a write that held back half a character covers none of it yet.
+      let version = complete ? checked : 0;
+      let written = text;
+      const read = () => {
+        if (element.version === checked) return text;
+        const now = element.writable();
+        // Changed while this write waited: emptied (setText('')) when a content write needs 1+ characters, grown
+        // past the tables an element may hold, or past the card. Decide again (the sequence drawn stays a gap).
+        if ((!viaPatch && now.text === '') || this.#tableCut(element, now.text) > 0 || !this.#fits(element, now.text)) throw new DecideAgain();
+        version = now.complete ? element.version : 0;
+        written = now.text;
+        return written;
+      };
       try {
-        const { sequence } = viaPatch
-          ? await dispatcher.send({
-              api: PATCH,
-              cardId,
-              urgent: final,
-              keyed: false,
-              request: (seq) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: element.target, partial_element: { content: read(true) }, sequence: seq }),
-            })
-          : await dispatcher.send({
-              api: CONTENT,
-              cardId,
-              urgent: final,
-              keyed: false,
-              request: (seq) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: element.target, content: read(false), sequence: seq }),
-            });
+        const { sequence } = await this.#sendText(element.target, viaPatch, final, read);
         element.acknowledge(version);
-        this.#o.emit('flush', { elementId, sequence, length: written.length, via: viaPatch ? 'patch' : 'content' });
+        this.#o.emit('flush', { elementId: element.elementId, sequence, length: written.length, via: viaPatch ? 'patch' : 'content' });
         return;
       } catch (error) {
         if (error instanceof DecideAgain) continue;
         if (!(error instanceof StreamingClosed)) throw error;
-        window.closed();
-        if (++reopens > MAX_REOPENS_PER_WRITE || !(await this.open('expired'))) window.giveUp();
+        await this.#streamingClosed(reopens++);
       }
     }
+  }
+
+  /** One text write to `target`: content while streaming, an element patch once streaming is gone (or for no text); `text` is read when it is sent. */
+  #sendText(target: string, viaPatch: boolean, urgent: boolean, text: () => string) {
+    const { client, cardId, dispatcher } = this.#o;
+    return viaPatch
+      ? dispatcher.send({ api: PATCH, cardId, urgent, keyed: false, request: (sequence) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: target, partial_element: { content: text() }, sequence }) })
+      : dispatcher.send({ api: CONTENT, cardId, urgent, keyed: false, request: (sequence) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: target, content: text(), sequence }) });
+  }
+
+  /** The platform said streaming mode is closed: re-open it (at most twice for one write), else go on through patches. */
+  async #streamingClosed(reopens: number): Promise<void> {
+    this.#o.window.closed();
+    if (reopens > MAX_REOPENS_PER_WRITE || !(await this.open('expired'))) this.#o.window.giveUp();
+  }
+
+  /** Where the text must leave its markdown element (before its fifth table), or -1. */
+  #tableCut(element: ElementText, text: string): number {
+    return element.tag === 'markdown' ? tableCut(text, TABLES_PER_MARKDOWN) : -1;
+  }
+
+  /** True when `text`, as the element's current part, fits the card (always for an attached card: its size is unknown). */
+  #fits(element: ElementText, text: string): boolean {
+    const budget = this.#o.budget;
+    return budget === undefined || jsonBytes(text) <= budget.room(this.#o.elements.values(), element);
   }
 
   /** A streamed element as the card declared it, without id and text: a continuation element is declared alike. */
@@ -206,33 +216,20 @@ export class CardWriter {
     return properties;
   }
 
-  /** True when the element's text as it stands would not fit the card. */
-  #overflows(element: ElementText): boolean {
-    const budget = this.#o.budget;
-    return budget !== undefined && jsonBytes(element.writable().text) > budget.room(this.#o.elements.values(), element);
-  }
-
   /** Bytes the element's current part may take on this card. */
   room(element: ElementText): number {
     return this.#o.budget?.room(this.#o.elements.values(), element) ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Writes `text` as the element's final text on this card (the card is full: what follows goes on another). */
-  async writeFinal(element: ElementText, text: string): Promise<void> {
-    const { client, cardId, dispatcher, window } = this.#o;
-    const target = element.target;
-    for (let reopens = 0; ; ) {
+  /** Writes `text` as the element's last text in the element it is in (what follows goes elsewhere). */
+  async writeFinal(element: ElementText, text: string, urgent = true): Promise<void> {
+    for (let reopens = 1; ; reopens++) {
       try {
-        if (window.state === 'dead' || text === '') {
-          await dispatcher.send({ api: PATCH, cardId, urgent: true, keyed: false, request: (sequence) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: target, partial_element: { content: text }, sequence }) });
-        } else {
-          await dispatcher.send({ api: CONTENT, cardId, urgent: true, keyed: false, request: (sequence) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: target, content: text, sequence }) });
-        }
+        await this.#sendText(element.target, this.#o.window.state === 'dead' || text === '', urgent, () => text);
         return;
       } catch (error) {
         if (!(error instanceof StreamingClosed)) throw error;
-        window.closed();
-        if (++reopens > MAX_REOPENS_PER_WRITE || !(await this.open('expired'))) window.giveUp();
+        await this.#streamingClosed(reopens);
       }
     }
   }
@@ -241,44 +238,25 @@ export class CardWriter {
    * The text before `cut` stays in the element it is in (written whole now); a new markdown element,
    * declared like the streamed one, is added right after it, and the text continues there.
    */
-  async #continueInNewElement(element: ElementText, cut: number, final: boolean): Promise<void> {
-    const { client, cardId, dispatcher, window } = this.#o;
+  async #continueInNewElement(element: ElementText, kept: string, cut: number, final: boolean): Promise<void> {
+    const { client, cardId, dispatcher } = this.#o;
     const declaredIds = this.#o.card ? [...elementsById(this.#o.card).keys()] : [];
     const elementIds = (this.#taken ??= new Set([...declaredIds, ...this.#o.elements.keys()]));
-    const kept = element.writable().text.slice(0, cut);
     const from = element.target;
-    const write = (api: string, request: (sequence: number) => Promise<unknown>, keyed = false) =>
-      dispatcher.send({ api, cardId, urgent: final, keyed, request });
-    try {
-      if (window.state === 'dead') {
-        await write(PATCH, (sequence) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: from, partial_element: { content: kept }, sequence }));
-      } else {
-        await write(CONTENT, (sequence) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: from, content: kept, sequence }));
-      }
-    } catch (error) {
-      if (!(error instanceof StreamingClosed)) throw error;
-      window.closed();
-      if (!(await this.open('expired'))) window.giveUp();
-      return; // the next round writes it again
-    }
+    await this.writeFinal(element, kept, final);
     const to = continuationId(element.elementId, elementIds);
     elementIds.add(to);
     const declared = this.#declared(element.elementId);
     this.#o.budget?.added({ ...declared, element_id: to, content: '' });
     const uuid = uuidv4();
-    await write(
-      ADD_ELEMENT,
-      (sequence) =>
-        client.cardkit.v1.cardElement.create({
-          card_id: cardId,
-          type: 'insert_after',
-          target_element_id: from,
-          elements: [{ ...declared, element_id: to, content: '' }],
-          sequence,
-          uuid,
-        }),
-      true,
-    );
+    await dispatcher.send({
+      api: ADD_ELEMENT,
+      cardId,
+      urgent: final,
+      keyed: true,
+      request: (sequence) =>
+        client.cardkit.v1.cardElement.create({ card_id: cardId, type: 'insert_after', target_element_id: from, elements: [{ ...declared, element_id: to, content: '' }], sequence, uuid }),
+    });
     element.continueIn(to, cut);
     this.#o.emit('rollover', { kind: 'element', elementId: element.elementId, from, to, cardId });
   }

@@ -224,6 +224,28 @@ describe('session promises', () => {
     expect(events.flush.at(-1)).toMatchObject({ via: 'content' });
   });
 
+  it('once() listeners fire once, off() removes what on() added, and a listener that throws never breaks a write', async () => {
+    const session = await CardSession.start(newClient());
+    let once = 0;
+    let removed = 0;
+    let all = 0;
+    const count = () => removed++;
+    session.once('flush', () => once++);
+    session.on('flush', count);
+    session.off('flush', count);
+    session.on('flush', () => {
+      all++;
+      throw new Error('a bug in the caller’s flush listener');
+    });
+    session.append('one');
+    await waitFor(() => all === 1, 'the first write');
+    session.append(' two');
+    await waitFor(() => all === 2, 'the second write');
+    expect({ once, removed }).toEqual({ once: 1, removed: 0 });
+    await expect(session.finish()).resolves.toMatchObject({ text: 'one two' });
+    expect(elementText(emulator, session.cardId)).toBe('one two');
+  });
+
   it("setText('') empties the element on the card", async () => {
     const session = await CardSession.start(newClient());
     session.append('draft answer');

@@ -1,6 +1,7 @@
 /**
- * Per-card maps that cannot grow without end: a bot runs for weeks and writes to millions of cards,
- * most of which it never hears of again (a session that ends calls `forget`, but nothing relies on it).
+ * Per-card (and per-message) maps that cannot grow without end: a bot runs for weeks and writes to
+ * millions of cards, most of which it never hears of again (a session that ends calls `forget`, but
+ * nothing relies on it).
  */
 
 /** Keeps the `capacity` most recently touched keys; touching the oldest one beyond that drops it. */
@@ -41,8 +42,8 @@ export class RecentMap<V> {
 }
 
 /**
- * Times until which a card is held (its spacing), dropped once passed: swept whenever the map has
- * doubled since the last sweep, so it stays within about twice the cards held at once.
+ * Times until which a card or a message is held (its spacing), dropped once passed: swept whenever the
+ * map has doubled since the last sweep, so it stays within about twice the keys held at once.
  */
 export class Deadlines {
   readonly #until = new Map<string, number>();

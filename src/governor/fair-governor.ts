@@ -4,12 +4,13 @@
  * (finishing a card, creating one for a waiting user), then the card that has waited longest. A card
  * has at most one write waiting (its session's queue runs one at a time), so "longest waiting first"
  * is round-robin over the cards with pending text, and one long answer cannot starve the others; a
- * waiting card keeps coalescing, so its turn carries everything that arrived meanwhile.
+ * waiting card keeps coalescing, so its turn carries everything that arrived meanwhile. A message
+ * streamed by IM patch is paced the same way, on its own spacing (`messageQps`).
  */
 import { EventEmitter } from 'eventemitter3';
 import { Deadlines, RecentMap } from './bounded-maps.js';
-import type { BudgetStore } from './budget-store.js';
-import { pacing } from './budget-store.js';
+import type { BudgetStore, Target, TakeRequest } from './budget-store.js';
+import { pacing, spacingOf, targetOf } from './budget-store.js';
 import { MAX_TIMER_MS } from './delay.js';
 import type { Governor, PermitRequest } from './governor.js';
 import type { Limits } from './limits.js';
@@ -32,7 +33,7 @@ export interface ApiCounters {
 
 export interface GovernorStats {
   apis: Record<string, ApiCounters>;
-  /** Per card, for the 1,000 cards written most recently and not forgotten. */
+  /** Per card, for the 1,000 cards written most recently and not forgotten (messages are counted under `apis` only). */
   cards: Record<string, ApiCounters>;
   /** Writes waiting now, per API. */
   waiting: Record<string, number>;
@@ -40,11 +41,11 @@ export interface GovernorStats {
   fallback: boolean;
   /** True while handing out sequences locally because Redis failed. */
   sequenceFallback: boolean;
-  /** How many cards this process keeps something for: bounded, whatever the number of cards ever written. */
+  /** How many cards and messages this process keeps something for: bounded, whatever the number ever written. */
   tracked: {
     /** Cards with counters (at most 1,000). */
     counters: number;
-    /** Cards inside their spacing (dropped once it has passed). */
+    /** Cards and messages inside their spacing (dropped once it has passed). */
     spacing: number;
   };
 }
@@ -66,6 +67,8 @@ export interface GovernorEvents {
 
 interface Waiter {
   request: PermitRequest;
+  /** The card or message the write is spaced on, if any. */
+  target: Target | undefined;
   since: number;
   resolve: () => void;
   reject: (reason: unknown) => void;
@@ -92,12 +95,15 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
   readonly #now: () => number;
   readonly #primary: BudgetStore;
   readonly #fallback: MemoryBudgetStore;
-  readonly #cardSpacingMs: number;
+  readonly #pacing: ReturnType<typeof pacing>;
   readonly #queues = new Map<string, ApiQueue>();
   readonly #apiCounters = new Map<string, ApiCounters>();
   readonly #cardCounters = new RecentMap<ApiCounters>(COUNTED_CARDS);
-  /** Cards known (in this process) to be inside their spacing: skipped without asking the store. */
-  readonly #cardBusy = new Deadlines();
+  /**
+   * Cards and messages known (in this process) to be inside their spacing: skipped without asking the
+   * store. Keyed `c:<cardId>` or `m:<messageId>` (`busyKey`), so a card and a message never share one.
+   */
+  readonly #targetBusy = new Deadlines();
   #store: BudgetStore;
   #retryStoreAt = 0;
 
@@ -119,25 +125,33 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
       return part >= 1 ? Math.floor(part) : Math.max(least, part);
     };
     this.#fallback = new MemoryBudgetStore(
-      { apiQps: share(this.limits.apiQps, 1 / 60), apiQpm: share(this.limits.apiQpm, 1), cardQps: this.limits.cardQps },
+      // The spacing per card and per message is kept whole: each is written by the one session streaming it.
+      { ...this.limits, apiQps: share(this.limits.apiQps, 1 / 60), apiQpm: share(this.limits.apiQpm, 1) },
       { marginMs: o.marginMs, now: this.#now },
     );
     this.#store = this.#primary;
-    this.#cardSpacingMs = pacing(this.limits, o.marginMs).cardSpacingMs;
+    this.#pacing = pacing(this.limits, o.marginMs);
     if (this.sequences instanceof RedisSequenceStore) {
       this.sequences.on('fallback', (event) => this.emit('sequenceFallback', event));
       this.sequences.on('restored', () => this.emit('sequenceRestored'));
     }
   }
 
+  /**
+   * Resolves when the write may be dispatched now, and counts it. Rejects with the signal's reason on
+   * abort, and with a TypeError when the request names both a `cardId` and a `messageId`.
+   * @example
+   * await governor.acquire({ api: 'im.message.patch', messageId, signal });
+   */
   acquire(request: PermitRequest): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (request.signal?.aborted) {
         reject(request.signal.reason as Error);
         return;
       }
+      const target = targetOf(request); // a throw here rejects the promise
       const queue = this.#queue(request.api);
-      const waiter: Waiter = { request, since: this.#now(), resolve, reject, detach: () => undefined };
+      const waiter: Waiter = { request, target, since: this.#now(), resolve, reject, detach: () => undefined };
       const signal = request.signal;
       if (signal) {
         const onAbort = () => {
@@ -163,14 +177,19 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     this.#fallback.pause(api, ms).catch(() => undefined);
   }
 
-  forget(cardId: string): void {
+  /**
+   * The card's or the message's session ended: drop what is kept for it in this process. `id` is a card
+   * id or a message id (`om_…`); what is kept for a card and for a message of that id is dropped (the
+   * platform's card and message ids never coincide).
+   */
+  forget(id: string): void {
     const now = this.#now();
-    this.#cardCounters.delete(cardId);
-    // A spacing still running holds the card's next write, whoever makes it; it is dropped once passed.
-    this.#cardBusy.release(cardId, now);
-    this.#primary.forget?.(cardId);
-    this.#fallback.forget(cardId);
-    this.sequences.forget?.(cardId);
+    this.#cardCounters.delete(id);
+    // A spacing still running holds the next write, whoever makes it; it is dropped once passed.
+    for (const scope of ['card', 'message'] as const) this.#targetBusy.release(busyKey({ scope, id }), now);
+    this.#primary.forget?.(id);
+    this.#fallback.forget(id);
+    this.sequences.forget?.(id);
   }
 
   stats(): GovernorStats {
@@ -181,7 +200,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
       waiting: Object.fromEntries([...this.#queues].map(([api, q]) => [api, q.waiters.length])),
       fallback: this.#store !== this.#primary,
       sequenceFallback: this.sequences instanceof RedisSequenceStore && this.sequences.fallback,
-      tracked: { counters: this.#cardCounters.size, spacing: this.#cardBusy.size },
+      tracked: { counters: this.#cardCounters.size, spacing: this.#targetBusy.size },
     };
   }
 
@@ -214,13 +233,13 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     );
     let wait = Number.POSITIVE_INFINITY;
     for (const waiter of order) {
-      const cardId = waiter.request.cardId;
-      const busy = cardId === undefined ? 0 : this.#cardBusy.remaining(cardId, now);
+      const { target } = waiter;
+      const busy = target === undefined ? 0 : this.#targetBusy.remaining(busyKey(target), now);
       if (busy > 0) {
         wait = Math.min(wait, busy);
         continue;
       }
-      const result = await this.#take(api, cardId);
+      const result = await this.#take(api, target);
       if (!queue.waiters.includes(waiter)) continue; // aborted while the store answered
       if (result.granted) {
         this.#grant(api, queue, waiter);
@@ -228,7 +247,8 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
       }
       wait = Math.min(wait, result.waitMs);
       if (result.scope === 'api') break;
-      if (cardId !== undefined) this.#cardBusy.hold(cardId, now + result.waitMs, now);
+      // Only this card or message is busy: other waiters may still go.
+      if (target !== undefined) this.#targetBusy.hold(busyKey(target), now + result.waitMs, now);
     }
     return Math.max(1, Number.isFinite(wait) ? wait : 1);
   }
@@ -238,9 +258,9 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     waiter.detach();
     const now = this.#now();
     const waited = now - waiter.since;
-    const { cardId } = waiter.request;
-    if (cardId !== undefined) this.#cardBusy.hold(cardId, now + this.#cardSpacingMs, now);
-    const cardCounters = cardId === undefined ? [] : [this.#cardCounters.touch(cardId, newCounters)];
+    const { target } = waiter;
+    if (target !== undefined) this.#targetBusy.hold(busyKey(target), now + spacingOf(this.#pacing, target.scope), now);
+    const cardCounters = target?.scope === 'card' ? [this.#cardCounters.touch(target.id, newCounters)] : [];
     for (const counters of [this.#counters(this.#apiCounters, api), ...cardCounters]) {
       counters.writes++;
       if (waited >= 1) {
@@ -251,8 +271,9 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     waiter.resolve();
   }
 
-  async #take(api: string, cardId: string | undefined) {
-    const request = cardId === undefined ? { api } : { api, cardId };
+  async #take(api: string, target: Target | undefined) {
+    const request: TakeRequest =
+      target === undefined ? { api } : target.scope === 'card' ? { api, cardId: target.id } : { api, messageId: target.id };
     const retrying = this.#store !== this.#primary;
     if (retrying && this.#now() < this.#retryStoreAt) return this.#fallback.takeNow(request);
     try {
@@ -309,6 +330,11 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
 
 function newCounters(): ApiCounters {
   return { writes: 0, waits: 0, waitedMs: 0, rateLimited: 0 };
+}
+
+/** A target's key among the spacings this process knows: a card and a message of the same id are two keys. */
+function busyKey(target: Target): string {
+  return `${target.scope === 'card' ? 'c' : 'm'}:${target.id}`;
 }
 
 function urgency(waiter: Waiter): number {

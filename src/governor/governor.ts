@@ -1,15 +1,20 @@
 /**
  * The governor decides when a write may leave: every write of every session of an app asks it
- * first, so the app's budget (per API per second and per minute, per card per second) is kept
- * across cards rather than by each card on its own. It also owns the app's card sequences.
+ * first, so the app's budget (per API per second and per minute, per card and per message per
+ * second) is kept across cards rather than by each card on its own. It also owns the app's card sequences.
  */
 import type { SequenceStore } from './sequence-store.js';
 
 export interface PermitRequest {
-  /** Endpoint name, e.g. `cardkit.cardElement.content`. */
+  /** Endpoint name, e.g. `cardkit.cardElement.content` or `im.message.patch`. */
   api: string;
-  /** The card written to; card creation and IM calls have none. */
+  /** The card written to (CardKit): at most `cardQps` a second to one card. Card creation and IM calls have none. */
   cardId?: string;
+  /**
+   * The message a write patches (IM patch): at most `messageQps` a second to one message (reference §16).
+   * A write targets one card or one message, never both: a request naming both is refused with a TypeError.
+   */
+  messageId?: string;
   /** `urgent` for finishing writes and card creation for a waiting user. Default `normal`. */
   priority?: 'normal' | 'urgent';
   signal?: AbortSignal;
@@ -18,10 +23,17 @@ export interface PermitRequest {
 export interface Governor {
   /** Hands out each card's sequences (reference §15); shared by every session of the app, and by replicas through Redis. */
   readonly sequences: SequenceStore;
-  /** Resolves when the write may be dispatched now, and counts it. Rejects with the signal's reason on abort. */
+  /**
+   * Resolves when the write may be dispatched now, and counts it. Rejects with the signal's reason on
+   * abort, and with a TypeError when the request names both a `cardId` and a `messageId`.
+   */
   acquire(request: PermitRequest): Promise<void>;
   /** The platform answered "rate limited" for `api`: hold every card's writes to it for `ms`. */
   pause(api: string, ms: number): void;
-  /** The card's session ended: drop what is kept for the card in this process (counters, spacing, sequence). */
-  forget(cardId: string): void;
+  /**
+   * The card's or the message's session ended: drop what is kept for it in this process (counters,
+   * spacing, sequence). `id` is a card id or a message id (`om_…`); both are dropped for it, as the
+   * platform's card and message ids never coincide.
+   */
+  forget(id: string): void;
 }

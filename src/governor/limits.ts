@@ -8,15 +8,20 @@ export interface Limits {
   apiQpm: number;
   /** Operations per second on one card. Default 10. At least 1/60 (one call a minute). */
   cardQps: number;
+  /**
+   * Updates per second to one message through IM patch (seed 004). Default 5. At least 1/60 (one
+   * call a minute). Paces writes whose `PermitRequest.messageId` names the message (reference §16).
+   */
+  messageQps: number;
 }
 
-export const FEISHU_LIMITS: Readonly<Limits> = { apiQps: 50, apiQpm: 1000, cardQps: 10 };
+export const FEISHU_LIMITS: Readonly<Limits> = { apiQps: 50, apiQpm: 1000, cardQps: 10, messageQps: 5 };
 
 /**
  * The slowest rate a governor keeps: one call a minute. Below it the spacing between calls grows
- * past anything a timer, a session or a user waits for, and the card would stay streaming forever.
+ * past anything a timer, a session or a user waits for, and the card (or message) would stay streaming forever.
  */
-const PER_MINUTE: Record<keyof Limits, number> = { apiQps: 60, apiQpm: 1, cardQps: 60 };
+const PER_MINUTE: Record<keyof Limits, number> = { apiQps: 60, apiQpm: 1, cardQps: 60, messageQps: 60 };
 
 /**
  * Fills Feishu's defaults for the limits not given (`undefined` counts as not given) and checks the

@@ -1,5 +1,5 @@
 /** The budget counted in this process: exact for one replica. */
-import { type BudgetStore, MAX_MARGIN_MS, type TakeRequest, type TakeResult, pacing } from './budget-store.js';
+import { type BudgetStore, MAX_MARGIN_MS, type TakeRequest, type TakeResult, pacing, spacingOf, targetOf } from './budget-store.js';
 import { Deadlines } from './bounded-maps.js';
 import { duration } from './checks.js';
 import { type Limits, resolveLimits } from './limits.js';
@@ -41,22 +41,27 @@ export class MemoryBudgetStore implements BudgetStore {
   readonly #limits: Limits;
   readonly #now: () => number;
   readonly #apis = new Map<string, ApiState>();
-  /** Cards inside their spacing; a card is dropped once its spacing has passed. */
-  readonly #cards = new Deadlines();
+  /** Cards, and messages, inside their spacing; each is dropped once its spacing has passed. */
+  readonly #spacing = { card: new Deadlines(), message: new Deadlines() };
 
-  /** `marginMs`: safety margin added to every window (0 to 10000 ms), default 100; `now`: monotonic clock, default `performance.now`. */
-  constructor(limits: Limits, options: { marginMs?: number; now?: () => number } = {}) {
+  /**
+   * `limits`: those not given take Feishu's defaults (`FEISHU_LIMITS`); `marginMs`: safety margin added to
+   * every window (0 to 10000 ms), default 100; `now`: monotonic clock, default `performance.now`.
+   */
+  constructor(limits: Partial<Limits>, options: { marginMs?: number; now?: () => number } = {}) {
     this.#limits = resolveLimits(limits);
     this.#p = pacing(this.#limits, duration(options.marginMs ?? 100, 'options.marginMs', 0, MAX_MARGIN_MS));
     this.#now = options.now ?? (() => performance.now());
   }
 
   take(request: TakeRequest): Promise<TakeResult> {
-    return Promise.resolve(this.takeNow(request));
+    // A request naming both a card and a message rejects (the executor's throw), as Redis's take does.
+    return new Promise((resolve) => resolve(this.takeNow(request)));
   }
 
-  /** The synchronous core of `take`. */
+  /** The synchronous core of `take`; throws a TypeError for a request naming both a card and a message. */
   takeNow(request: TakeRequest): TakeResult {
+    const target = targetOf(request);
     const now = this.#now();
     const api = this.#api(request.api, now);
     const apiWait = Math.max(
@@ -67,10 +72,11 @@ export class MemoryBudgetStore implements BudgetStore {
       api.last + this.#p.apiSpacingMs - now,
     );
     if (apiWait > 0) return { granted: false, waitMs: apiWait, scope: 'api' };
-    if (request.cardId !== undefined) {
-      const cardWait = this.#cards.remaining(request.cardId, now);
-      if (cardWait > 0) return { granted: false, waitMs: cardWait, scope: 'card' };
-      this.#cards.hold(request.cardId, now + this.#p.cardSpacingMs, now);
+    if (target !== undefined) {
+      const held = this.#spacing[target.scope];
+      const targetWait = held.remaining(target.id, now);
+      if (targetWait > 0) return { granted: false, waitMs: targetWait, scope: target.scope };
+      held.hold(target.id, now + spacingOf(this.#p, target.scope), now);
     }
     api.second.record(now);
     api.minute.record(now);
@@ -79,14 +85,24 @@ export class MemoryBudgetStore implements BudgetStore {
     return { granted: true };
   }
 
-  /** The card's session ended: drop its spacing once it has passed (until then it holds the card's next write). */
-  forget(cardId: string): void {
-    this.#cards.release(cardId, this.#now());
+  /**
+   * The card's or the message's session ended: drop the spacing of the card and of the message of that
+   * id once it has passed (until then it holds the next write).
+   */
+  forget(id: string): void {
+    const now = this.#now();
+    this.#spacing.card.release(id, now);
+    this.#spacing.message.release(id, now);
   }
 
   /** Cards this store keeps anything for (those inside their spacing, and some whose spacing passed but not yet swept). */
   get trackedCards(): number {
-    return this.#cards.size;
+    return this.#spacing.card.size;
+  }
+
+  /** Messages this store keeps anything for (as `trackedCards`, for IM patch). */
+  get trackedMessages(): number {
+    return this.#spacing.message.size;
   }
 
   pause(api: string, ms: number): Promise<void> {

@@ -9,9 +9,10 @@ import { MemorySequenceStore, RedisSequenceStore, type SequenceStore } from './s
 
 export interface FairGovernorOptions {
   /**
-   * The app's rate limits (reference §16). Default Feishu's: `{ apiQps: 50, apiQpm: 1000, cardQps: 10 }`
-   * (tenants on other plans have other levels). Each must be finite and allow at least one call a
-   * minute (`apiQps`, `cardQps` >= 1/60, `apiQpm` >= 1), else a RangeError.
+   * The app's rate limits (reference §16). Default Feishu's:
+   * `{ apiQps: 50, apiQpm: 1000, cardQps: 10, messageQps: 5 }` (tenants on other plans have other
+   * levels). Each must be finite and allow at least one call a minute (`apiQps`, `cardQps`,
+   * `messageQps` >= 1/60, `apiQpm` >= 1), else a RangeError.
    */
   limits?: Partial<Limits>;
   /**

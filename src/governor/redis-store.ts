@@ -2,9 +2,11 @@
  * The app's budget in Redis, shared by every replica: one Lua script checks and records atomically,
  * on Redis's own clock (`TIME`), so replicas with skewed clocks still agree. The same limits as the
  * in-process store: sliding windows per second and per minute, the paced minute bucket, the pause the
- * platform asked for, and the spacing of writes to one card (a card touched by several replicas).
+ * platform asked for, and the spacing of writes to one card or patches of one message (touched by
+ * several replicas). A write's target (its card, key `<base>:card:<id>`, or its message, key
+ * `<base>:msg:<id>`) is passed to the script with its spacing, so the whole check stays one atomic script.
  */
-import { type BudgetStore, MAX_MARGIN_MS, type TakeRequest, type TakeResult, pacing } from './budget-store.js';
+import { type BudgetStore, MAX_MARGIN_MS, type TakeRequest, type TakeResult, pacing, spacingOf, targetOf } from './budget-store.js';
 import { type Limits, resolveLimits } from './limits.js';
 import { duration } from './checks.js';
 import { type RedisLike, Script, assertRedis, runWithin } from './redis.js';
@@ -13,7 +15,7 @@ const TAKE = new Script(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local secondSpan, apiQps, minuteSpan, apiQpm = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local burst, refill, spacing, hasCard = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8] == '1'
+local burst, refill, spacing, scope = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
 local apiSpacing = tonumber(ARGV[9])
 local wait = tonumber(redis.call('GET', KEYS[4]) or '0') - now
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - secondSpan)
@@ -34,10 +36,10 @@ if last then wait = math.max(wait, last + apiSpacing - now) end
 tokens = math.min(burst, tokens + (now - at) * refill)
 if tokens < 1 then wait = math.max(wait, (1 - tokens) / refill) end
 if wait > 0 then return {0, math.ceil(wait), 'api'} end
-if hasCard then
+if scope ~= '' then
   local last = tonumber(redis.call('GET', KEYS[5]) or '-1e18')
-  local cardWait = last + spacing - now
-  if cardWait > 0 then return {0, math.ceil(cardWait), 'card'} end
+  local targetWait = last + spacing - now
+  if targetWait > 0 then return {0, math.ceil(targetWait), scope} end
   redis.call('SET', KEYS[5], tostring(now), 'PX', math.ceil(spacing) + 1000)
 end
 local member = tostring(now) .. ':' .. redis.call('INCR', KEYS[6])
@@ -61,6 +63,9 @@ end
 return 1
 `);
 
+/** The key segment of a target's spacing: `<base>:card:<id>`, `<base>:msg:<id>`. */
+const KEY_OF = { card: 'card', message: 'msg' } as const;
+
 export interface RedisBudgetStoreOptions {
   /** Names the budget; replicas of one bot use the same. Default `app`. */
   appId?: string;
@@ -83,7 +88,8 @@ export class RedisBudgetStore implements BudgetStore {
   readonly #base: string;
   readonly #timeoutMs: number;
 
-  constructor(redis: RedisLike, limits: Limits, options: RedisBudgetStoreOptions = {}) {
+  /** `limits`: those not given take Feishu's defaults (`FEISHU_LIMITS`). */
+  constructor(redis: RedisLike, limits: Partial<Limits>, options: RedisBudgetStoreOptions = {}) {
     assertRedis(redis, 'RedisBudgetStore redis');
     this.#redis = redis;
     this.#limits = resolveLimits(limits);
@@ -96,9 +102,12 @@ export class RedisBudgetStore implements BudgetStore {
     return runWithin(this.#timeoutMs, script, this.#redis, keys, args);
   }
 
+  /** Rejects with a TypeError for a request naming both a card and a message. */
   async take(request: TakeRequest): Promise<TakeResult> {
+    const target = targetOf(request);
     const api = `${this.#base}:api:${request.api}`;
-    const keys = [`${api}:s`, `${api}:m`, `${api}:b`, `${api}:p`, `${this.#base}:card:${request.cardId ?? '-'}`, `${api}:n`];
+    const targetKey = target === undefined ? `${this.#base}:card:-` : `${this.#base}:${KEY_OF[target.scope]}:${target.id}`;
+    const keys = [`${api}:s`, `${api}:m`, `${api}:b`, `${api}:p`, targetKey, `${api}:n`];
     const p = this.#p;
     const args = [
       p.secondSpanMs,
@@ -107,13 +116,13 @@ export class RedisBudgetStore implements BudgetStore {
       this.#limits.apiQpm,
       p.burst,
       p.refillPerMs,
-      p.cardSpacingMs,
-      request.cardId === undefined ? '0' : '1',
+      target === undefined ? 0 : spacingOf(p, target.scope),
+      target?.scope ?? '',
       p.apiSpacingMs,
     ];
     const [granted, waitMs, scope] = (await this.#run(TAKE, keys, args)) as [number, number, string];
     if (granted === 1) return { granted: true };
-    return { granted: false, waitMs: Math.max(1, waitMs), scope: scope === 'card' ? 'card' : 'api' };
+    return { granted: false, waitMs: Math.max(1, waitMs), scope: scope === 'card' || scope === 'message' ? scope : 'api' };
   }
 
   async pause(api: string, ms: number): Promise<void> {

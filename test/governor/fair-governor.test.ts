@@ -269,14 +269,14 @@ describe('FairGovernor', () => {
   describe('resolveLimits', () => {
     it('fills Feishu defaults and keeps the limits given', () => {
       expect(resolveLimits()).toEqual(FEISHU_LIMITS);
-      expect(resolveLimits({ cardQps: 5 })).toEqual({ apiQps: 50, apiQpm: 1000, cardQps: 5 });
-      expect(new FairGovernor({ limits: { apiQps: 7 } }).limits).toEqual({ apiQps: 7, apiQpm: 1000, cardQps: 10 });
+      expect(resolveLimits({ cardQps: 5 })).toEqual({ apiQps: 50, apiQpm: 1000, cardQps: 5, messageQps: 5 });
+      expect(new FairGovernor({ limits: { apiQps: 7 } }).limits).toEqual({ apiQps: 7, apiQpm: 1000, cardQps: 10, messageQps: 5 });
     });
 
     it('takes the default for a limit given as undefined, as FeishuClient({ limits }) accepts it', () => {
       // FeishuClient checks `limits` and lets `{ cardQps: undefined }` through as "not given"; the
       // governor every session of that client shares is built from the same object.
-      expect(resolveLimits({ apiQps: 20, cardQps: undefined })).toEqual({ apiQps: 20, apiQpm: 1000, cardQps: 10 });
+      expect(resolveLimits({ apiQps: 20, cardQps: undefined })).toEqual({ apiQps: 20, apiQpm: 1000, cardQps: 10, messageQps: 5 });
     });
 
     const bad: [keyof Limits, unknown][] = [];

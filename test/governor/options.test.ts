@@ -56,12 +56,12 @@ describe('FairGovernor options', () => {
 
   it('accepts the bounds themselves: one call a minute, a 10 s margin, a 60 s Redis timeout', () => {
     const governor = new FairGovernor({
-      limits: { apiQps: 1 / 60, apiQpm: 1, cardQps: 1 / 60 },
+      limits: { apiQps: 1 / 60, apiQpm: 1, cardQps: 1 / 60, messageQps: 1 / 60 },
       safetyMarginMs: 10_000,
       redisTimeoutMs: 60_000,
       redis: redisLike,
     });
-    expect(governor.limits).toEqual({ apiQps: 1 / 60, apiQpm: 1, cardQps: 1 / 60 });
+    expect(governor.limits).toEqual({ apiQps: 1 / 60, apiQpm: 1, cardQps: 1 / 60, messageQps: 1 / 60 });
   });
 
   it('the stores refuse what the governor refuses', () => {

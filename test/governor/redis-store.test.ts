@@ -28,7 +28,7 @@ const SETTINGS = 'cardkit.card.settings';
 const RETRY_STORE_MS = 5000;
 
 /** Limits with everything not named out of the way (apiQps so high that calls of one API need no spacing). */
-const limitsOf = (limits: Partial<Limits>): Limits => ({ apiQps: 1_000_000, apiQpm: 100_000_000, cardQps: 1_000_000, ...limits });
+const limitsOf = (limits: Partial<Limits>): Limits => ({ apiQps: 1_000_000, apiQpm: 100_000_000, cardQps: 1_000_000, messageQps: 1_000_000, ...limits });
 
 /** A granted take: sent at `sentAt`, answered at `gotAt` (this process's clock); the store granted it in between. */
 interface Grant {
@@ -61,7 +61,7 @@ function certainlyWithin(grants: Grant[], spanMs: number): number {
 }
 
 
-function refused(result: TakeResult): { scope: 'api' | 'card'; waitMs: number } {
+function refused(result: TakeResult): { scope: 'api' | 'card' | 'message'; waitMs: number } {
   if (result.granted) throw new Error('expected a refusal, but the take was granted');
   return { scope: result.scope, waitMs: result.waitMs };
 }

@@ -15,6 +15,8 @@ Usage: feishu-emulator [options]
   --port <n>                     port, 0 for any free one (default 9000)
   --app-id <id>                  app id that may request tokens (default cli_x)
   --app-secret <secret>          that app's secret (default s_x)
+  --app-scopes <list>            that app's scopes, comma-separated, e.g. im:message (default every scope);
+                                 an API the app has no scope for answers 99991672
   --streaming-timeout-ms <ms>    streaming mode closes this long after it was opened (default 600000)
   --token-lifetime-sec <s>       tenant token lifetime (default 7200)
   --api-qps <n>                  calls per second per app per API (default 50)
@@ -31,6 +33,7 @@ const FLAGS = {
   port: { type: 'string' },
   'app-id': { type: 'string' },
   'app-secret': { type: 'string' },
+  'app-scopes': { type: 'string' },
   'streaming-timeout-ms': { type: 'string' },
   'token-lifetime-sec': { type: 'string' },
   'api-qps': { type: 'string' },
@@ -50,6 +53,14 @@ function numberFlag(values: Record<string, unknown>, name: string): number | und
   return value;
 }
 
+/** `a, b,c` to `['a', 'b', 'c']`; an empty list is an app with no scope. */
+function scopeList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((scope) => scope.trim())
+    .filter((scope) => scope !== '');
+}
+
 function optionsFrom(argv: string[]): EmulatorOptions | null {
   const { values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
   if (values.help) return null;
@@ -61,7 +72,13 @@ function optionsFrom(argv: string[]): EmulatorOptions | null {
   return {
     host: values.host ?? '127.0.0.1',
     port: numberFlag(values, 'port') ?? 9000,
-    apps: [{ appId: values['app-id'] ?? 'cli_x', appSecret: values['app-secret'] ?? 's_x' }],
+    apps: [
+      {
+        appId: values['app-id'] ?? 'cli_x',
+        appSecret: values['app-secret'] ?? 's_x',
+        ...(values['app-scopes'] === undefined ? {} : { scopes: scopeList(values['app-scopes']) }),
+      },
+    ],
     streamingTimeoutMs: numberFlag(values, 'streaming-timeout-ms'),
     tokenLifetimeSec: numberFlag(values, 'token-lifetime-sec'),
     clockSpeed: numberFlag(values, 'clock-speed'),

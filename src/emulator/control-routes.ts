@@ -89,7 +89,11 @@ const ROUTES: ControlRoute[] = [
     method: 'POST',
     path: '/_emulator/apps',
     handle: (c, _p, b) => {
-      c.registerApp({ appId: b.app_id as string, appSecret: b.app_secret as string });
+      c.registerApp({
+        appId: b.app_id as string,
+        appSecret: b.app_secret as string,
+        ...(b.scopes === undefined ? {} : { scopes: b.scopes as string[] }),
+      });
       return { body: { registered: b.app_id } };
     },
   },

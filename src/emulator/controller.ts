@@ -12,7 +12,7 @@ import {
   messageSnapshot,
   statsSnapshot,
 } from './inspect.js';
-import type { EmulatorApp } from './options.js';
+import { type EmulatorApp, checkApp } from './options.js';
 import { ENDPOINTS } from './routes/index.js';
 import type { StateEvent } from './state.js';
 
@@ -69,10 +69,7 @@ export class Controller {
   }
 
   registerApp(app: EmulatorApp): void {
-    if (typeof app?.appId !== 'string' || !app.appId || typeof app.appSecret !== 'string' || !app.appSecret) {
-      throw new TypeError('registerApp needs non-empty string appId and appSecret');
-    }
-    this.services.state.apps.set(app.appId, app.appSecret);
+    this.services.state.addApp(checkApp(app, 'registerApp'));
   }
 
   /** Forgets cards, messages, tokens, counters, faults and rate-limit windows. Apps stay registered. */

@@ -46,6 +46,10 @@ export interface Emulator {
   revokeTokens(filter?: { appId?: string; token?: string }): number;
   /** Puts a card "in interaction" for `ms` (default `interactionLockMs`): writes get 200810. */
   lockCard(cardId: string, ms?: number): boolean;
+  /**
+   * Registers an app (or replaces one of the same id), e.g. `{ appId: 'cli_im', appSecret: 's', scopes: ['im:message'] }`
+   * for an app without CardKit permission. Tokens it already has keep working, with the new scopes.
+   */
   registerApp(app: EmulatorApp): void;
   /** Forgets cards, messages, tokens, counters, faults and rate-limit windows. */
   reset(): void;
@@ -70,7 +74,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     clock: new EmulatorClock({ speed: resolved.clockSpeed }),
     limiter: new RateLimiter(),
   };
-  for (const app of resolved.apps) services.state.apps.set(app.appId, app.appSecret);
+  for (const app of resolved.apps) services.state.addApp(app);
   const controller = new Controller(services);
   const server = createEmulatorServer(controller);
   await new Promise<void>((resolve, reject) => {

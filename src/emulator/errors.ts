@@ -1,3 +1,5 @@
+import type { JsonObject } from './card-tree.js';
+
 /**
  * Platform error codes the emulator answers with, and the messages and HTTP statuses it uses for them.
  * Codes and statuses follow the reference (shared/feishu-cardkit-reference.md §17): every documented
@@ -51,6 +53,7 @@ export const ERRORS = {
   99991400: 'request trigger frequency limit',
   99991661: 'Missing access token for authorization. Please make a request with token attached.',
   99991663: 'Invalid access token for authorization. Please make a request with token attached.',
+  99991672: 'Access denied. One of the following scopes is required',
 } as const satisfies Record<number, string>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -62,12 +65,14 @@ export class EmulatorError extends Error {
   readonly detail: string | undefined;
   readonly httpStatus: number;
   readonly headers: Record<string, string>;
+  /** Fields the envelope's `error` object carries besides `log_id` and `troubleshooter` (99991672: `permission_violations`). */
+  readonly errorFields: JsonObject;
 
   /** `options.msg` replaces the whole `msg` (for layouts the platform fixes, such as 230099's `ext=`). */
   constructor(
     code: number,
     detail?: string,
-    options: { httpStatus?: number; headers?: Record<string, string>; msg?: string } = {},
+    options: { httpStatus?: number; headers?: Record<string, string>; msg?: string; errorFields?: JsonObject } = {},
   ) {
     const base = (ERRORS as Record<number, string>)[code] ?? 'error';
     super(options.msg ?? (detail ? `${base}: ${detail}` : base));
@@ -76,6 +81,7 @@ export class EmulatorError extends Error {
     this.detail = detail;
     this.httpStatus = options.httpStatus ?? 400;
     this.headers = options.headers ?? {};
+    this.errorFields = options.errorFields ?? {};
   }
 }
 

@@ -7,7 +7,7 @@ export type { EmulatorOptions, EmulatorLimits, EmulatorApp, EmulatorTableLimit }
 export { DEFAULT_LIMITS, DEFAULT_TABLE_LIMIT } from './options.js';
 export type { FaultSpec, FaultKind, ActiveFault } from './faults.js';
 export type { CardSnapshot, MessageSnapshot, StatsSnapshot } from './inspect.js';
-export type { WriteLogEntry, StateEvent } from './state.js';
+export type { WriteLogEntry, MessageLogEntry, StateEvent } from './state.js';
 export { ENDPOINTS } from './routes/index.js';
 export { STREAMING_SUMMARY } from './streaming.js';
 export { ERRORS as EMULATOR_ERROR_MESSAGES } from './errors.js';

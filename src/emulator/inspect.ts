@@ -1,7 +1,7 @@
 /** Read-only views of emulator state, as `/_emulator/…` answers them and the typed helpers return them. */
 import { type JsonObject, cloneJson, isObject } from './card-tree.js';
 import type { Services } from './context.js';
-import type { CardEntity, Message, WriteLogEntry } from './state.js';
+import type { CardEntity, Message, MessageLogEntry, WriteLogEntry } from './state.js';
 import { isStreaming, streamingClosesAt, summaryOf } from './streaming.js';
 
 export interface CardSnapshot {
@@ -47,6 +47,14 @@ export interface MessageSnapshot {
   deleted: boolean;
   /** Emulated epoch ms of the recall; null while not recalled. */
   deleted_at: number | null;
+  /**
+   * The send or reply that made the message, then every patch and recall that reached it, oldest first, each
+   * with its emulated time and the code answered (at most 20 000 entries, as card logs; the oldest are dropped).
+   * Refusals before the handler (token, missing scope 99991672, gateway limit 99991400, injected faults) are
+   * not in it. The 5/s patch limit shows as no 1000 ms span holding more than 5 `im.message.patch` entries with
+   * code 0; it is counted in real time, so this holds for the emulated times at clock speed 1 without `advance()`.
+   */
+  log: MessageLogEntry[];
 }
 
 export interface StatsSnapshot {
@@ -101,6 +109,7 @@ export function messageSnapshot(message: Message): MessageSnapshot {
     uuid: message.uuid,
     deleted: message.deleted,
     deleted_at: message.deletedAt,
+    log: message.log.map((entry) => ({ ...entry })),
   };
 }
 

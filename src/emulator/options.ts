@@ -4,6 +4,13 @@ import type { TableLimit } from './card-content.js';
 export interface EmulatorApp {
   appId: string;
   appSecret: string;
+  /**
+   * The scopes (permissions) the app has been granted, e.g. `['im:message']` for an app without CardKit.
+   * Default: absent, the app has every scope. When given, an API whose scopes (any one of them, as its page
+   * lists them) the app lacks answers 99991672 right after the token check (reference §0, §17; see
+   * `src/emulator/scopes.ts` for the table). `[]` is an app with no scope at all.
+   */
+  scopes?: string[];
 }
 
 /** Rate limits the emulator enforces. Defaults are Feishu's (reference §16). */
@@ -126,12 +133,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
   }
   const apps = options.apps ?? [{ appId: 'cli_x', appSecret: 's_x' }];
   if (!Array.isArray(apps) || apps.length === 0) {
-    throw new TypeError('options.apps must be a non-empty array of { appId, appSecret }');
-  }
-  for (const app of apps) {
-    if (typeof app?.appId !== 'string' || !app.appId || typeof app.appSecret !== 'string' || !app.appSecret) {
-      throw new TypeError(`options.apps entries need non-empty string appId and appSecret; received ${describe(app)}`);
-    }
+    throw new TypeError('options.apps must be a non-empty array of { appId, appSecret, scopes? }');
   }
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -148,7 +150,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
   return {
     host: options.host ?? '127.0.0.1',
     port,
-    apps: apps.map((a) => ({ appId: a.appId, appSecret: a.appSecret })),
+    apps: apps.map((app) => checkApp(app, 'options.apps')),
     tokenLifetimeMs: positiveNumber('tokenLifetimeSec', options.tokenLifetimeSec ?? 7200) * 1000,
     tokenRenewWindowMs: nonNegativeNumber('tokenRenewWindowSec', options.tokenRenewWindowSec ?? 1800) * 1000,
     streamingTimeoutMs: positiveNumber('streamingTimeoutMs', options.streamingTimeoutMs ?? 600_000),
@@ -181,6 +183,22 @@ function resolveTableLimit(option: EmulatorTableLimit | undefined): TableLimit {
     throw new RangeError(`options.tableLimit.cardKitCode must be 200220 or 11310; received ${describe(limit.cardKitCode)}`);
   }
   return limit;
+}
+
+/**
+ * A copy of `app` after checking it: non-empty string `appId` and `appSecret`, and `scopes`, when given, an
+ * array of non-empty strings. `where` names the option or the call in the TypeError.
+ */
+export function checkApp(app: EmulatorApp, where: string): EmulatorApp {
+  if (typeof app?.appId !== 'string' || !app.appId || typeof app.appSecret !== 'string' || !app.appSecret) {
+    throw new TypeError(`${where}: appId and appSecret must be non-empty strings; received ${describe(app)}`);
+  }
+  const { scopes } = app;
+  if (scopes === undefined) return { appId: app.appId, appSecret: app.appSecret };
+  if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string' && scope !== '')) {
+    throw new TypeError(`${where}: scopes, when given, must be an array of non-empty strings; received ${describe(scopes)}`);
+  }
+  return { appId: app.appId, appSecret: app.appSecret, scopes: [...scopes] };
 }
 
 function positiveNumber(name: string, value: unknown): number {

@@ -16,6 +16,7 @@ import { rateHeaders } from './card-write.js';
 import { authenticate } from './routes/auth.js';
 import { ROUTES } from './routes/index.js';
 import type { Route } from './routes/route.js';
+import { requireScope } from './scopes.js';
 
 export function createEmulatorServer(controller: Controller): Server {
   const server = createServer((req, res) => {
@@ -117,6 +118,7 @@ async function serveRoute(controller: Controller, req: IncomingMessage, res: Ser
     };
     if (route.auth) {
       ctx.appId = authenticate(ctx, req.headers.authorization);
+      requireScope(ctx, route.scopes);
       gatewayLimit(ctx);
     }
     const data = route.handle(ctx);
@@ -177,7 +179,7 @@ function successBody(route: Route, data: JsonObject): JsonObject {
 function asPlatformError(route: Route, error: unknown): EmulatorError {
   if (!(error instanceof EmulatorError)) return new EmulatorError(1500, undefined, { httpStatus: 500 });
   if (error.code !== 10002 || route.paramErrorCode === undefined) return error;
-  return new EmulatorError(route.paramErrorCode, error.detail, { httpStatus: error.httpStatus, headers: error.headers });
+  return new EmulatorError(route.paramErrorCode, error.detail, { httpStatus: error.httpStatus, headers: error.headers, errorFields: error.errorFields });
 }
 
 function errorBody(error: EmulatorError, logId: string): JsonObject {
@@ -187,6 +189,7 @@ function errorBody(error: EmulatorError, logId: string): JsonObject {
     error: {
       log_id: logId,
       troubleshooter: `emulator: code ${error.code}, see the CardKit reference for what it means`,
+      ...error.errorFields,
     },
   };
 }

@@ -1,6 +1,7 @@
 /** Everything the emulator remembers: apps, tokens, card entities, messages and counters. */
 import { EventEmitter } from 'node:events';
 import type { JsonObject } from './card-tree.js';
+import type { EmulatorApp } from './options.js';
 
 /** One write (or attempted write) to a card, as `GET /_emulator/cards/:card_id` reports it. */
 export interface WriteLogEntry {
@@ -15,6 +16,27 @@ export interface WriteLogEntry {
   element_id?: string;
   /** For writes that set an element's text (content, or a patch with `content`): its length in UTF-16 units. */
   content_length?: number;
+}
+
+/**
+ * One write (or attempted write) to an IM message, as `GET /_emulator/messages/:message_id` reports it: the send
+ * or reply that made the message, then every patch and recall that reached it, accepted or refused by the
+ * handler. Refusals that come before the handler are not recorded, as for cards: token errors, a missing scope
+ * (99991672), the per-app gateway limit (99991400) and faults injected through `emulator.faults`. A send or reply
+ * answered from the uuid dedupe (reference §11.1) is not recorded either: it wrote nothing.
+ */
+export interface MessageLogEntry {
+  /** Emulated time of arrival, epoch ms. */
+  time: number;
+  /** `im.message.create`, `im.message.reply`, `im.message.patch` or `im.message.delete`. */
+  endpoint: string;
+  /** 0 when accepted, else the platform error code answered (230020, 230011, 230031, 230099 …). */
+  code: number;
+  /**
+   * For sends, replies and patches that carried a `content` string: its length in UTF-8 bytes, the unit of
+   * IM's size limits (30 KB for a card, 150 KB for text, reference §11.1).
+   */
+  content_bytes?: number;
 }
 
 export interface StreamingState {
@@ -62,6 +84,13 @@ export interface Message {
   deleted: boolean;
   /** Emulated time of the recall, epoch ms; null while not recalled. */
   deletedAt: number | null;
+  log: MessageLogEntry[];
+}
+
+/** An app as the emulator knows it: its secret, and its scopes (null: every scope). */
+export interface RegisteredApp {
+  secret: string;
+  scopes: ReadonlySet<string> | null;
 }
 
 export interface Token {
@@ -73,13 +102,13 @@ export interface Token {
 /** What changed, for live views (the preview page) and tests that wait on the emulator. */
 export type StateEvent =
   | { type: 'card'; cardId: string; entry: WriteLogEntry | null }
-  | { type: 'message'; messageId: string };
+  | { type: 'message'; messageId: string; entry: MessageLogEntry | null };
 
-/** Per-card write logs keep at most this many entries; older ones are dropped first. */
+/** Per-card and per-message write logs keep at most this many entries each; older ones are dropped first. */
 export const MAX_LOG_ENTRIES = 20_000;
 
 export class EmulatorState {
-  readonly apps = new Map<string, string>();
+  readonly apps = new Map<string, RegisteredApp>();
   readonly tokens = new Map<string, Token>();
   readonly cards = new Map<string, CardEntity>();
   readonly messages = new Map<string, Message>();
@@ -121,10 +150,20 @@ export class EmulatorState {
     else counts.rejected++;
   }
 
+  /** Registers `app` (already checked), replacing an app of the same id. */
+  addApp(app: EmulatorApp): void {
+    this.apps.set(app.appId, { secret: app.appSecret, scopes: app.scopes === undefined ? null : new Set(app.scopes) });
+  }
+
   logWrite(card: CardEntity, entry: WriteLogEntry): void {
-    card.log.push(entry);
-    if (card.log.length > MAX_LOG_ENTRIES) card.log.splice(0, card.log.length - MAX_LOG_ENTRIES);
+    appendBounded(card.log, entry);
     this.events.emit('change', { type: 'card', cardId: card.cardId, entry });
+  }
+
+  /** Records a write to a message and announces the change. */
+  logMessage(message: Message, entry: MessageLogEntry): void {
+    appendBounded(message.log, entry);
+    this.events.emit('change', { type: 'message', messageId: message.messageId, entry });
   }
 
   /** Forgets cards, messages, tokens and counters; registered apps stay. */
@@ -138,4 +177,9 @@ export class EmulatorState {
     this.stats.rejected.clear();
     this.stats.byEndpoint.clear();
   }
+}
+
+function appendBounded<T>(log: T[], entry: T): void {
+  log.push(entry);
+  if (log.length > MAX_LOG_ENTRIES) log.splice(0, log.length - MAX_LOG_ENTRIES);
 }

@@ -105,12 +105,24 @@ describe('emulator CLI', () => {
     await events.body?.cancel().catch(() => undefined);
   });
 
+  it('--app-scopes declares the app\'s scopes: without cardkit:card:write, card create gets 99991672 and IM send still works', async () => {
+    const cli = runCli(['--port', '0', '--app-scopes', 'im:message, im:message:update']);
+    const base = await baseUrl(cli);
+    const token = (await tokenRequest(base, 'cli_x', 's_x')).body.tenant_access_token as string;
+    const created = await post(`${base}/open-apis/cardkit/v1/cards`, { type: 'card_json', data: STREAMING_CARD }, token);
+    expect([created.status, created.body.code]).toEqual([400, 99991672]);
+    const sent = await post(`${base}/open-apis/im/v1/messages?receive_id_type=chat_id`, { receive_id: 'oc_1', msg_type: 'interactive', content: STREAMING_CARD }, token);
+    expect(sent.body.code).toBe(0);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('--help names the command feishu-emulator, prints every flag and exits 0', async () => {
     const cli = runCli(['--help']);
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(cli.stdout()).toContain('Usage: feishu-emulator [options]');
     expect(cli.stdout()).not.toContain('npm run');
-    for (const flag of ['--host', '--port', '--app-id', '--app-secret', '--streaming-timeout-ms', '--token-lifetime-sec', '--api-qps', '--api-qpm', '--card-qps', '--clock-speed', '--table-limit', '--table-limit-per', '--help']) {
+    for (const flag of ['--host', '--port', '--app-id', '--app-secret', '--app-scopes', '--streaming-timeout-ms', '--token-lifetime-sec', '--api-qps', '--api-qpm', '--card-qps', '--clock-speed', '--table-limit', '--table-limit-per', '--help']) {
       expect(cli.stdout()).toContain(flag);
     }
     expect(cli.stdout()).not.toContain('listening on');

@@ -19,9 +19,9 @@ const tokenInternal: Route = {
     if (typeof appId !== 'string' || typeof appSecret !== 'string' || !appId || !appSecret) {
       throw new EmulatorError(10003, 'app_id and app_secret are required');
     }
-    const expected = ctx.state.apps.get(appId);
-    if (expected === undefined) throw new EmulatorError(10003, 'app_id is not registered with the emulator');
-    if (expected !== appSecret) throw new EmulatorError(10015);
+    const app = ctx.state.apps.get(appId);
+    if (app === undefined) throw new EmulatorError(10003, 'app_id is not registered with the emulator');
+    if (app.secret !== appSecret) throw new EmulatorError(10015);
     const now = ctx.clock.now();
     const { token, expiresAt } = currentOrNewToken(ctx, appId, now);
     return { code: 0, msg: 'ok', tenant_access_token: token, expire: Math.floor((expiresAt - now) / 1000) };

@@ -13,6 +13,7 @@ import {
   replaceElement,
 } from '../element-ops.js';
 import { badParam } from '../errors.js';
+import { SCOPES } from '../scopes.js';
 import type { CardEntity } from '../state.js';
 import { closeStreaming, isStreaming, openStreaming } from '../streaming.js';
 import type { Route } from './route.js';
@@ -51,6 +52,7 @@ const create: Route = {
   path: CARDS,
   endpoint: 'cardkit.card.create',
   auth: true,
+  scopes: SCOPES.cardWrite,
   handle(ctx) {
     const { type, data } = ctx.body;
     if (type === 'template') {
@@ -68,6 +70,7 @@ const update: Route = {
   path: `${CARDS}/:card_id`,
   endpoint: 'cardkit.card.update',
   auth: true,
+  scopes: SCOPES.cardWrite,
   handle(ctx) {
     writeCard(ctx, {
       parse() {
@@ -104,6 +107,7 @@ const settings: Route = {
   path: `${CARDS}/:card_id/settings`,
   endpoint: 'cardkit.card.settings',
   auth: true,
+  scopes: SCOPES.cardWrite,
   handle(ctx) {
     writeCard(ctx, {
       parse: () => parseJsonField('settings', ctx.body.settings),
@@ -146,6 +150,7 @@ const batchUpdate: Route = {
   path: `${CARDS}/:card_id/batch_update`,
   endpoint: 'cardkit.card.batchUpdate',
   auth: true,
+  scopes: SCOPES.cardWrite,
   handle(ctx) {
     writeCard(ctx, {
       parse() {
@@ -171,6 +176,7 @@ const idConvert: Route = {
   path: `${CARDS}/id_convert`,
   endpoint: 'cardkit.card.idConvert',
   auth: true,
+  scopes: SCOPES.cardRead,
   handle(ctx) {
     const messageId = requiredString(ctx.body.message_id, 'message_id');
     const message = ctx.state.messages.get(messageId);

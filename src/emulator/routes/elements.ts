@@ -5,6 +5,7 @@ import { writeCard } from '../card-write.js';
 import type { RequestContext } from '../context.js';
 import { addElements, deleteElements, parseInsertType, patchElement, replaceElement } from '../element-ops.js';
 import { EmulatorError, badParam } from '../errors.js';
+import { SCOPES } from '../scopes.js';
 import { requireStreaming } from '../streaming.js';
 import type { Route } from './route.js';
 
@@ -22,6 +23,7 @@ const add: Route = {
   path: ELEMENTS,
   endpoint: 'cardkit.cardElement.create',
   auth: true,
+  scopes: SCOPES.cardWrite,
   handle(ctx) {
     writeCard(ctx, {
       parse() {
@@ -42,6 +44,7 @@ const update: Route = {
   path: `${ELEMENTS}/:element_id`,
   endpoint: 'cardkit.cardElement.update',
   auth: true,
+  scopes: SCOPES.cardWrite,
   handle(ctx) {
     writeCard(ctx, {
       elementId: ctx.params.element_id,
@@ -57,6 +60,7 @@ const patch: Route = {
   path: `${ELEMENTS}/:element_id`,
   endpoint: 'cardkit.cardElement.patch',
   auth: true,
+  scopes: SCOPES.cardWrite,
   handle(ctx) {
     writeCard(ctx, {
       elementId: ctx.params.element_id,
@@ -73,6 +77,7 @@ const content: Route = {
   path: `${ELEMENTS}/:element_id/content`,
   endpoint: 'cardkit.cardElement.content',
   auth: true,
+  scopes: SCOPES.cardWrite,
   handle(ctx) {
     writeCard(ctx, {
       elementId: ctx.params.element_id,
@@ -106,6 +111,7 @@ const remove: Route = {
   path: `${ELEMENTS}/:element_id`,
   endpoint: 'cardkit.cardElement.delete',
   auth: true,
+  scopes: SCOPES.cardWrite,
   handle(ctx) {
     writeCard(ctx, {
       elementId: ctx.params.element_id,

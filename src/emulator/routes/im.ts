@@ -1,7 +1,8 @@
 /**
  * IM v1: send or reply with a card (a CardKit entity or inline card JSON), patch a sent card message,
  * and recall a message (reference §11, §26, seed 004). Parameter errors are IM's 230001, and card content
- * the renderer refuses is 230099 with the sub-code in `msg`.
+ * the renderer refuses is 230099 with the sub-code in `msg`. Each message keeps a log of the send or reply
+ * that made it and of every patch and recall that reached it (`MessageLogEntry`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { CardContentError, type ContentViolation, extText } from '../card-content.js';
@@ -11,7 +12,8 @@ import { ownedCard, rateHeaders } from '../card-write.js';
 import type { RequestContext } from '../context.js';
 import { EmulatorError } from '../errors.js';
 import { parseUntrustedJson } from '../json-input.js';
-import type { Message } from '../state.js';
+import { SCOPES } from '../scopes.js';
+import type { Message, MessageLogEntry } from '../state.js';
 import type { Route } from './route.js';
 
 const RECEIVE_ID_TYPES = new Set(['open_id', 'union_id', 'user_id', 'email', 'chat_id']);
@@ -186,6 +188,7 @@ function deliver(ctx: RequestContext, to: Outgoing): JsonObject {
     uuid,
     deleted: false,
     deletedAt: null,
+    log: [],
   };
   ctx.state.messages.set(message.messageId, message);
   if (dedupeKey !== null) ctx.state.sendUuids.set(dedupeKey, { messageId: message.messageId, at: now });
@@ -194,7 +197,7 @@ function deliver(ctx: RequestContext, to: Outgoing): JsonObject {
     card.messageId = message.messageId;
     ctx.state.events.emit('change', { type: 'card', cardId, entry: null });
   }
-  ctx.state.events.emit('change', { type: 'message', messageId: message.messageId });
+  ctx.state.logMessage(message, { time: now, endpoint: ctx.endpoint, code: 0, content_bytes: Buffer.byteLength(content) });
   return messageData(message);
 }
 
@@ -203,6 +206,7 @@ const send: Route = {
   path: '/open-apis/im/v1/messages',
   endpoint: 'im.message.create',
   auth: true,
+  scopes: SCOPES.imSend,
   paramErrorCode: 230001,
   handle(ctx) {
     const receiveIdType = ctx.query.get('receive_id_type') ?? '';
@@ -228,11 +232,33 @@ function existingMessage(ctx: RequestContext): Message {
   return message;
 }
 
+/**
+ * Runs `attempt` on `message` and records it in the message's log with the code it answered, accepted or not;
+ * `content` is the request's content field, when the endpoint has one.
+ */
+function logged(ctx: RequestContext, message: Message, content: unknown, attempt: () => void): void {
+  const entry: MessageLogEntry = {
+    time: ctx.clock.now(),
+    endpoint: ctx.endpoint,
+    code: 0,
+    ...(typeof content === 'string' ? { content_bytes: Buffer.byteLength(content) } : {}),
+  };
+  try {
+    attempt();
+  } catch (error) {
+    entry.code = error instanceof EmulatorError ? error.code : 1500;
+    throw error;
+  } finally {
+    ctx.state.logMessage(message, entry);
+  }
+}
+
 const reply: Route = {
   method: 'POST',
   path: '/open-apis/im/v1/messages/:message_id/reply',
   endpoint: 'im.message.reply',
   auth: true,
+  scopes: SCOPES.imSend,
   paramErrorCode: 230001,
   handle(ctx) {
     const parent = existingMessage(ctx);
@@ -254,38 +280,43 @@ const patch: Route = {
   path: '/open-apis/im/v1/messages/:message_id',
   endpoint: 'im.message.patch',
   auth: true,
+  scopes: SCOPES.imPatch,
   paramErrorCode: 230001,
   successMsg: 'ok',
   handle(ctx) {
     const message = existingMessage(ctx);
-    const content = requiredField(ctx.body.content, 'content');
-    if (message.appId !== ctx.appId) throw new EmulatorError(230027, 'only the sender can update a message');
-    if (message.deleted) throw new EmulatorError(ctx.options.recalledPatchCode, 'the message was recalled');
-    if (message.msgType !== 'interactive') throw invalid('only interactive (card) messages can be patched');
-    if (message.cardId !== null) {
-      throw invalid('this message shows a card entity; update it through the CardKit endpoints');
-    }
-    const now = ctx.clock.now();
-    if (now - message.createdAt > 14 * DAY_MS) throw new EmulatorError(230031);
-    const limit = ctx.options.limits.messagePatchQps;
-    const verdict = ctx.limiter.take([{ key: `message:${message.messageId}`, limit, windowMs: 1000 }]);
-    if (!verdict.ok) throw new EmulatorError(230020, `more than ${limit} patches/s on one message`, { headers: rateHeaders(limit, verdict.resetMs) });
-    const card = parseContent(content);
-    if (isObject(card) && card.type === 'template') {
-      throw subCodeError(200380, TEMPLATE_UNSUPPORTED);
-    }
-    if (!isObject(card) || card.type === 'card') throw invalid('content must be inline card JSON');
-    if (!isShared(parseContent(message.content)) || !isShared(card)) {
-      throw invalid('update_multi must be true in the card before and after the update');
-    }
-    checkInlineCard(ctx, card);
-    message.content = content;
-    message.updatedAt = now;
-    message.updated = true;
-    ctx.state.events.emit('change', { type: 'message', messageId: message.messageId });
+    logged(ctx, message, ctx.body.content, () => patchCard(ctx, message));
     return {};
   },
 };
+
+/** The patch itself: who may patch what (seed 004), the 5/s limit per message, and the new card's checks. */
+function patchCard(ctx: RequestContext, message: Message): void {
+  const content = requiredField(ctx.body.content, 'content');
+  if (message.appId !== ctx.appId) throw new EmulatorError(230027, 'only the sender can update a message');
+  if (message.deleted) throw new EmulatorError(ctx.options.recalledPatchCode, 'the message was recalled');
+  if (message.msgType !== 'interactive') throw invalid('only interactive (card) messages can be patched');
+  if (message.cardId !== null) {
+    throw invalid('this message shows a card entity; update it through the CardKit endpoints');
+  }
+  const now = ctx.clock.now();
+  if (now - message.createdAt > 14 * DAY_MS) throw new EmulatorError(230031);
+  const limit = ctx.options.limits.messagePatchQps;
+  const verdict = ctx.limiter.take([{ key: `message:${message.messageId}`, limit, windowMs: 1000 }]);
+  if (!verdict.ok) throw new EmulatorError(230020, `more than ${limit} patches/s on one message`, { headers: rateHeaders(limit, verdict.resetMs) });
+  const card = parseContent(content);
+  if (isObject(card) && card.type === 'template') {
+    throw subCodeError(200380, TEMPLATE_UNSUPPORTED);
+  }
+  if (!isObject(card) || card.type === 'card') throw invalid('content must be inline card JSON');
+  if (!isShared(parseContent(message.content)) || !isShared(card)) {
+    throw invalid('update_multi must be true in the card before and after the update');
+  }
+  checkInlineCard(ctx, card);
+  message.content = content;
+  message.updatedAt = now;
+  message.updated = true;
+}
 
 /**
  * Recall (reference §26): a bot recalls only messages it sent (230026 otherwise; the emulator has no group
@@ -298,14 +329,16 @@ const remove: Route = {
   path: '/open-apis/im/v1/messages/:message_id',
   endpoint: 'im.message.delete',
   auth: true,
+  scopes: SCOPES.imRecall,
   paramErrorCode: 230001,
   handle(ctx) {
     const message = existingMessage(ctx);
-    if (message.appId !== ctx.appId) throw new EmulatorError(230026, 'a bot can recall only the messages it sent');
-    if (message.deleted) throw new EmulatorError(230110, 'the message was already recalled');
-    message.deleted = true;
-    message.deletedAt = ctx.clock.now();
-    ctx.state.events.emit('change', { type: 'message', messageId: message.messageId });
+    logged(ctx, message, undefined, () => {
+      if (message.appId !== ctx.appId) throw new EmulatorError(230026, 'a bot can recall only the messages it sent');
+      if (message.deleted) throw new EmulatorError(230110, 'the message was already recalled');
+      message.deleted = true;
+      message.deletedAt = ctx.clock.now();
+    });
     return {};
   },
 };

@@ -13,6 +13,11 @@ export interface Route {
   /** False only for the token endpoint itself. */
   auth: boolean;
   /**
+   * The scopes that let an app call this API, any one of them (see `scopes.ts`); an app registered with scopes
+   * that holds none of them gets 99991672. Absent: no scope needed (the token endpoint).
+   */
+  scopes?: readonly string[];
+  /**
    * Answers the request. The result is the envelope's `data`; routes with `topLevel` return the whole
    * body instead (the token endpoint puts its fields at the top level).
    */

@@ -113,7 +113,7 @@ run('live preview in Chromium', () => {
   it('types streamed text out progressively, ends with the exact answer and drops the streaming indicator when streaming closes', async () => {
     const { client } = clientFor(emulator);
     const session = await CardSession.start(client, { card: answerCard(), extraElementIds: ['raw'], to: { chat_id: 'oc_preview' } });
-    const { page, errors } = await browser.open(previewUrl(emulator, session.cardId));
+    const { page, errors } = await browser.open(previewUrl(emulator, session.cardId!));
     await cardShown(page, 'Streaming answer');
     await expect.poll(() => page.locator('#streaming-indicator').isVisible()).toBe(true);
     await expect.poll(() => page.locator('#card-list .item-summary').first().textContent()).toBe('[生成中...]');
@@ -156,7 +156,7 @@ run('live preview in Chromium', () => {
     expect(answerSamples.size).toBeGreaterThanOrEqual(3);
 
     await page.locator('#streaming-indicator').waitFor({ state: 'hidden', timeout: 5000 });
-    expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+    expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
     expect(await raw.textContent()).toBe(ANSWER);
     expect(squash(await answer.innerText())).toBe(ANSWER_VISIBLE);
     expect(await page.locator('#card-host .caret').count()).toBe(0);
@@ -427,6 +427,73 @@ run('live preview in Chromium', () => {
     await page.locator('#card-host .text-bubble').waitFor();
     expect(await page.locator('#card-host .text-bubble').innerText()).toBe('plain <b>hello</b>');
     expect(await page.locator('#card-host b').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a message-card session (transport: message) streaming live, and its whole answer rendered when it finishes', async () => {
+    // Two halves: the first is streamed and must show on the page before the second is sent.
+    const first = ['这是一个**流式消息卡片** 😀: each patch replaces the whole card.', '', '- 第一项 first 🍎', '- 第二项 second', ''].join('\n');
+    const second = ['| 名称 Name | 数值 Value |', '| --- | --- |', '| 甲 alpha 👍 | 1 |', '| 乙 beta | 2 |', '', '完成。Done 🎉'].join('\n');
+    const answer = first + '\n' + second;
+    const firstVisible = '这是一个流式消息卡片 😀: each patch replaces the whole card. 第一项 first 🍎 第二项 second';
+    const answerVisible = `${firstVisible} 名称 Name 数值 Value 甲 alpha 👍 1 乙 beta 2 完成。Done 🎉`;
+    // The characters a reader sees, in order, whatever part of the markdown has arrived.
+    const letters = (text: string) => text.replace(/[\s*|-]+/g, '');
+
+    const { page, errors } = await browser.open(previewUrl(emulator));
+    await page.locator('#connection[data-state="live"]').waitFor();
+    const { client } = clientFor(emulator);
+    const session = await CardSession.start(client, { transport: 'message', to: { chat_id: 'oc_preview' }, title: 'Message card 消息卡片' });
+    const messageId = session.messageId!;
+    await page.locator(`#message-list [data-message-id="${messageId}"] button`).click();
+    await page.waitForURL(`**#message=${messageId}`);
+    await cardShown(page, 'Message card');
+
+    const shown = page.locator('#card-host [data-element-id="answer"]');
+    const samples: string[] = [];
+    let writing = true;
+    const sampler = (async () => {
+      while (writing) {
+        const sample = squash(await shown.innerText());
+        if (sample && sample !== samples.at(-1)) samples.push(sample);
+        await sleep(40);
+      }
+    })();
+    for (const piece of pieces(first, 5)) {
+      session.append(piece);
+      await sleep(120);
+    }
+    // Live: the first half on the page while the session is still open and the rest not yet sent.
+    await expect.poll(() => shown.innerText().then(squash), { timeout: 3000 }).toBe(firstVisible);
+    for (const piece of pieces('\n' + second, 5)) {
+      session.append(piece);
+      await sleep(120);
+    }
+    const result = await session.finish();
+    writing = false;
+    await sampler;
+
+    expect(result).toMatchObject({ transport: 'message', cardId: null, messageId, text: answer });
+    const patches = emulator.message(messageId)!.log.filter((entry) => entry.endpoint === 'im.message.patch');
+    expect(patches.length).toBeGreaterThanOrEqual(3);
+    expect(patches.every((entry) => entry.code === 0)).toBe(true);
+    // Seen growing before the end: every sample shows the answer's characters so far, in order.
+    const intermediate = samples.filter((sample) => sample !== answerVisible);
+    expect(intermediate.length).toBeGreaterThanOrEqual(3);
+    expect(intermediate).toContain(firstVisible);
+    for (const [index, sample] of samples.entries()) {
+      expect(letters(answer).startsWith(letters(sample)), `sample ${index} is not a prefix: ${JSON.stringify(sample)}`).toBe(true);
+    }
+
+    await expect.poll(() => shown.innerText().then(squash)).toBe(answerVisible);
+    expect(await shown.locator('strong').innerText()).toBe('流式消息卡片');
+    expect(await shown.locator('ul > li').allInnerTexts()).toEqual(['第一项 first 🍎', '第二项 second']);
+    expect(await shown.locator('table tr').count()).toBe(3);
+    expect(await shown.locator('table th').allInnerTexts()).toEqual(['名称 Name', '数值 Value']);
+    expect(await shown.locator('table td').allInnerTexts()).toEqual(['甲 alpha 👍', '1', '乙 beta', '2']);
+    expect(await shown.innerText()).not.toMatch(/\*\*|\|/);
+    expect(await page.locator('#streaming-indicator').isVisible()).toBe(false);
+    await expect.poll(() => page.locator(`#message-list [data-message-id="${messageId}"] .item-title`).textContent()).toBe('interactive (updated) → oc_preview');
     expect(errors).toEqual([]);
   });
 

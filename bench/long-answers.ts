@@ -150,9 +150,9 @@ const engine: LongStrategy = {
     try {
       for await (const delta of source()) session.append(delta);
       const result = await session.finish();
-      return { cardIds: result.cards.map((card) => card.cardId) };
+      return { cardIds: result.cards.map((card) => card.cardId!) };
     } catch (error) {
-      return { cardIds: session.cards.map((card) => card.cardId), error: String(error) };
+      return { cardIds: session.cards.map((card) => card.cardId!), error: String(error) };
     }
   },
 };

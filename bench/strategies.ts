@@ -31,7 +31,7 @@ export const engine: Strategy = {
   async run({ client, governor, chatId, source }) {
     const session = await CardSession.start(client, { governor, to: { chat_id: chatId } });
     await session.pipe(source());
-    return { cardId: session.cardId, refused: 0 };
+    return { cardId: session.cardId!, refused: 0 };
   },
 };
 

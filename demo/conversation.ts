@@ -69,7 +69,7 @@ export async function runConversation(o: ConversationOptions): Promise<Conversat
       throw opened.reason;
     }
     const session = opened.value;
-    outcome.cardId = session.cardId;
+    outcome.cardId = session.cardId!;
     outcome.messageId = session.messageId;
     session.on('flush', (event) => tracker.flushed(event));
     session.on('retry', () => tracker.retries++);
@@ -81,7 +81,7 @@ export async function runConversation(o: ConversationOptions): Promise<Conversat
       o.onReopen?.(event.reason);
     });
     session.on('error', () => undefined); // finish() rejects with it
-    o.onCard?.(session.cardId);
+    o.onCard?.(session.cardId!);
     if (streamed.status === 'rejected') {
       // The model could not be asked: say so on the card instead of leaving it empty.
       outcome.result = await session.abort(streamed.reason);

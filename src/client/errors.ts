@@ -26,6 +26,8 @@ export type ErrorCategory =
   | 'credentials'
   /** The card entity is gone or not this app's (200740 missing, 200750 expired, 300311 not the creator). */
   | 'card_gone'
+  /** The app lacks the scope the API needs (99991672), or its token lacks the permission (99991676). */
+  | 'permission'
   /** Card or message too large (200860, 230025): shrink or split. */
   | 'too_large'
   /** Anything else: fix the request; retrying will not help. */
@@ -39,6 +41,7 @@ const CATEGORIES: ReadonlyMap<number, ErrorCategory> = new Map([
   ...[99991661, 99991663, 99991664, 99991665].map((c) => [c, 'token'] as const),
   ...[10003, 10014, 10015, 99991662, 99991673].map((c) => [c, 'credentials'] as const),
   ...[200740, 200750, 300311].map((c) => [c, 'card_gone'] as const),
+  ...[99991672, 99991676].map((c) => [c, 'permission'] as const),
   ...[200860, 230025].map((c) => [c, 'too_large'] as const),
 ]);
 

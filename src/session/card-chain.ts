@@ -1,15 +1,20 @@
 /**
  * The cards of one answer: the card being written, and those it filled before (issue 10). A session
  * writes through `chain.core`; when that card is full, the chain rolls the answer over to a continuation
- * card (see rollover.ts) and the session goes on writing, now to the new card.
+ * card (see rollover.ts) and the session goes on writing, now to the new card. The chain also opens the
+ * first card, through the session's transport: a CardKit entity created and sent, or a message card.
  */
 import type { EventEmitter } from 'eventemitter3';
 import type { FeishuClient } from '../client/index.js';
-import { CardCore, type CoreInit, RolledOver } from './card-core.js';
+import type { Governor } from '../governor/index.js';
+import { CardCore, type CardTarget, type CoreInit, RolledOver } from './card-core.js';
+import type { StreamTag } from './card-template.js';
+import type { CardFull, Transport } from './card-writes.js';
+import { Dispatcher } from './dispatch.js';
 import type { SessionEvents } from './events.js';
+import { beginCard, createCard, sendMessageCard } from './open-card.js';
 import type { Recipient, ResolvedSessionOptions } from './options.js';
 import { rollOver } from './rollover.js';
-import type { CardFull } from './writer.js';
 
 export interface ChainContext {
   client: FeishuClient;
@@ -19,35 +24,76 @@ export interface ChainContext {
   halt: AbortController;
   /** The session ended with the last card. */
   onRelease: () => void;
-  /** Where continuation cards go (absent for an attached card, which cannot roll over: its size is not known). */
+  /** Where the cards go (absent: created only, or an attached card). */
   to?: Recipient;
 }
 
 export interface CardRef {
-  cardId: string;
+  /** The card entity, or null for a message card. */
+  cardId: string | null;
   messageId: string | null;
 }
 
+/** What the first card of an answer is opened with. */
+export interface FirstCard {
+  transport: Transport;
+  card: Record<string, unknown>;
+  tags: Map<string, StreamTag>;
+  governor: Governor;
+  streamingConfig: Record<string, unknown>;
+}
+
 export class CardChain {
-  /** The card being written. */
-  core: CardCore;
   /** Every card of the answer so far, in order, with its message. */
   readonly cards: CardRef[] = [];
   readonly #context: ChainContext;
-  /** The card the session created first: continuation cards are built from it. */
-  readonly #template: Record<string, unknown> | undefined;
+  #core: CardCore | undefined;
+  /** The card the session created first: continuation cards are built from it (absent for an attached card, which cannot roll over). */
+  #template: Record<string, unknown> | undefined;
+  #transport: Transport = 'cardkit';
   /** Writes, retries and re-opens of the cards that are done. */
   readonly #done = { writes: 0, retries: 0, reopens: 0 };
 
-  constructor(context: ChainContext, first: Omit<CoreInit, 'halt'>) {
+  constructor(context: ChainContext) {
     this.#context = context;
-    this.#template = first.card;
-    this.core = this.#newCore(first);
   }
 
-  /** The first card went out (its message id, when it was sent). */
-  sent(messageId: string | null): void {
-    this.cards.push({ cardId: this.core.cardId, messageId });
+  /** The card being written. */
+  get core(): CardCore {
+    if (!this.#core) throw new Error('the session has no card yet');
+    return this.#core;
+  }
+
+  get transport(): Transport {
+    return this.#transport;
+  }
+
+  /**
+   * Opens the first card: creates the entity, opens streaming and sends it (CardKit), or sends the
+   * message card. If a step after the creation fails, the card is closed before this rejects.
+   */
+  async open(first: FirstCard, signal: AbortSignal | undefined): Promise<void> {
+    const { client, o, to } = this.#context;
+    const { transport, card, governor } = first;
+    const creator = new Dispatcher({ governor, sequences: governor.sequences, retry: o.retry, sequence: 0, onRetry: () => undefined });
+    const init = { sequence: 0, tags: first.tags, card, governor, streamingConfig: first.streamingConfig };
+    this.#template = card;
+    this.#transport = transport;
+    if (transport === 'message') {
+      const messageId = await sendMessageCard(client, creator, card, to!, signal);
+      this.#core = this.#newCore({ ...init, target: { transport, messageId } });
+      this.cards.push({ cardId: null, messageId });
+      return;
+    }
+    const cardId = await createCard(client, creator, card, signal);
+    this.#core = this.#newCore({ ...init, target: { transport, cardId } });
+    this.cards.push({ cardId, messageId: await beginCard(client, this.#core, to, signal) });
+  }
+
+  /** Takes over a card entity made elsewhere (`CardSession.attach`). */
+  adopt(init: Omit<CoreInit, 'halt'> & { target: { transport: 'cardkit'; cardId: string } }, messageId: string | null): void {
+    this.#core = this.#newCore(init);
+    this.cards.push({ cardId: init.target.cardId, messageId });
   }
 
   /** Writes, retries and re-opens over every card of the answer. */
@@ -79,21 +125,34 @@ export class CardChain {
     return new CardCore(client, o, { ...init, halt, ...(onFull ? { onFull } : {}) }, events, onRelease);
   }
 
-  /** The card is full: the answer goes on in a continuation card. */
+  /** The card is full: the answer goes on in a continuation card, through the same transport. */
   async #rollOver(full: CardFull): Promise<void> {
     const old = this.core;
     const { client, o, to, events } = this.#context;
-    const next = await rollOver(
-      { client, o, template: this.#template!, to, newCore: (init) => this.#newCore({ ...init, governor: old.governor, elements: old.elements }) },
-      old,
-      full,
-    );
+    const transport = this.#transport;
+    const next = await rollOver({ o, template: this.#template! }, old, full, async (card, creator) => {
+      const init = {
+        sequence: 0,
+        tags: new Map([...old.elements].map(([id, e]) => [id, e.tag])),
+        card,
+        streamingConfig: (card.config as { streaming_config?: Record<string, unknown> }).streaming_config ?? {},
+        governor: old.governor,
+        elements: old.elements,
+      };
+      if (transport === 'message') {
+        const messageId = await sendMessageCard(client, creator, card, to!, undefined);
+        return { core: this.#newCore({ ...init, target: { transport, messageId } }), messageId };
+      }
+      const cardId = await createCard(client, creator, card, undefined);
+      const core = this.#newCore({ ...init, target: { transport, cardId } satisfies CardTarget });
+      return { core, messageId: await beginCard(client, core, to, undefined) };
+    });
     this.#done.writes += old.dispatcher.writes;
     this.#done.retries += old.dispatcher.retries;
     this.#done.reopens += old.writer.reopens;
-    this.core = next.core;
+    this.#core = next.core;
     this.cards.push({ cardId: next.core.cardId, messageId: next.messageId });
-    events.emit('rollover', { kind: 'card', elementId: full.element.elementId, from: old.cardId, to: next.core.cardId, cardId: next.core.cardId, messageId: next.messageId });
+    events.emit('rollover', { kind: 'card', elementId: full.element.elementId, from: old.key, to: next.core.key, cardId: next.core.cardId, messageId: next.messageId });
     next.core.queueFlush();
   }
 }

@@ -15,15 +15,20 @@ import type { SessionEvents } from './events.js';
 import type { ResolvedSessionOptions } from './options.js';
 import { StreamingWindow } from './streaming-window.js';
 import { CardBudget } from './card-budget.js';
-import { CardFull, CardWriter } from './writer.js';
+import { CardFull, type CardWrites } from './card-writes.js';
+import { MessageWriter } from './message-writer.js';
+import { CardWriter } from './writer.js';
+
+/** What a core writes: a CardKit card entity, or the card of a message (the message transport). */
+export type CardTarget = { transport: 'cardkit'; cardId: string } | { transport: 'message'; messageId: string };
 
 export interface CoreInit {
-  cardId: string;
+  target: CardTarget;
   /** The last sequence used on the card. */
   sequence: number;
   tags: Map<string, StreamTag>;
   streamingConfig: Record<string, unknown>;
-  /** The card as created, when the session created it (for closing through a full update). */
+  /** The card as created (or sent, for a message card), when the session made it. */
   card?: Record<string, unknown>;
   governor: Governor;
   /** Aborted when the session stops taking text from a source (abort, failure): the session's, shared by its cards. */
@@ -38,11 +43,11 @@ export interface CoreInit {
 export class RolledOver extends Error {}
 
 export class CardCore {
-  readonly cardId: string;
+  readonly target: CardTarget;
   readonly elements = new Map<string, ElementText>();
   readonly dispatcher: Dispatcher;
   readonly window: StreamingWindow;
-  readonly writer: CardWriter;
+  readonly writer: CardWrites;
   /** Aborted when the session stops taking text from a source (abort, failure). */
   readonly halt: AbortController;
   /** The session went on to a continuation card: nothing more is written to this one. */
@@ -62,7 +67,7 @@ export class CardCore {
   #reopenQueued = false;
 
   constructor(client: FeishuClient, o: ResolvedSessionOptions, init: CoreInit, events: EventEmitter<SessionEvents>, onRelease: () => void) {
-    this.cardId = init.cardId;
+    this.target = init.target;
     this.#onRelease = onRelease;
     this.governor = init.governor;
     this.#events = events;
@@ -81,17 +86,33 @@ export class CardCore {
       onRetry: (event) => emit('retry', event),
     });
     this.window = new StreamingWindow({ clock: o.clock, windowMs: o.streamingWindowMs, marginMs: o.reopenMarginMs, onDue: () => this.#queueReopen() });
-    this.writer = new CardWriter({
-      client,
-      cardId: init.cardId,
-      dispatcher: this.dispatcher,
-      window: this.window,
-      clock: o.clock,
-      streamingConfig: init.streamingConfig,
-      ...(init.card === undefined ? {} : { card: init.card, budget: new CardBudget(init.card, init.tags.keys()) }),
-      elements: this.elements,
-      emit,
-    });
+    const { target, card } = init;
+    if (target.transport === 'message') {
+      if (!card) throw new Error('a message card needs the card it was sent with');
+      this.writer = new MessageWriter({ client, messageId: target.messageId, dispatcher: this.dispatcher, card, elements: this.elements, emit });
+    } else {
+      this.writer = new CardWriter({
+        client,
+        cardId: target.cardId,
+        dispatcher: this.dispatcher,
+        window: this.window,
+        clock: o.clock,
+        streamingConfig: init.streamingConfig,
+        ...(card === undefined ? {} : { card, budget: new CardBudget(card, init.tags.keys()) }),
+        elements: this.elements,
+        emit,
+      });
+    }
+  }
+
+  /** The card entity written, or null for a message card. */
+  get cardId(): string | null {
+    return this.target.transport === 'cardkit' ? this.target.cardId : null;
+  }
+
+  /** The card entity's or the message's id: what the governor keeps budgets and sequences under. */
+  get key(): string {
+    return this.target.transport === 'cardkit' ? this.target.cardId : this.target.messageId;
   }
 
   texts(): Map<string, string> {
@@ -180,7 +201,7 @@ export class CardCore {
   /** The governor may drop what it keeps for this card (a custom governor that throws here is only warned about). */
   #forget(): void {
     try {
-      this.governor.forget(this.cardId);
+      this.governor.forget(this.key);
     } catch (error) {
       process.emitWarning(error instanceof Error ? error : String(error), 'GovernorForgetFailed');
     }

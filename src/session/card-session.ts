@@ -8,23 +8,36 @@ import { type StreamSource, type TextPiece, assertSource } from '../adapters/ind
 import { ELEMENT_ID_PATTERN, type FeishuClient, isCardGone } from '../client/index.js';
 import { defaultGovernor } from '../governor/index.js';
 import { CardChain } from './card-chain.js';
-import { type CoreInit, RolledOver } from './card-core.js';
-import { DEFAULT_STREAMING_CONFIG, type StreamTag, cardToStart } from './card-template.js';
-import { Dispatcher } from './dispatch.js';
+import { RolledOver } from './card-core.js';
+import { DEFAULT_STREAMING_CONFIG, type StreamTag, cardToStart, messageCardOf } from './card-template.js';
+import type { Transport } from './card-writes.js';
 import { drain } from './drain.js';
 import type { ElementText } from './element-text.js';
 import { type SessionState, SessionStateError } from './errors.js';
 import type { SessionEvents, SessionResult } from './events.js';
-import { beginCard, createCard } from './open-card.js';
 import { follow } from './signal-followers.js';
-import { type AttachOptions, type FinishOptions, type PipeOptions, type Recipient, type ResolvedSessionOptions, type StartOptions, checkAttach, checkRecipient, requireClient, resolveSessionOptions, typeOf } from './options.js';
+import {
+  type AttachOptions,
+  type FinishOptions,
+  type PipeOptions,
+  type Recipient,
+  type ResolvedSessionOptions,
+  type StartOptions,
+  checkAttach,
+  checkRecipient,
+  checkTransport,
+  requireClient,
+  resolveSessionOptions,
+  typeOf,
+} from './options.js';
 import { summarize } from './summary.js';
+import { isCardKitRefused, recentRefusal, rememberRefusal } from './transport-choice.js';
 
 type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => void;
 
 export class CardSession {
   readonly #o: ResolvedSessionOptions;
-  readonly #events = new EventEmitter<SessionEvents>();
+  readonly #events: EventEmitter<SessionEvents>;
   /** The cards of the answer; `#chain.core` is the one being written. */
   readonly #chain: CardChain;
   readonly #halt = new AbortController();
@@ -36,16 +49,18 @@ export class CardSession {
   #piping: Promise<unknown> | undefined;
   #unfollow: (() => void) | undefined;
 
-  private constructor(client: FeishuClient, o: ResolvedSessionOptions, init: Omit<CoreInit, 'halt'>, to?: Recipient) {
+  private constructor(client: FeishuClient, o: ResolvedSessionOptions, events: EventEmitter<SessionEvents>, to?: Recipient) {
     this.#o = o;
-    const context = { client, o, events: this.#events, halt: this.#halt, onRelease: () => this.#unlisten(), ...(to ? { to } : {}) };
-    this.#chain = new CardChain(context, init);
+    this.#events = events;
+    const context = { client, o, events, halt: this.#halt, onRelease: () => this.#unlisten(), ...(to ? { to } : {}) };
+    this.#chain = new CardChain(context);
   }
 
   /**
    * Creates a card, opens streaming mode, sends the card (when `to` is given) and resolves with a
-   * session ready for text. If a step after the creation fails, the card is closed before the error
-   * is thrown, so it never stays on "[生成中...]".
+   * session ready for text; with `transport: 'message'` (or when CardKit refuses for lack of permission,
+   * see `messageFallback`), sends a message card instead. If a step after the creation fails, the card
+   * is closed before the error is thrown, so it never stays on "[生成中...]".
    * @example
    * const session = await CardSession.start(client, { to: { chat_id: 'oc_…' }, title: 'Answer' });
    * await session.pipe(await openai.chat.completions.create({ model, messages, stream: true }));
@@ -53,21 +68,33 @@ export class CardSession {
   static async start(client: FeishuClient, options: StartOptions = {}): Promise<CardSession> {
     requireClient(client);
     const o = resolveSessionOptions(options);
-    const { card, tags } = cardToStart(options, o.elementId, o.elementIds);
     const to = options.to === undefined ? undefined : checkRecipient(options.to);
+    const { transport, messageFallback, on } = checkTransport(options, to);
+    const { card, tags } = cardToStart(options, o.elementId, o.elementIds, transport);
     o.signal?.throwIfAborted();
     const governor = o.governor ?? defaultGovernor(client);
+    const events = new EventEmitter<SessionEvents>();
+    for (const [event, listener] of Object.entries(on)) events.on(event as keyof SessionEvents, guard(listener));
+    const session = new CardSession(client, o, events, to);
     // The requests of the start follow the caller's signal through one shared listener (see signal-followers.ts).
     const starting = new AbortController();
     const unfollow = o.signal ? follow(o.signal, () => starting.abort(o.signal!.reason)) : () => false;
+    const signal = o.signal && starting.signal;
+    const first = { card, tags, governor, streamingConfig: streamingConfigOf(card) };
     try {
-      const creator = new Dispatcher({ governor, sequences: governor.sequences, retry: o.retry, sequence: 0, onRetry: () => undefined });
-      const cardId = await createCard(client, creator, card, o.signal && starting.signal);
-      const config = card.config as Record<string, unknown>;
-      const streamingConfig = (config.streaming_config as Record<string, unknown> | undefined) ?? DEFAULT_STREAMING_CONFIG;
-      const session = new CardSession(client, o, { cardId, sequence: 0, tags, card, governor, streamingConfig }, to);
-      session.#messageId = await beginCard(client, session.#chain.core, to, o.signal && starting.signal);
-      session.#chain.sent(session.#messageId);
+      // A message card needs a recipient: without one, a refusal is the caller's to see.
+      const fallback = messageFallback && to !== undefined;
+      const refused = transport === 'cardkit' && fallback ? recentRefusal(client) : undefined;
+      try {
+        if (refused) throw refused;
+        await session.#chain.open({ ...first, transport }, signal);
+      } catch (error) {
+        if (transport !== 'cardkit' || !fallback || !isCardKitRefused(error)) throw error;
+        if (!refused) rememberRefusal(client, error);
+        events.emit('fallback', { from: 'cardkit', to: 'message', error, remembered: refused !== undefined });
+        await session.#chain.open({ ...first, transport: 'message', card: messageCardOf(card) }, signal);
+      }
+      session.#messageId = session.#chain.cards[0]!.messageId;
       session.#listen();
       return session;
     } finally {
@@ -83,21 +110,26 @@ export class CardSession {
     const plain = new Set(options.plainTextElementIds ?? []);
     const tags = new Map<string, StreamTag>(o.elementIds.map((id) => [id, plain.has(id) ? 'plain_text' : 'markdown']));
     const governor = o.governor ?? defaultGovernor(client);
-    const session = new CardSession(client, o, { cardId, sequence, tags, governor, streamingConfig: DEFAULT_STREAMING_CONFIG });
+    const session = new CardSession(client, o, new EventEmitter<SessionEvents>());
+    session.#chain.adopt({ target: { transport: 'cardkit', cardId }, sequence, tags, governor, streamingConfig: DEFAULT_STREAMING_CONFIG }, messageId);
     session.#messageId = messageId;
-    session.#chain.sent(messageId);
     if (streamingOpenedAt !== undefined) session.#chain.core.window.opened(streamingOpenedAt);
     session.#listen();
     return session;
   }
 
-  /** The first card of the answer (see `cards` once it has gone on in continuation cards). */
-  get cardId(): string {
-    return this.#chain.cards[0]?.cardId ?? this.#chain.core.cardId;
+  /** How the cards are streamed: `cardkit` entities, or `message` cards patched through IM. */
+  get transport(): Transport {
+    return this.#chain.transport;
+  }
+
+  /** The first card entity of the answer (see `cards` once it has gone on in continuation cards); null for message cards. */
+  get cardId(): string | null {
+    return this.#chain.cards[0]?.cardId ?? null;
   }
 
   /** Every card of the answer so far, in order, with its message id. */
-  get cards(): readonly { cardId: string; messageId: string | null }[] {
+  get cards(): readonly { cardId: string | null; messageId: string | null }[] {
     return this.#chain.cards.map((card) => ({ ...card }));
   }
 
@@ -105,7 +137,7 @@ export class CardSession {
     return this.#messageId;
   }
 
-  /** The last sequence used on the card being written. */
+  /** The last sequence used on the card being written (0 for message cards). */
   get sequence(): number {
     return this.#chain.core.dispatcher.sequence;
   }
@@ -282,6 +314,7 @@ export class CardSession {
   #result(): SessionResult {
     const { dispatcher } = this.#chain.core;
     return {
+      transport: this.transport,
       cardId: this.cardId,
       messageId: this.#messageId,
       text: this.text,
@@ -325,6 +358,12 @@ export class CardSession {
     const state = this.state;
     if (state !== 'open') throw new SessionStateError(operation, state);
   }
+}
+
+/** The streaming settings of a CardKit card (none for a message card). */
+function streamingConfigOf(card: Record<string, unknown>): Record<string, unknown> {
+  const config = card.config as { streaming_config?: Record<string, unknown> } | undefined;
+  return config?.streaming_config ?? DEFAULT_STREAMING_CONFIG;
 }
 
 /** One guard per listener function, so that `off(event, listener)` finds what `on`/`once` added. */

@@ -26,13 +26,14 @@ export function cardToStart(
   options: { card?: unknown; title?: unknown },
   elementId: string,
   elementIds: readonly string[],
+  transport: 'cardkit' | 'message' = 'cardkit',
 ): { card: JsonObject; tags: Map<string, StreamTag> } {
-  if (options.card !== undefined) return prepareCard(options.card, elementIds);
+  if (options.card !== undefined) return prepareCard(options.card, elementIds, transport);
   if (options.title !== undefined && typeof options.title !== 'string') throw new TypeError('options.title must be a string');
   if (elementIds.length !== 1 || elementId !== DEFAULT_ELEMENT_ID) {
     throw new TypeError('elementId and extraElementIds name elements of your own card: pass options.card too');
   }
-  return prepareCard(defaultCard(options.title), elementIds);
+  return prepareCard(defaultCard(options.title), elementIds, transport);
 }
 
 export function defaultCard(title: string | undefined): JsonObject {
@@ -45,17 +46,24 @@ export function defaultCard(title: string | undefined): JsonObject {
 }
 
 /**
- * Checks a caller's card and returns a copy with streaming mode on (and the default streaming_config
- * where it has none), plus the tag of each element to stream into.
+ * Checks a caller's card and returns a copy ready for the transport, plus the tag of each element to
+ * stream into. For CardKit: Card JSON 2.0, streaming mode on (and the default streaming_config where it
+ * has none). For a message card: Card JSON 2.0 or 1.0 (no `schema`), shared (`update_multi: true`, which
+ * IM patch needs before and after, seed 004) and without streaming settings (see `messageCardOf`).
  */
-export function prepareCard(card: unknown, elementIds: readonly string[]): { card: JsonObject; tags: Map<string, StreamTag> } {
-  if (!isObject(card)) throw new TypeError('options.card must be a Card JSON 2.0 object');
-  if (card.schema !== '2.0') throw new TypeError(`options.card.schema must be "2.0"; received ${JSON.stringify(card.schema)}`);
+export function prepareCard(card: unknown, elementIds: readonly string[], transport: 'cardkit' | 'message' = 'cardkit'): { card: JsonObject; tags: Map<string, StreamTag> } {
+  if (!isObject(card)) throw new TypeError(`options.card must be a Card JSON ${transport === 'cardkit' ? '2.0' : '2.0 or 1.0'} object`);
+  if (card.schema !== '2.0' && (transport === 'cardkit' || card.schema !== undefined)) {
+    const allowed = transport === 'cardkit' ? '"2.0" (CardKit cards are Card JSON 2.0)' : '"2.0", or absent for Card JSON 1.0';
+    throw new TypeError(`options.card.schema must be ${allowed}; received ${JSON.stringify(card.schema)}`);
+  }
   const config = isObject(card.config) ? card.config : {};
-  if (config.update_multi === false) throw new TypeError('options.card.config.update_multi must not be false: CardKit cards are shared cards');
+  if (config.update_multi === false) {
+    throw new TypeError(`options.card.config.update_multi must not be false: ${transport === 'cardkit' ? 'CardKit cards are shared cards' : 'IM patch updates shared cards only (seed 004)'}`);
+  }
   const elements = new Map<string, JsonObject>();
   let count = 0;
-  walk(card.body, (element) => {
+  walk(bodyOf(card), (element) => {
     count++;
     const id = element.element_id;
     if (id === undefined) return;
@@ -78,16 +86,31 @@ export function prepareCard(card: unknown, elementIds: readonly string[]): { car
     }
     tags.set(id, tag);
   }
-  const prepared: JsonObject = {
-    ...card,
-    config: { ...config, streaming_mode: true, streaming_config: config.streaming_config ?? DEFAULT_STREAMING_CONFIG },
-  };
+  const prepared: JsonObject =
+    transport === 'message'
+      ? messageCardOf(card)
+      : { ...card, config: { ...config, streaming_mode: true, streaming_config: config.streaming_config ?? DEFAULT_STREAMING_CONFIG } };
   const bytes = Buffer.byteLength(JSON.stringify(prepared));
   if (bytes > MAX_CARD_BYTES) throw new RangeError(`options.card is ${bytes} bytes; a card may be at most 30 KB`);
   if (bytes > MAX_CARD_BYTES - MIN_TEXT_BYTES) {
     throw new RangeError(`options.card is ${bytes} bytes; it must leave at least 4 KB of the 30 KB for the streamed text`);
   }
   return { card: prepared, tags };
+}
+
+/**
+ * The card as a message card: shared (`update_multi: true` before and after every patch, seed 004), and
+ * without streaming settings, which belong to CardKit entities (a message card has no streaming mode:
+ * each patch replaces it whole, so it can never be left "[生成中...]").
+ */
+export function messageCardOf(card: JsonObject): JsonObject {
+  const { streaming_mode: _mode, streaming_config: _config, ...config } = isObject(card.config) ? card.config : {};
+  return { ...card, config: { ...config, update_multi: true } };
+}
+
+/** Where a card's elements are: `body` in Card JSON 2.0, `elements` at the top in 1.0. */
+function bodyOf(card: JsonObject): unknown {
+  return card.schema === '2.0' ? card.body : card.elements;
 }
 
 function isObject(value: unknown): value is JsonObject {
@@ -112,9 +135,17 @@ export type Placement = readonly { elementId: string; text: string }[];
  * closing through settings fails (reference §2: a full update works whether streaming is on or off).
  */
 export function finalCard(card: JsonObject, placements: ReadonlyMap<string, Placement>, summary: string | undefined): JsonObject {
+  return renderCard(card, placements, { streaming_mode: false, ...(summary === undefined ? {} : { summary: { content: summary } }) });
+}
+
+/**
+ * The card with every streamed element holding its text, followed by the elements its text continued
+ * in, and `config` merged into its config: what a message card is patched to.
+ */
+export function renderCard(card: JsonObject, placements: ReadonlyMap<string, Placement>, config: JsonObject = {}): JsonObject {
   const copy = structuredClone(card);
   const lists: { element: JsonObject; placement: Placement }[] = [];
-  walk(copy.body, (element) => {
+  walk(bodyOf(copy), (element) => {
     const id = element.element_id;
     const placement = typeof id === 'string' ? placements.get(id) : undefined;
     if (!placement) return;
@@ -122,20 +153,19 @@ export function finalCard(card: JsonObject, placements: ReadonlyMap<string, Plac
     if (placement.length > 1) lists.push({ element, placement });
   });
   for (const { element, placement } of lists) {
-    const holder = findList(copy.body, element);
+    const holder = findList(bodyOf(copy), element);
     if (!holder) continue;
     const continuations = placement.slice(1).map(({ elementId, text }) => ({ ...element, element_id: elementId, content: text }));
     holder.splice(holder.indexOf(element) + 1, 0, ...continuations);
   }
-  const config = isObject(copy.config) ? copy.config : {};
-  copy.config = { ...config, streaming_mode: false, ...(summary === undefined ? {} : { summary: { content: summary } }) };
+  copy.config = { ...(isObject(copy.config) ? copy.config : {}), ...config };
   return copy;
 }
 
 /** Every element of a card that has an `element_id`, by id (components inside containers too). */
 export function elementsById(card: JsonObject): Map<string, JsonObject> {
   const found = new Map<string, JsonObject>();
-  walk(card.body, (element) => {
+  walk(bodyOf(card), (element) => {
     if (typeof element.element_id === 'string') found.set(element.element_id, element);
   });
   return found;
@@ -155,7 +185,7 @@ function findList(node: unknown, element: JsonObject, depth = 0): unknown[] | un
 /** The card a full card's answer goes on in: the same card, its streamed elements empty, its title marked as continued. */
 export function continuationCard(card: JsonObject, streamed: readonly string[]): JsonObject {
   const copy = structuredClone(card);
-  walk(copy.body, (element) => {
+  walk(bodyOf(copy), (element) => {
     if (typeof element.element_id === 'string' && streamed.includes(element.element_id)) element.content = '';
   });
   const header = isObject(copy.header) ? copy.header : {};

@@ -19,6 +19,8 @@ export interface Write<T> {
   api: string;
   /** The card written to: the write carries a sequence and counts toward the card's budget. */
   cardId?: string;
+  /** The message whose card is patched (IM patch): the write counts toward the message's budget (5/s). */
+  messageId?: string;
   /** Finishing writes and the card's creation for a waiting user go first. */
   urgent: boolean;
   /** The request carries an idempotency key kept across attempts, so a refused repeat means applied. */
@@ -68,7 +70,9 @@ export class Dispatcher {
 
   async send<T>(write: Write<T>): Promise<Sent<T>> {
     const { governor, retry } = this.#o;
-    const { api, cardId, signal } = write;
+    const { api, cardId, messageId, signal } = write;
+    // Writes to a card or a message card count; creating and sending a card do not.
+    const counted = cardId !== undefined || messageId !== undefined;
     let throttledSince: number | undefined;
     let failures = 0;
     let throttles = 0;
@@ -76,12 +80,18 @@ export class Dispatcher {
     let jump = 16;
     let floor = this.sequence;
     for (let tries = 0; ; tries++) {
-      await governor.acquire({ api, priority: write.urgent ? 'urgent' : 'normal', ...(cardId === undefined ? {} : { cardId }), ...(signal ? { signal } : {}) });
+      await governor.acquire({
+        api,
+        priority: write.urgent ? 'urgent' : 'normal',
+        ...(cardId === undefined ? {} : { cardId }),
+        ...(messageId === undefined ? {} : { messageId }),
+        ...(signal ? { signal } : {}),
+      });
       const sequence = cardId === undefined ? 0 : await this.#nextSequence(write, cardId, floor);
       floor = Math.max(floor, sequence);
       try {
         const value = await write.request(sequence);
-        if (cardId !== undefined) this.writes++;
+        if (counted) this.writes++;
         return { value, sequence };
       } catch (error) {
         if (signal?.aborted) throw error;
@@ -89,7 +99,7 @@ export class Dispatcher {
         let delayMs = 0;
         switch (verdict.kind) {
           case 'applied':
-            if (cardId !== undefined) this.writes++;
+            if (counted) this.writes++;
             return { value: undefined, sequence };
           case 'streaming_closed':
             throw new StreamingClosed(error);

@@ -5,8 +5,11 @@ export interface FlushEvent {
   sequence: number;
   /** Characters (UTF-16 units) of the full text written. */
   length: number;
-  /** How the text was written: streamed, or through an element patch once streaming could not be re-opened. */
-  via: 'content' | 'patch';
+  /**
+   * How the text was written: streamed (`content`), through an element patch once streaming could not be
+   * re-opened (`patch`), or with the whole message card (`message`, the message transport; sequence 0).
+   */
+  via: 'content' | 'patch' | 'message';
 }
 
 export interface RetryEvent {
@@ -29,7 +32,8 @@ export interface ReopenEvent {
  * The answer outgrew where it was. `element`: a markdown element holds at most 4 tables, so the text
  * continues in a new element added right after it (`from`, `to` are element ids). `card`: the card is
  * full (30 KB), so the answer continues in a continuation card sent right after it (`from`, `to` are
- * card ids; `messageId` is the new card's message).
+ * card ids, or message ids for message cards; `messageId` is the new card's message). `cardId` is null
+ * for message cards.
  */
 export type RolloverEvent =
   | {
@@ -38,7 +42,9 @@ export type RolloverEvent =
       elementId: string;
       from: string;
       to: string;
-      cardId: string;
+      cardId: string | null;
+      /** The message, for a message card. */
+      messageId?: string;
     }
   | {
       kind: 'card';
@@ -46,21 +52,35 @@ export type RolloverEvent =
       elementId: string;
       from: string;
       to: string;
-      cardId: string;
+      cardId: string | null;
       messageId: string | null;
     };
 
+/**
+ * CardKit refused to create the card for lack of permission (99991672, 99991676), so the session streams
+ * through a message card instead (`messageFallback`). `remembered`: an earlier session of the client was
+ * refused less than 10 minutes ago, so this one did not ask CardKit again.
+ */
+export interface FallbackEvent {
+  from: 'cardkit';
+  to: 'message';
+  error: Error;
+  remembered: boolean;
+}
+
 export interface SessionResult {
-  /** The first card (and its message): where the answer starts. */
-  cardId: string;
+  /** How the cards were streamed: CardKit entities, or message cards patched through IM. */
+  transport: 'cardkit' | 'message';
+  /** The first card entity (and its message): where the answer starts; null for message cards. */
+  cardId: string | null;
   messageId: string | null;
   /** Every card of the answer in order: more than one when it outgrew a card (30 KB) and continued. */
-  cards: { cardId: string; messageId: string | null }[];
+  cards: { cardId: string | null; messageId: string | null }[];
   /** Final text of the main element. */
   text: string;
   /** Final text of every streamed element. */
   texts: Record<string, string>;
-  /** Last sequence used on the last card. */
+  /** Last sequence used on the last card (0 for message cards, which have none). */
   sequence: number;
   /** Writes the platform accepted (content, settings, patches). */
   writes: number;
@@ -77,6 +97,8 @@ export interface SessionEvents {
   retry: [RetryEvent];
   reopen: [ReopenEvent];
   rollover: [RolloverEvent];
+  /** The session streams through a message card because CardKit refused (see `messageFallback`). */
+  fallback: [FallbackEvent];
   /** A fatal error: the session stopped; `finish()` rejects with the same error. */
   error: [Error];
   finish: [SessionResult];

@@ -1,12 +1,13 @@
 /**
- * Creating the card entity and sending it (reference §1, §11, §13, §15). Create has no idempotency
+ * Creating the card entity and sending it (reference §1, §11, §13, §15), or sending a message card
+ * (seed 004). Create has no idempotency
  * key, so a lost answer leaves an entity this session never learns about; it is therefore created
  * with streaming mode off (such an orphan is never shown and never stuck on "[生成中...]") and the
  * session opens streaming through settings once it knows the card. The send carries an IM uuid kept
  * across attempts, so the user never gets the card twice.
  */
 import { v4 as uuidv4 } from 'uuid';
-import { type FeishuClient, cardEntityContent } from '../client/index.js';
+import { type FeishuClient, type MessageContent, cardEntityContent } from '../client/index.js';
 import type { CardCore } from './card-core.js';
 import type { Dispatcher } from './dispatch.js';
 import type { Recipient } from './options.js';
@@ -25,16 +26,18 @@ export async function createCard(client: FeishuClient, dispatcher: Dispatcher, c
   return value!.card_id;
 }
 
-/** Sends the card to `to`; resolves with the message id, or null when a repeat found it already sent. */
+/**
+ * Sends a card to `to`: `content` is a card entity's (`cardEntityContent`) or an inline card's JSON.
+ * Resolves with the message id, or null when a repeat found the card entity already sent.
+ */
 export async function sendCard(
   client: FeishuClient,
   dispatcher: Dispatcher,
-  cardId: string,
+  content: MessageContent,
   to: Recipient,
   signal: AbortSignal | undefined,
 ): Promise<string | null> {
   const uuid = uuidv4();
-  const content = cardEntityContent(cardId);
   const options = signal ? { signal } : {};
   const common = { urgent: true, keyed: true, ...(signal ? { signal } : {}) };
   const { value } =
@@ -63,11 +66,21 @@ export async function beginCard(client: FeishuClient, core: CardCore, to: Recipi
   const opening = core.run(async () => {
     await core.writer.open('start');
   });
-  const sending = to ? sendCard(client, core.dispatcher, core.cardId, to, signal) : Promise.resolve(null);
+  const sending = to ? sendCard(client, core.dispatcher, cardEntityContent(core.key), to, signal) : Promise.resolve(null);
   const [opened, sent] = await Promise.allSettled([opening, sending]);
   if (opened.status === 'fulfilled' && sent.status === 'fulfilled' && !signal?.aborted) return sent.value;
   const error: unknown = sent.status === 'rejected' ? sent.reason : opened.status === 'rejected' ? opened.reason : signal?.reason;
   core.fail(error instanceof Error ? error : new Error(String(error)));
   await core.closing;
   throw error;
+}
+
+/**
+ * Sends a message card (the message transport): the card inline, its streamed elements empty. The send
+ * carries an IM uuid kept across attempts; a repeat answers the message the first attempt sent.
+ */
+export async function sendMessageCard(client: FeishuClient, dispatcher: Dispatcher, card: Record<string, unknown>, to: Recipient, signal: AbortSignal | undefined): Promise<string> {
+  const messageId = await sendCard(client, dispatcher, card, to, signal);
+  if (messageId === null) throw new Error('the platform answered the message card without its message_id');
+  return messageId;
 }

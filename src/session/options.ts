@@ -3,6 +3,8 @@ import { ELEMENT_ID_PATTERN, FeishuClient, INT32_MAX } from '../client/index.js'
 import { type Governor, MAX_TIMER_MS } from '../governor/index.js';
 import { DEFAULT_ELEMENT_ID } from './card-template.js';
 import { type Clock, isClock, systemClock } from './clock.js';
+import type { Transport } from './card-writes.js';
+import type { SessionEvents } from './events.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
 /** Where the card is sent: one of the IM receive id types, or a reply to a message. */
@@ -62,12 +64,56 @@ export interface SessionOptions {
 }
 
 export interface StartOptions extends SessionOptions {
-  /** Where to send the card. Omit to create the card only (send it yourself with `session.cardId`). */
+  /** Where to send the card. Omit to create the card only (send it yourself with `session.cardId`); the message transport needs it. */
   to?: Recipient;
   /** Header title of the default card. */
   title?: string;
-  /** Your own Card JSON 2.0 instead of the default card; must contain `elementId` (and `extraElementIds`). */
+  /**
+   * Your own card instead of the default one; must contain `elementId` (and `extraElementIds`). Card JSON
+   * 2.0; with the message transport also Card JSON 1.0 (no `schema`, elements at the top).
+   */
   card?: Record<string, unknown>;
+  /**
+   * How the card is streamed. `cardkit` (default): a card entity, its text streamed into its elements
+   * (CardKit, needs the `cardkit:card:write` scope). `message`: an interactive message with the card
+   * inline, replaced whole through IM patch at most 5 times a second (seed 004); needs `to`.
+   */
+  transport?: Transport;
+  /**
+   * When CardKit refuses to create the card for lack of permission (99991672, 99991676), stream through
+   * a message card instead and say so with a `fallback` event (a refusal is remembered for the client for
+   * 10 minutes, so the next sessions go straight to message cards). Needs `to`. Default true.
+   */
+  messageFallback?: boolean;
+  /**
+   * Listeners added before the first request (what `session.on` adds after `start()` resolved): the way
+   * to hear the `fallback` event and the retries of the start.
+   * @example { on: { fallback: ({ error }) => log.warn('streaming through message cards', error) } }
+   */
+  on?: SessionListeners;
+}
+
+/** A listener per event, for `StartOptions.on`. */
+export type SessionListeners = { [K in keyof SessionEvents]?: (...args: SessionEvents[K]) => void };
+
+const EVENT_NAMES: readonly (keyof SessionEvents)[] = ['flush', 'retry', 'reopen', 'rollover', 'fallback', 'error', 'finish'];
+
+/** The checked transport options of `start()`. */
+export function checkTransport(options: StartOptions, to: Recipient | undefined): { transport: Transport; messageFallback: boolean; on: SessionListeners } {
+  const transport = options.transport ?? 'cardkit';
+  if (transport !== 'cardkit' && transport !== 'message') {
+    throw new TypeError(`options.transport must be 'cardkit' or 'message'; received ${JSON.stringify(transport) ?? typeOf(transport)}`);
+  }
+  if (transport === 'message' && to === undefined) throw new TypeError("options.to is required with transport 'message': the card is sent as a message");
+  const messageFallback = options.messageFallback ?? true;
+  if (typeof messageFallback !== 'boolean') throw new TypeError(`options.messageFallback must be a boolean; received ${typeOf(messageFallback)}`);
+  const on: unknown = options.on ?? {};
+  if (typeof on !== 'object' || on === null || Array.isArray(on)) throw new TypeError(`options.on must be an object of listeners; received ${typeOf(on)}`);
+  for (const [name, listener] of Object.entries(on)) {
+    if (!EVENT_NAMES.includes(name as keyof SessionEvents)) throw new TypeError(`options.on.${name} is not a session event; events: ${EVENT_NAMES.join(', ')}`);
+    if (typeof listener !== 'function') throw new TypeError(`options.on.${name} must be a function; received ${typeOf(listener)}`);
+  }
+  return { transport, messageFallback, on };
 }
 
 export interface AttachOptions extends SessionOptions {

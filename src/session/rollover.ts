@@ -2,27 +2,21 @@
  * A card is full (reference §14: 30 KB): the answer goes on in a continuation card (issue 10). What
  * stays on the full card is written whole, cut at a safe place (see markdown-cut.ts) with a short
  * "continued below" note; the card is closed with its summary; a continuation card, its title marked,
- * is created, opened and sent right after it, to the same chat or as a reply to the same message; every
- * streamed text goes on there from where it stopped.
+ * is created, opened and sent right after it (a message card is sent), to the same chat or as a reply
+ * to the same message; every streamed text goes on there from where it stopped.
  */
-import type { FeishuClient } from '../client/index.js';
-import type { CardCore, CoreInit } from './card-core.js';
+import type { CardCore } from './card-core.js';
 import { continuationCard } from './card-template.js';
 import { Dispatcher } from './dispatch.js';
 import { jsonBytes, safeCut } from './markdown-cut.js';
-import { beginCard, createCard } from './open-card.js';
-import type { Recipient, ResolvedSessionOptions } from './options.js';
+import type { ResolvedSessionOptions } from './options.js';
 import { summarize } from './summary.js';
-import type { CardFull } from './writer.js';
+import type { CardFull } from './card-writes.js';
 
 export interface RolloverContext {
-  client: FeishuClient;
   o: ResolvedSessionOptions;
   /** The card the session created first (the continuation is built from it). */
   template: Record<string, unknown>;
-  to: Recipient | undefined;
-  /** A new card's core, carrying the session's texts. */
-  newCore: (init: Omit<CoreInit, 'halt' | 'onFull' | 'elements' | 'governor'>) => CardCore;
 }
 
 export interface RolledOverTo {
@@ -30,8 +24,11 @@ export interface RolledOverTo {
   messageId: string | null;
 }
 
-export async function rollOver(context: RolloverContext, old: CardCore, full: CardFull): Promise<RolledOverTo> {
-  const { client, o, template, to } = context;
+/** Opens the continuation card through the session's transport (`creator` dispatches the requests that make it). */
+export type OpenNext = (card: Record<string, unknown>, creator: Dispatcher) => Promise<RolledOverTo>;
+
+export async function rollOver(context: RolloverContext, old: CardCore, full: CardFull, openNext: OpenNext): Promise<RolledOverTo> {
+  const { o, template } = context;
   const element = full.element;
   const main = old.elements.get(o.elementId)!;
   const note = o.continuedText;
@@ -49,16 +46,6 @@ export async function rollOver(context: RolloverContext, old: CardCore, full: Ca
   element.continueOnNextCard(cut.index, cut.reopen);
 
   const card = continuationCard(template, [...old.elements.keys()]);
-  const config = card.config as Record<string, unknown>;
   const creator = new Dispatcher({ governor: old.governor, sequences: old.governor.sequences, retry: o.retry, sequence: 0, onRetry: () => undefined });
-  const cardId = await createCard(client, creator, card, undefined);
-  const core = context.newCore({
-    cardId,
-    sequence: 0,
-    tags: new Map([...old.elements].map(([id, e]) => [id, e.tag])),
-    card,
-    streamingConfig: config.streaming_config as Record<string, unknown>,
-  });
-  const messageId = await beginCard(client, core, to, undefined);
-  return { core, messageId };
+  return openNext(card, creator);
 }

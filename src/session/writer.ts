@@ -12,7 +12,8 @@ import type { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
 import type { CardBudget } from './card-budget.js';
 import { elementsById, finalCard } from './card-template.js';
-import { jsonBytes, tableCut } from './markdown-cut.js';
+import { CardFull, type CardWrites, DecideAgain, continuationId, declaredLike, tableCutOf } from './card-writes.js';
+import { jsonBytes } from './markdown-cut.js';
 import type { StreamingWindow } from './streaming-window.js';
 
 const CONTENT = 'cardkit.cardElement.content';
@@ -20,8 +21,6 @@ const PATCH = 'cardkit.cardElement.patch';
 const SETTINGS = 'cardkit.card.settings';
 const BATCH = 'cardkit.card.batchUpdate';
 const ADD_ELEMENT = 'cardkit.cardElement.create';
-/** Tables a markdown element may hold (reference §27: 4 per markdown component). */
-export const TABLES_PER_MARKDOWN = 4;
 const UPDATE = 'cardkit.card.update';
 /** Re-opens tried for one write before falling back to patches. */
 const MAX_REOPENS_PER_WRITE = 2;
@@ -45,7 +44,7 @@ export interface WriterOptions {
   emit: <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => void;
 }
 
-export class CardWriter {
+export class CardWriter implements CardWrites {
   reopens = 0;
   readonly #o: WriterOptions;
   /** The element ids the card holds, once a continuation element is needed. */
@@ -147,7 +146,7 @@ export class CardWriter {
       const { text, complete } = element.writable();
       const checked = element.version;
       // More tables than a markdown element may hold: the text before the next one stays, the rest continues in a new element.
-      const tableAt = this.#tableCut(element, text);
+      const tableAt = tableCutOf(element, text);
       if (tableAt > 0) {
         // The part that stays must fit the card too; if it does not, the card is full first.
         if (!this.#fits(element, text.slice(0, tableAt))) throw new CardFull(element);
@@ -165,7 +164,7 @@ export class CardWriter {
         const now = element.writable();
         // Changed while this write waited: emptied (setText('')) when a content write needs 1+ characters, grown
         // past the tables an element may hold, or past the card. Decide again (the sequence drawn stays a gap).
-        if ((!viaPatch && now.text === '') || this.#tableCut(element, now.text) > 0 || !this.#fits(element, now.text)) throw new DecideAgain();
+        if ((!viaPatch && now.text === '') || tableCutOf(element, now.text) > 0 || !this.#fits(element, now.text)) throw new DecideAgain();
         version = now.complete ? element.version : 0;
         written = now.text;
         return written;
@@ -197,23 +196,10 @@ export class CardWriter {
     if (reopens > MAX_REOPENS_PER_WRITE || !(await this.open('expired'))) this.#o.window.giveUp();
   }
 
-  /** Where the text must leave its markdown element (before its fifth table), or -1. */
-  #tableCut(element: ElementText, text: string): number {
-    return element.tag === 'markdown' ? tableCut(text, TABLES_PER_MARKDOWN) : -1;
-  }
-
   /** True when `text`, as the element's current part, fits the card (always for an attached card: its size is unknown). */
   #fits(element: ElementText, text: string): boolean {
     const budget = this.#o.budget;
     return budget === undefined || jsonBytes(text) <= budget.room(this.#o.elements.values(), element);
-  }
-
-  /** A streamed element as the card declared it, without id and text: a continuation element is declared alike. */
-  #declared(elementId: string): Record<string, unknown> {
-    const json = this.#o.card ? elementsById(this.#o.card).get(elementId) : undefined;
-    if (!json) return { tag: 'markdown' };
-    const { element_id: _id, content: _content, ...properties } = json;
-    return properties;
   }
 
   /** Bytes the element's current part may take on this card. */
@@ -246,7 +232,7 @@ export class CardWriter {
     await this.writeFinal(element, kept, final);
     const to = continuationId(element.elementId, elementIds);
     elementIds.add(to);
-    const declared = this.#declared(element.elementId);
+    const declared = declaredLike(this.#o.card, element.elementId);
     this.#o.budget?.added({ ...declared, element_id: to, content: '' });
     const uuid = uuidv4();
     await dispatcher.send({
@@ -261,22 +247,3 @@ export class CardWriter {
     this.#o.emit('rollover', { kind: 'element', elementId: element.elementId, from, to, cardId });
   }
 }
-
-/** A fresh element id for the continuation of `elementId` (at most 20 characters, unused on the card). */
-function continuationId(elementId: string, taken: ReadonlySet<string>): string {
-  for (let n = 2; ; n++) {
-    const suffix = `_${n}`;
-    const id = `${elementId.slice(0, 20 - suffix.length)}${suffix}`;
-    if (!taken.has(id)) return id;
-  }
-}
-
-/** The card cannot hold the element's text as it stands: the session continues on a new card. */
-export class CardFull extends Error {
-  constructor(readonly element: ElementText) {
-    super(`the card is full (${element.elementId})`);
-  }
-}
-
-/** The text changed between the choice of a write and its attempt so that another write is needed. */
-class DecideAgain extends Error {}

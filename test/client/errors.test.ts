@@ -56,11 +56,13 @@ const TABLE: [number, ErrorCategory][] = [
   ...[10003, 10014, 10015, 99991662, 99991673].map((code): [number, ErrorCategory] => [code, 'credentials']),
   // N: the card entity is gone or not this app's
   ...[200740, 200750, 300311].map((code): [number, ErrorCategory] => [code, 'card_gone']),
+  // G, or another way: the app lacks a scope (a session falls back to message cards)
+  ...[99991672, 99991676].map((code): [number, ErrorCategory] => [code, 'permission']),
   // G: fix the request; retrying does not help
   ...[
     10002, 200220, 200770, 300121, 300122, 300301, 300302, 300303, 300305, 300307, 300310, 300312, 300313, 300314, 300315, 230001,
     230002, 230006, 230011, 230013, 230022, 230027, 230028, 230031, 230099, 230110, 232009, 99991201, 99991301, 99991401, 99991403,
-    99991668, 99991671, 99991672, 99991676, 99991677,
+    99991668, 99991671, 99991677,
   ].map((code): [number, ErrorCategory] => [code, 'fatal']),
 ];
 

@@ -35,7 +35,7 @@ function outcome(overrides: Partial<ConversationOutcome> = {}): ConversationOutc
     tracker: new Tracker([ANSWER_ID, THINKING_ID]),
     cardId: 'card_1',
     messageId: 'om_1',
-    result: { cardId: 'card_1', messageId: 'om_1', cards: [{ cardId: 'card_1', messageId: 'om_1' }], text: ANSWER, texts, sequence: 3, writes: 3, retries: 0, reopens: 0, aborted: false },
+    result: { transport: 'cardkit', cardId: 'card_1', messageId: 'om_1', cards: [{ cardId: 'card_1', messageId: 'om_1' }], text: ANSWER, texts, sequence: 3, writes: 3, retries: 0, reopens: 0, aborted: false },
     error: undefined,
     streamed: { answer: ANSWER, reasoning: REASONING },
     ...overrides,

@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     const result: WorkerResult = {
       type: 'result',
       pid: process.pid,
-      cards: results.map((r, i) => ({ cardId: r.cardId, streamed: texts[i]!, text: r.text, sequence: r.sequence, writes: r.writes, retries: r.retries })),
+      cards: results.map((r, i) => ({ cardId: r.cardId!, streamed: texts[i]!, text: r.text, sequence: r.sequence, writes: r.writes, retries: r.retries })),
       governor: governor.stats(),
     };
     await line(result);

@@ -78,8 +78,8 @@ describe.skipIf(SKIP)('sessions on a governor with Redis while redis-server is f
     // The session drew its sequences from the governor (through Redis, then locally).
     expect(fallbacks).toContain('sequences');
     for (const [s, result] of results.entries()) {
-      const card = emulator.card(result.cardId)!;
-      expect(elementText(emulator, result.cardId), `card ${s}`).toBe(texts[s]);
+      const card = emulator.card(result.cardId!)!;
+      expect(elementText(emulator, result.cardId!), `card ${s}`).toBe(texts[s]);
       expect(card.streaming_mode).toBe(false);
       const accepted = card.log.filter((e) => e.code === 0 && e.endpoint !== 'cardkit.card.create');
       // Text kept landing while Redis was frozen.

@@ -37,8 +37,8 @@ describe('adversarial', () => {
 
     expect(events.error).toEqual([]);
     expect(result.text).toBe('');
-    expect(elementText(emulator, session.cardId)).toBe('');
-    expect(cardLog(emulator, session.cardId).map((e) => e.code)).not.toContain(10002);
+    expect(elementText(emulator, session.cardId!)).toBe('');
+    expect(cardLog(emulator, session.cardId!).map((e) => e.code)).not.toContain(10002);
   });
 
   it('retry.maxThrottledMs bounds how long a write keeps getting rate-limit answers, not the transient retries before the first one', async () => {
@@ -57,7 +57,7 @@ describe('adversarial', () => {
 
     expect(outcome).not.toBeInstanceOf(SessionDeadlineError);
     expect(events.error).toEqual([]);
-    expect(elementText(emulator, session.cardId)).toBe('answer');
+    expect(elementText(emulator, session.cardId!)).toBe('answer');
   });
 
   it('retry.maxThrottledMs is kept: a rate-limit answer asking for a wait past it ends the session then, not after the wait', async () => {
@@ -75,7 +75,7 @@ describe('adversarial', () => {
     expect(error).toBeInstanceOf(SessionDeadlineError);
     // The deadline is 300 ms; the session waited the full 3 s the platform asked for before giving up.
     expect(elapsed).toBeLessThan(1500);
-    expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+    expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
   });
 
   it('No card is left streaming after a fatal error, even when an error listener throws', async () => {
@@ -90,7 +90,7 @@ describe('adversarial', () => {
     await sleep(200);
 
     expect(session.state).toBe('failed');
-    expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+    expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
   });
 
   it('the streaming window is measured from the first attempt of a re-open, so a re-open whose answer was lost still re-opens before the platform closes', async () => {
@@ -117,8 +117,8 @@ describe('adversarial', () => {
     session.append('After it.');
     await session.finish();
 
-    const log = cardLog(emulator, session.cardId);
-    expect(elementText(emulator, session.cardId)).toBe('Before the tool call. After it.');
+    const log = cardLog(emulator, session.cardId!);
+    expect(elementText(emulator, session.cardId!)).toBe('Before the tool call. After it.');
     expect(log.map((e) => e.code)).not.toContain(200850);
     expect(events.reopen.every((r) => r.reason === 'scheduled')).toBe(true);
   });

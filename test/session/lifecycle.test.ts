@@ -57,7 +57,7 @@ describe('CardSession lifecycle', () => {
       expect(session.messageId).toMatch(/\S/);
       const message = emulator.message(session.messageId!);
       expect(message).toMatchObject({ card_id: session.cardId, chat_id: 'oc_team', receive_id_type: 'chat_id', msg_type: 'interactive' });
-      expect(emulator.card(session.cardId)).toMatchObject({ message_id: session.messageId, streaming_mode: true });
+      expect(emulator.card(session.cardId!)).toMatchObject({ message_id: session.messageId, streaming_mode: true });
       expect(emulator.messages()).toHaveLength(1);
       await session.finish();
     });
@@ -66,7 +66,7 @@ describe('CardSession lifecycle', () => {
       const session = await CardSession.start(newClient(), { to: { open_id: 'ou_alice' } });
       const message = emulator.message(session.messageId!);
       expect(message).toMatchObject({ card_id: session.cardId, receive_id: 'ou_alice', receive_id_type: 'open_id' });
-      expect(emulator.card(session.cardId)?.message_id).toBe(session.messageId);
+      expect(emulator.card(session.cardId!)?.message_id).toBe(session.messageId);
       await session.finish();
     });
 
@@ -86,7 +86,7 @@ describe('CardSession lifecycle', () => {
       expect(reply).toMatchObject({ card_id: session.cardId, parent_id: question.message_id, chat_id: 'oc_team' });
       if (inThread) expect(reply?.thread_id).toMatch(/\S/);
       else expect(reply?.thread_id).toBeNull();
-      expect(emulator.card(session.cardId)?.message_id).toBe(session.messageId);
+      expect(emulator.card(session.cardId!)?.message_id).toBe(session.messageId);
       await session.finish();
     });
 
@@ -94,16 +94,16 @@ describe('CardSession lifecycle', () => {
       const session = await CardSession.start(newClient());
       expect(session.messageId).toBeNull();
       expect(emulator.messages()).toEqual([]);
-      expect(emulator.card(session.cardId)).toMatchObject({ message_id: null, streaming_mode: true });
+      expect(emulator.card(session.cardId!)).toMatchObject({ message_id: null, streaming_mode: true });
       session.append('hello');
       const result = await session.finish();
       expect(result.messageId).toBeNull();
-      expect(elementText(emulator, session.cardId)).toBe('hello');
+      expect(elementText(emulator, session.cardId!)).toBe('hello');
     });
 
     it('title goes into the default card header', async () => {
       const session = await CardSession.start(newClient(), { title: 'Weather in Paris' });
-      const card = emulator.card(session.cardId)!.card as { header?: { title?: { content?: string } } };
+      const card = emulator.card(session.cardId!)!.card as { header?: { title?: { content?: string } } };
       expect(card.header?.title?.content).toBe('Weather in Paris');
       await session.finish();
     });
@@ -112,18 +112,18 @@ describe('CardSession lifecycle', () => {
   describe('start: own Card JSON 2.0', () => {
     it('streams into the answer and a reasoning panel named in extraElementIds', async () => {
       const session = await CardSession.start(newClient(), { card: ownCard(), extraElementIds: ['reasoning'] });
-      const created = emulator.card(session.cardId)!;
+      const created = emulator.card(session.cardId!)!;
       expect(created.streaming_mode).toBe(true);
       expect((created.card as { header: { title: { content: string } } }).header.title.content).toBe('Own card');
       session.append('Looking up ', 'reasoning');
       session.append('the forecast.', 'reasoning');
       session.append('It will be sunny.');
       const result = await session.finish();
-      expect(elementText(emulator, session.cardId, 'reasoning')).toBe('Looking up the forecast.');
-      expect(elementText(emulator, session.cardId, 'answer')).toBe('It will be sunny.');
-      expect(elementText(emulator, session.cardId, 'note')).toBe('no sources yet');
+      expect(elementText(emulator, session.cardId!, 'reasoning')).toBe('Looking up the forecast.');
+      expect(elementText(emulator, session.cardId!, 'answer')).toBe('It will be sunny.');
+      expect(elementText(emulator, session.cardId!, 'note')).toBe('no sources yet');
       expect(result.texts).toEqual({ answer: 'It will be sunny.', reasoning: 'Looking up the forecast.' });
-      expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+      expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
     });
 
     it('streams into a plain_text element of its own card', async () => {
@@ -132,8 +132,8 @@ describe('CardSession lifecycle', () => {
       session.append('plain ');
       session.append('text');
       await session.finish();
-      expect(elementText(emulator, session.cardId)).toBe('plain text');
-      expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+      expect(elementText(emulator, session.cardId!)).toBe('plain text');
+      expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
     });
 
     it('pipe() routes reasoning deltas of chat chunks to reasoningElementId', async () => {
@@ -146,8 +146,8 @@ describe('CardSession lifecycle', () => {
       ];
       const result = await session.pipe(paced(chunks, 0), { reasoningElementId: 'reasoning' });
       expect(result.texts).toEqual({ answer: 'Answer: 42', reasoning: 'Think hard.' });
-      expect(elementText(emulator, session.cardId, 'reasoning')).toBe('Think hard.');
-      expect(elementText(emulator, session.cardId)).toBe('Answer: 42');
+      expect(elementText(emulator, session.cardId!, 'reasoning')).toBe('Think hard.');
+      expect(elementText(emulator, session.cardId!)).toBe('Answer: 42');
     });
 
     const answer = { tag: 'markdown', element_id: 'answer', content: '' };
@@ -200,7 +200,7 @@ describe('CardSession lifecycle', () => {
       expect(session.text).toBe(deltas.join(''));
       const result = await session.finish();
       expect(result.text).toBe(deltas.join(''));
-      expect(elementText(emulator, session.cardId)).toBe(deltas.join(''));
+      expect(elementText(emulator, session.cardId!)).toBe(deltas.join(''));
     });
 
     it('setText() replaces the text with a full snapshot', async () => {
@@ -209,7 +209,7 @@ describe('CardSession lifecycle', () => {
       session.setText('The cat');
       session.setText('The cat sat on the mat.');
       await session.finish();
-      expect(elementText(emulator, session.cardId)).toBe('The cat sat on the mat.');
+      expect(elementText(emulator, session.cardId!)).toBe('The cat sat on the mat.');
     });
 
     it('pipe() of an async generator of strings lands the exact text and finishes the card', async () => {
@@ -217,8 +217,8 @@ describe('CardSession lifecycle', () => {
       const pieces = Array.from({ length: 30 }, (_, i) => `token${i} `);
       const result = await session.pipe(paced(pieces, 5));
       expect(result.text).toBe(pieces.join(''));
-      expect(elementText(emulator, session.cardId)).toBe(pieces.join(''));
-      expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+      expect(elementText(emulator, session.cardId!)).toBe(pieces.join(''));
+      expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       expect(session.state).toBe('finished');
     });
 
@@ -228,7 +228,7 @@ describe('CardSession lifecycle', () => {
       expect(session.state).toBe('open');
       session.append('three');
       await session.finish();
-      expect(elementText(emulator, session.cardId)).toBe('one two three');
+      expect(elementText(emulator, session.cardId!)).toBe('one two three');
     });
   });
 
@@ -239,8 +239,8 @@ describe('CardSession lifecycle', () => {
       session.append(answer.slice(0, 20));
       session.append(answer.slice(20));
       await session.finish();
-      const card = emulator.card(session.cardId)!;
-      expect(elementText(emulator, session.cardId)).toBe(answer);
+      const card = emulator.card(session.cardId!)!;
+      expect(elementText(emulator, session.cardId!)).toBe(answer);
       expect(card.streaming_mode).toBe(false);
       expect(card.summary).toBe(expectedSummary(answer));
       expect(card.summary).toBe(`${answer.slice(0, 50)}…`);
@@ -256,7 +256,7 @@ describe('CardSession lifecycle', () => {
       const answer = `${'a'.repeat(49)}😀 and the rest of a long answer`;
       session.append(answer);
       await session.finish();
-      const summary = emulator.card(session.cardId)!.summary!;
+      const summary = emulator.card(session.cardId!)!.summary!;
       expect(summary).toBe(`${'a'.repeat(49)}😀…`);
       expect(summary).not.toMatch(LONE_SURROGATE);
     });
@@ -265,19 +265,20 @@ describe('CardSession lifecycle', () => {
       const short = await CardSession.start(newClient());
       short.append('Yes.');
       await short.finish();
-      expect(emulator.card(short.cardId)?.summary).toBe('Yes.');
+      expect(emulator.card(short.cardId!)?.summary).toBe('Yes.');
 
       const custom = await CardSession.start(newClient());
       custom.append('A long answer about many things that goes on and on for quite a while.');
       await custom.finish({ summary: 'Forecast: sunny' });
-      expect(emulator.card(custom.cardId)).toMatchObject({ summary: 'Forecast: sunny', streaming_mode: false });
+      expect(emulator.card(custom.cardId!)).toMatchObject({ summary: 'Forecast: sunny', streaming_mode: false });
     });
 
     it('resolves with card id, message id, final text, sequence, writes, retries and reopens matching the emulator', async () => {
       const session = await CardSession.start(newClient(), { to: { chat_id: 'oc_team' } });
       const result = await session.pipe(paced(['alpha ', 'beta ', 'gamma'], 30));
-      const card = emulator.card(session.cardId)!;
+      const card = emulator.card(session.cardId!)!;
       expect(result).toEqual({
+        transport: 'cardkit',
         cardId: session.cardId,
         messageId: card.message_id,
         cards: [{ cardId: session.cardId, messageId: card.message_id }],
@@ -302,7 +303,7 @@ describe('CardSession lifecycle', () => {
       const [a, b] = await Promise.all([first, second]);
       expect(b).toBe(a);
       await expect(session.finish()).resolves.toBe(a);
-      const settings = cardLog(emulator, session.cardId).filter((e) => e.endpoint === 'cardkit.card.settings');
+      const settings = cardLog(emulator, session.cardId!).filter((e) => e.endpoint === 'cardkit.card.settings');
       expect(settings).toHaveLength(1);
     });
 
@@ -310,7 +311,7 @@ describe('CardSession lifecycle', () => {
       const session = await CardSession.start(newClient());
       const events = record(session);
       const result = await session.pipe(paced(['a', 'b', 'c', 'd', 'e', 'f'], 60));
-      const contentWrites = cardLog(emulator, session.cardId).filter((e) => e.endpoint === 'cardkit.cardElement.content');
+      const contentWrites = cardLog(emulator, session.cardId!).filter((e) => e.endpoint === 'cardkit.cardElement.content');
       expect(events.flush.length).toBeGreaterThan(1);
       expect(events.flush.map((f) => f.sequence)).toEqual(contentWrites.filter((e) => e.code === 0).map((e) => e.sequence));
       for (let i = 1; i < events.flush.length; i++) {
@@ -329,19 +330,19 @@ describe('CardSession lifecycle', () => {
       session.append('a');
       await session.patchElement('note', { content: 'Sources: 3' });
       // The patch resolved, so the text appended before it is already on the card.
-      expect(elementText(emulator, session.cardId)).toBe('a');
+      expect(elementText(emulator, session.cardId!)).toBe('a');
       session.append('b');
       await session.finish();
 
-      const log = cardLog(emulator, session.cardId);
+      const log = cardLog(emulator, session.cardId!);
       const patchIndex = log.findIndex((e) => e.endpoint === 'cardkit.cardElement.patch');
       const carryingA = events.flush.find((f) => f.elementId === 'answer' && f.length >= 1)!;
       const contentIndex = log.findIndex((e) => e.endpoint === 'cardkit.cardElement.content' && e.sequence === carryingA.sequence);
       expect(contentIndex).toBeGreaterThanOrEqual(0);
       expect(patchIndex).toBeGreaterThan(contentIndex);
       expect(log[patchIndex]!.sequence).toBeGreaterThan(carryingA.sequence);
-      expect(elementText(emulator, session.cardId, 'note')).toBe('Sources: 3');
-      expect(elementText(emulator, session.cardId)).toBe('ab');
+      expect(elementText(emulator, session.cardId!, 'note')).toBe('Sources: 3');
+      expect(elementText(emulator, session.cardId!)).toBe('ab');
       // One queue: every write arrived with a higher sequence than the one before, none refused.
       const sequences = log.map((e) => e.sequence!);
       expect(sequences).toEqual([...sequences].sort((x, y) => x - y));
@@ -357,11 +358,11 @@ describe('CardSession lifecycle', () => {
       session.append('b');
       await patched;
       await session.finish();
-      const patch = cardLog(emulator, session.cardId).find((e) => e.endpoint === 'cardkit.cardElement.patch')!;
+      const patch = cardLog(emulator, session.cardId!).find((e) => e.endpoint === 'cardkit.cardElement.patch')!;
       const before = events.flush.filter((f) => f.elementId === 'answer' && f.sequence < patch.sequence!);
       expect(before.length).toBeGreaterThanOrEqual(1);
       expect(before[0]!.length).toBeGreaterThanOrEqual(1);
-      expect(elementText(emulator, session.cardId)).toBe('ab');
+      expect(elementText(emulator, session.cardId!)).toBe('ab');
     });
   });
 
@@ -371,8 +372,8 @@ describe('CardSession lifecycle', () => {
       session.append('Partial answer');
       const result = await session.abort(new Error('user pressed stop'));
       expect(result).toMatchObject({ aborted: true, text: `Partial answer${INTERRUPTED}` });
-      expect(elementText(emulator, session.cardId)).toBe(`Partial answer${INTERRUPTED}`);
-      expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+      expect(elementText(emulator, session.cardId!)).toBe(`Partial answer${INTERRUPTED}`);
+      expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       expect(session.state).toBe('aborted');
       await expect(session.finish()).resolves.toBe(result);
     });
@@ -386,8 +387,8 @@ describe('CardSession lifecycle', () => {
       controller.abort(new Error('request cancelled'));
       await waitFor(() => events.finish.length > 0, 'the finish event');
       expect(events.finish[0]?.aborted).toBe(true);
-      expect(elementText(emulator, session.cardId)).toBe(`Half of it${INTERRUPTED}`);
-      expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+      expect(elementText(emulator, session.cardId!)).toBe(`Half of it${INTERRUPTED}`);
+      expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       expect(() => session.append('late')).toThrow(SessionStateError);
     });
 
@@ -403,8 +404,8 @@ describe('CardSession lifecycle', () => {
       const failure = new Error('model connection reset');
       const piped = session.pipe(paced(['first part, ', 'second part'], 10, failure));
       await expect(piped).rejects.toBe(failure);
-      expect(elementText(emulator, session.cardId)).toBe(`first part, second part${INTERRUPTED}`);
-      expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+      expect(elementText(emulator, session.cardId!)).toBe(`first part, second part${INTERRUPTED}`);
+      expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       expect(session.state).toBe('aborted');
     });
   });
@@ -424,7 +425,7 @@ describe('CardSession lifecycle', () => {
       expect(session.state).toBe('open');
       const result = await session.finish();
       expect(result.text).toBe('kept text');
-      expect(elementText(emulator, session.cardId)).toBe('kept text');
+      expect(elementText(emulator, session.cardId!)).toBe('kept text');
 
       let stateError: unknown;
       try {
@@ -436,7 +437,7 @@ describe('CardSession lifecycle', () => {
       expect((stateError as SessionStateError).state).toBe('finished');
       expect(() => session.setText('after the end')).toThrow(SessionStateError);
       await expect(session.patchElement('answer', { content: 'x' })).rejects.toThrow(SessionStateError);
-      expect(elementText(emulator, session.cardId)).toBe('kept text');
+      expect(elementText(emulator, session.cardId!)).toBe('kept text');
       await expect(session.finish()).resolves.toBe(result);
     });
 
@@ -447,7 +448,7 @@ describe('CardSession lifecycle', () => {
       expect(session.state).toBe('open');
       session.append(' and more');
       await session.finish();
-      expect(elementText(emulator, session.cardId)).toBe('kept and more');
+      expect(elementText(emulator, session.cardId!)).toBe('kept and more');
     });
 
     it('bad options are rejected before anything is created', async () => {

@@ -60,7 +60,7 @@ describe('session promises', () => {
       session.append('not failed.');
       const result = await session.finish();
       expect(result.text).toBe('Throttled, not failed.');
-      expect(elementText(emulator, session.cardId)).toBe('Throttled, not failed.');
+      expect(elementText(emulator, session.cardId!)).toBe('Throttled, not failed.');
       expect(emulator.faults.list()).toEqual([]); // all ten were answered
       expect(events.retry.filter((r) => r.api === CONTENT)).toHaveLength(10);
       expect(events.error).toEqual([]);
@@ -73,7 +73,7 @@ describe('session promises', () => {
       const error = await session.finish().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SessionDeadlineError);
       expect((error as SessionDeadlineError).kind).toBe('deadline');
-      expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+      expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
     });
   });
 
@@ -83,7 +83,7 @@ describe('session promises', () => {
     session.append('Still authorised.');
     const result = await session.finish();
     expect(result.text).toBe('Still authorised.');
-    expect(elementText(emulator, session.cardId)).toBe('Still authorised.');
+    expect(elementText(emulator, session.cardId!)).toBe('Still authorised.');
   });
 
   describe('pipe() settles after abort while the source is silent, and releases the source', () => {
@@ -98,7 +98,7 @@ describe('session promises', () => {
       expect(piped).toMatchObject({ aborted: true, text: `Let me call a tool${INTERRUPTED}` });
       expect((piped.abortReason as Error).message).toBe('user pressed stop');
       expect(calls.return).toBe(1);
-      expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+      expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
     });
 
     it("the session's signal: the pipe settles and a ReadableStream source is cancelled", async () => {
@@ -119,7 +119,7 @@ describe('session promises', () => {
       const result = await piping;
       expect(result.aborted).toBe(true);
       expect(cancelled).toBeDefined();
-      expect(elementText(emulator, session.cardId)).toBe(`Thinking${INTERRUPTED}`);
+      expect(elementText(emulator, session.cardId!)).toBe(`Thinking${INTERRUPTED}`);
     });
 
     it("a source carrying an AbortController (an openai stream) has its request aborted", async () => {
@@ -141,7 +141,7 @@ describe('session promises', () => {
       await expect(session.pipe(paced(['intruder'], 0))).rejects.toBeInstanceOf(SessionStateError);
       const result = await first;
       expect(result.text).toBe('one two three');
-      expect(elementText(emulator, session.cardId)).toBe('one two three');
+      expect(elementText(emulator, session.cardId!)).toBe('one two three');
     });
 
     it('finish() during pipe() waits for the source to end: every piece lands', async () => {
@@ -151,7 +151,7 @@ describe('session promises', () => {
       const finished = await session.finish();
       await piping;
       expect(finished.text).toBe('alpha beta gamma delta');
-      expect(elementText(emulator, session.cardId)).toBe('alpha beta gamma delta');
+      expect(elementText(emulator, session.cardId!)).toBe('alpha beta gamma delta');
       expect(() => session.append('late')).toThrow(SessionStateError);
     });
 
@@ -163,7 +163,7 @@ describe('session promises', () => {
       await expect(piping).rejects.toThrow('model crashed');
       const result = await finishing;
       expect(result).toMatchObject({ aborted: true, text: `kept too${INTERRUPTED}` });
-      expect(elementText(emulator, session.cardId)).toBe(`kept too${INTERRUPTED}`);
+      expect(elementText(emulator, session.cardId!)).toBe(`kept too${INTERRUPTED}`);
     });
   });
 
@@ -219,7 +219,7 @@ describe('session promises', () => {
     session.append('After.');
     const result = await session.finish();
     expect(result.text).toBe('Before. After.');
-    expect(elementText(emulator, session.cardId)).toBe('Before. After.');
+    expect(elementText(emulator, session.cardId!)).toBe('Before. After.');
     expect(events.reopen).toEqual([expect.objectContaining({ reason: 'expired' })]);
     expect(events.flush.at(-1)).toMatchObject({ via: 'content' });
   });
@@ -243,17 +243,17 @@ describe('session promises', () => {
     await waitFor(() => all === 2, 'the second write');
     expect({ once, removed }).toEqual({ once: 1, removed: 0 });
     await expect(session.finish()).resolves.toMatchObject({ text: 'one two' });
-    expect(elementText(emulator, session.cardId)).toBe('one two');
+    expect(elementText(emulator, session.cardId!)).toBe('one two');
   });
 
   it("setText('') empties the element on the card", async () => {
     const session = await CardSession.start(newClient());
     session.append('draft answer');
-    await waitFor(() => elementText(emulator, session.cardId) === 'draft answer', 'the draft to land');
+    await waitFor(() => elementText(emulator, session.cardId!) === 'draft answer', 'the draft to land');
     session.setText('');
     const result = await session.finish();
     expect(result.text).toBe('');
-    expect(elementText(emulator, session.cardId)).toBe('');
+    expect(elementText(emulator, session.cardId!)).toBe('');
   });
 
   it('finish() settles only after the close landed: a fatal error rejects once the card is closed', async () => {
@@ -264,7 +264,7 @@ describe('session promises', () => {
     const error = await session.finish().catch((e: unknown) => e);
     expect(error).toMatchObject({ kind: 'api', code: 10002 });
     // The close was slowed down by 200 ms; it has landed by the time finish() rejected.
-    expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+    expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
   });
 
   it('abort between the two halves of a surrogate pair never writes half a character', async () => {
@@ -272,8 +272,8 @@ describe('session promises', () => {
     session.append('smile \uD83D');
     const result = await session.abort();
     expect(result.text).toBe(`smile ${INTERRUPTED}`);
-    expect(elementText(emulator, session.cardId)).toBe(`smile ${INTERRUPTED}`);
-    for (const entry of cardLog(emulator, session.cardId)) expect(entry.code).toBe(0);
+    expect(elementText(emulator, session.cardId!)).toBe(`smile ${INTERRUPTED}`);
+    for (const entry of cardLog(emulator, session.cardId!)) expect(entry.code).toBe(0);
   });
 
   it('finish(null) finishes like finish()', async () => {
@@ -333,7 +333,7 @@ describe('session promises', () => {
       await ended;
       for (const [i, session] of sessions.entries()) {
         expect(session.state).toBe('aborted');
-        expect(elementText(emulator, session.cardId)).toBe(`partial ${i}${INTERRUPTED}`);
+        expect(elementText(emulator, session.cardId!)).toBe(`partial ${i}${INTERRUPTED}`);
       }
     });
   });

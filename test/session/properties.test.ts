@@ -173,7 +173,7 @@ describe('CardSession properties against the emulator', () => {
       await pause(step.pause);
     }
     const result = await session.finish();
-    return { cardId: session.cardId, result };
+    return { cardId: session.cardId!, result };
   }
 
   /** The card's log without its creation: every write attempt that reached the card, accepted or not. */

@@ -65,15 +65,15 @@ describe('CardSession recovery', () => {
         retry: FAST_RETRY,
       });
       const events = record(session);
-      const createdAt = emulator.card(session.cardId)!.created_at;
+      const createdAt = emulator.card(session.cardId!)!.created_at;
       // 30 pieces, 400 ms apart: 12 s real, 12 minutes on the card's clock.
       const text = pieces(30);
       const result = await session.pipe(paced(text, 400));
 
-      const log = cardLog(emulator, session.cardId);
-      expect(elementText(emulator, session.cardId)).toBe(text.join(''));
+      const log = cardLog(emulator, session.cardId!);
+      expect(elementText(emulator, session.cardId!)).toBe(text.join(''));
       expect(result.text).toBe(text.join(''));
-      expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+      expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       expect(events.reopen.length).toBeGreaterThanOrEqual(1);
       expect(events.reopen.every((r) => r.reason === 'scheduled')).toBe(true);
       const reopenIndex = log.findIndex((e) => e.endpoint === REOPEN && e.code === 0 && e.sequence === events.reopen[0]!.sequence);
@@ -106,16 +106,16 @@ describe('CardSession recovery', () => {
         emulator.clock.advance(130_000);
         await waitFor(() => events.reopen.length === 1, 'a scheduled re-open', 5000);
         emulator.clock.advance(190_000);
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(true);
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(true);
         session.append('It is sunny.');
         await session.finish();
 
-        const log = cardLog(emulator, session.cardId);
-        expect(elementText(emulator, session.cardId)).toBe('Let me call the weather tool. It is sunny.');
+        const log = cardLog(emulator, session.cardId!);
+        expect(elementText(emulator, session.cardId!)).toBe('Let me call the weather tool. It is sunny.');
         expect(events.reopen).toEqual([{ reason: 'scheduled', sequence: expect.any(Number) as number }]);
         expect(codes(log)).not.toContain(200850);
         expect(codes(log)).not.toContain(300309);
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       });
 
       it('after 200850 re-opens streaming mode and resends the full text with a new sequence', async () => {
@@ -128,7 +128,7 @@ describe('CardSession recovery', () => {
         session.append('After the gap.');
         const result = await session.finish();
 
-        const log = cardLog(emulator, session.cardId);
+        const log = cardLog(emulator, session.cardId!);
         const expired = log.findIndex((e) => e.code === 200850);
         expect(expired).toBeGreaterThan(0);
         expect(log[expired + 1]).toMatchObject({ endpoint: REOPEN, code: 0 });
@@ -140,8 +140,8 @@ describe('CardSession recovery', () => {
         const resend = events.flush.find((f) => f.sequence === log[expired + 2]!.sequence);
         expect(resend).toMatchObject({ via: 'content', length: 'Before the gap. After the gap.'.length });
         expect(codes(log)).not.toContain(300309);
-        expect(elementText(emulator, session.cardId)).toBe('Before the gap. After the gap.');
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+        expect(elementText(emulator, session.cardId!)).toBe('Before the gap. After the gap.');
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
         expect(result.reopens).toBe(1);
       });
 
@@ -150,17 +150,17 @@ describe('CardSession recovery', () => {
         const events = record(session);
         session.append('First half, ');
         await waitFor(() => events.flush.length === 1, 'the first write');
-        const closed = await patchSettings(emulator, token, session.cardId, session.sequence + 1, { config: { streaming_mode: false } });
+        const closed = await patchSettings(emulator, token, session.cardId!, session.sequence + 1, { config: { streaming_mode: false } });
         expect(closed.body.code).toBe(0);
         session.append('second half.');
         await session.finish();
 
-        const log = cardLog(emulator, session.cardId);
+        const log = cardLog(emulator, session.cardId!);
         expect(codes(log, CONTENT)).toContain(300309);
         expect(events.reopen.map((r) => r.reason)).toEqual(['expired']);
         expect(codes(log, CONTENT).filter((c) => c === 300309)).toHaveLength(1);
-        expect(elementText(emulator, session.cardId)).toBe('First half, second half.');
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+        expect(elementText(emulator, session.cardId!)).toBe('First half, second half.');
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       });
 
       it('when streaming cannot be re-opened, the final text lands through an element patch, with no blind retry loop', async () => {
@@ -176,8 +176,8 @@ describe('CardSession recovery', () => {
         const result = await session.finish();
         expect(result.text).toBe('Before and after the window.');
 
-        const log = cardLog(emulator, session.cardId);
-        expect(elementText(emulator, session.cardId)).toBe('Before and after the window.');
+        const log = cardLog(emulator, session.cardId!);
+        expect(elementText(emulator, session.cardId!)).toBe('Before and after the window.');
         expect(events.flush.at(-1)).toMatchObject({ via: 'patch', length: 'Before and after the window.'.length });
         expect(log.filter((e) => e.endpoint === PATCH && e.code === 0)).toHaveLength(1);
         // One 200850, no 300309 storm, and settings tried a bounded number of times: the fault (5) was never used up.
@@ -188,7 +188,7 @@ describe('CardSession recovery', () => {
         expect(emulator.faults.list()[1]?.remaining).toBeGreaterThan(0);
         expect(emulator.faults.list()[0]?.remaining).toBeGreaterThan(0);
         expect(log.filter((e) => e.endpoint === 'cardkit.card.update' && e.code === 0)).toHaveLength(1);
-        expect(emulator.card(session.cardId)).toMatchObject({ streaming_mode: false, summary: 'Before and after the window.' });
+        expect(emulator.card(session.cardId!)).toMatchObject({ streaming_mode: false, summary: 'Before and after the window.' });
       });
     });
 
@@ -203,15 +203,15 @@ describe('CardSession recovery', () => {
         const text = pieces(12);
         const result = await session.pipe(paced(text, 20));
 
-        const log = cardLog(emulator, session.cardId);
-        expect(elementText(emulator, session.cardId)).toBe(text.join(''));
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+        const log = cardLog(emulator, session.cardId!);
+        expect(elementText(emulator, session.cardId!)).toBe(text.join(''));
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
         expect(result.retries).toBe(events.retry.length);
         expect(events.retry.filter((r) => r.api === CONTENT)).toHaveLength(3);
         expect(events.retry.every((r) => r.error instanceof FeishuNetworkError)).toBe(true);
         expect(codes(log)).not.toContain(300317);
         expectSequencesStrictlyIncreasing(log);
-        expect(emulator.card(session.cardId)?.max_in_flight).toBe(1);
+        expect(emulator.card(session.cardId!)?.max_in_flight).toBe(1);
       });
 
       it('a write that times out is retried and the text is exact', async () => {
@@ -231,8 +231,8 @@ describe('CardSession recovery', () => {
         await sleep(500);
 
         expect(events.retry.some((r) => r.error instanceof FeishuTimeoutError)).toBe(true);
-        expect(elementText(emulator, session.cardId)).toBe('Slow server.');
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+        expect(elementText(emulator, session.cardId!)).toBe('Slow server.');
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       });
 
       it.each([
@@ -250,8 +250,8 @@ describe('CardSession recovery', () => {
         expect(events.retry.filter((r) => r.error instanceof FeishuApiError && r.error.code === code)).toHaveLength(3);
         expect(result.retries).toBe(3);
         expect(events.error).toEqual([]);
-        expect(elementText(emulator, session.cardId)).toBe(text.join(''));
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+        expect(elementText(emulator, session.cardId!)).toBe(text.join(''));
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       });
 
       it('a 5xx on the closing settings call is retried: the card still closes', async () => {
@@ -260,7 +260,7 @@ describe('CardSession recovery', () => {
         session.append('Done.');
         const result = await session.finish();
         expect(result.retries).toBe(2);
-        expect(emulator.card(session.cardId)).toMatchObject({ streaming_mode: false, summary: 'Done.' });
+        expect(emulator.card(session.cardId!)).toMatchObject({ streaming_mode: false, summary: 'Done.' });
       });
 
       it('200810 (card in a callback interaction) is retried until the lock ends; the text is exact', async () => {
@@ -269,17 +269,17 @@ describe('CardSession recovery', () => {
         const events = record(session);
         session.append('Before the click. ');
         await waitFor(() => events.flush.length === 1, 'the first write');
-        expect(emulator.lockCard(session.cardId, 1500)).toBe(true);
+        expect(emulator.lockCard(session.cardId!, 1500)).toBe(true);
         session.append('After the click.');
         await session.finish();
 
-        const log = cardLog(emulator, session.cardId);
+        const log = cardLog(emulator, session.cardId!);
         expect(codes(log)).toContain(200810);
         const lastLocked = log.findLastIndex((e) => e.code === 200810);
         expect(log.slice(lastLocked + 1).every((e) => e.code === 0)).toBe(true);
         expect(events.error).toEqual([]);
-        expect(elementText(emulator, session.cardId)).toBe('Before the click. After the click.');
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+        expect(elementText(emulator, session.cardId!)).toBe('Before the click. After the click.');
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       });
 
       it('a rate limit (99991400) waits for the x-ogw-ratelimit-reset the platform names, then lands the text', async () => {
@@ -300,10 +300,10 @@ describe('CardSession recovery', () => {
         expect(events.retry).toHaveLength(1);
         expect(events.retry[0]).toMatchObject({ api: CONTENT, delayMs: 1000 });
         expect((events.retry[0]!.error as FeishuApiError).code).toBe(99991400);
-        const next = cardLog(emulator, session.cardId).find((e) => e.endpoint === CONTENT)!;
+        const next = cardLog(emulator, session.cardId!).find((e) => e.endpoint === CONTENT)!;
         expect(next.time - limitedAt[0]!).toBeGreaterThanOrEqual(950);
-        expect(elementText(emulator, session.cardId)).toBe('Throttled text.');
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+        expect(elementText(emulator, session.cardId!)).toBe('Throttled text.');
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       });
     });
 
@@ -314,17 +314,17 @@ describe('CardSession recovery', () => {
         const text = pieces(16);
         const piped = session.pipe(paced(text, 40));
         await waitFor(() => events.flush.length >= 2, 'two writes');
-        const outOfBand = await patchSettings(emulator, token, session.cardId, 5000, { config: { streaming_mode: true } });
+        const outOfBand = await patchSettings(emulator, token, session.cardId!, 5000, { config: { streaming_mode: true } });
         expect(outOfBand.body.code).toBe(0);
         const result = await piped;
 
-        const log = cardLog(emulator, session.cardId);
+        const log = cardLog(emulator, session.cardId!);
         expect(codes(log)).toContain(300317);
         expect(result.sequence).toBeGreaterThan(5000);
-        expect(result.sequence).toBe(emulator.card(session.cardId)?.sequence);
+        expect(result.sequence).toBe(emulator.card(session.cardId!)?.sequence);
         expect(events.error).toEqual([]);
-        expect(elementText(emulator, session.cardId)).toBe(text.join(''));
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+        expect(elementText(emulator, session.cardId!)).toBe(text.join(''));
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
       });
     });
 
@@ -348,7 +348,7 @@ describe('CardSession recovery', () => {
         emulator.faults.add({ kind: 'fail', endpoint: CONTENT, code: 200740, count: 1 });
         session.append('Never lands');
         await expectFatal(session, events, 200740);
-        expect(cardLog(emulator, session.cardId)).toEqual([]);
+        expect(cardLog(emulator, session.cardId!)).toEqual([]);
       });
 
       it('200750 (card older than 14 days) stops the session: finish() rejects with it, `error` fires once', async () => {
@@ -357,7 +357,7 @@ describe('CardSession recovery', () => {
         emulator.clock.advance(14 * 24 * 60 * 60_000 + 60_000);
         session.append('Too late');
         await expectFatal(session, events, 200750);
-        expect(codes(cardLog(emulator, session.cardId))).not.toContain(0);
+        expect(codes(cardLog(emulator, session.cardId!))).not.toContain(0);
       });
 
       it('300311 (a card of another app) stops the session: finish() rejects with it, `error` fires once', async () => {
@@ -381,7 +381,7 @@ describe('CardSession recovery', () => {
         emulator.faults.add({ kind: 'fail', endpoint: CONTENT, code: 10002, count: 1 });
         session.append('Bad request');
         await expectFatal(session, events, 10002);
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
         expect(emulator.stats().endpoints[CONTENT]).toEqual({ accepted: 0, rejected: 1 });
       });
 
@@ -394,7 +394,7 @@ describe('CardSession recovery', () => {
         emulator.faults.add({ kind: 'fail', endpoint: CONTENT, code: 10002, count: 50 });
         const error = await rejection(piped);
         expect((error as FeishuApiError).code).toBe(10002);
-        await waitFor(() => emulator.card(session.cardId)?.streaming_mode === false, 'the card to be closed', 3000);
+        await waitFor(() => emulator.card(session.cardId!)?.streaming_mode === false, 'the card to be closed', 3000);
         expect(events.error).toHaveLength(1);
         expect(session.state).toBe('failed');
       });
@@ -425,9 +425,9 @@ describe('CardSession recovery', () => {
         }
         const expected = `${deltas.slice(0, abortAfter).join('')}${INTERRUPTED}`;
         expect(result).toMatchObject({ aborted: true, text: expected });
-        expect(elementText(emulator, session.cardId)).toBe(expected);
-        expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
-        expect(emulator.card(session.cardId)?.max_in_flight).toBe(1);
+        expect(elementText(emulator, session.cardId!)).toBe(expected);
+        expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
+        expect(emulator.card(session.cardId!)?.max_in_flight).toBe(1);
         expect(events.error).toEqual([]);
       });
     });
@@ -447,7 +447,7 @@ describe('CardSession recovery', () => {
         await Promise.all(patches);
         await session.finish();
 
-        const log = cardLog(emulator, session.cardId);
+        const log = cardLog(emulator, session.cardId!);
         const accepted = log.filter((e) => e.code === 0);
         for (const entry of accepted) {
           const inWindow = accepted.filter((e) => e.time >= entry.time && e.time < entry.time + 1000);
@@ -455,13 +455,13 @@ describe('CardSession recovery', () => {
         }
         expect(codes(log)).not.toContain(230020);
         expect(codes(log)).not.toContain(300317);
-        expect(emulator.card(session.cardId)?.max_in_flight).toBe(1);
+        expect(emulator.card(session.cardId!)?.max_in_flight).toBe(1);
         // Coalescing: far fewer writes than deltas, each carrying everything appended so far.
         expect(events.flush.length).toBeLessThan(deltas.length / 3);
         const lengths = events.flush.filter((f) => f.elementId === 'answer').map((f) => f.length);
         expect(lengths).toEqual([...lengths].sort((a, b) => a - b));
-        expect(elementText(emulator, session.cardId)).toBe(deltas.join(''));
-        expect(elementText(emulator, session.cardId, 'note')).toBe('Sources: 100');
+        expect(elementText(emulator, session.cardId!)).toBe(deltas.join(''));
+        expect(elementText(emulator, session.cardId!, 'note')).toBe('Sources: 100');
       });
     });
 
@@ -474,15 +474,15 @@ describe('CardSession recovery', () => {
         await session.patchElement('note', { content: 'Sources: 3' });
         await session.finish();
 
-        const patches = cardLog(emulator, session.cardId).filter((e) => e.endpoint === PATCH);
+        const patches = cardLog(emulator, session.cardId!).filter((e) => e.endpoint === PATCH);
         expect(patches.map((e) => e.code)).toEqual([0, 200770]);
         expect(patches[0]!.uuid).toMatch(/\S/);
         expect(patches[1]!.uuid).toBe(patches[0]!.uuid);
         expect(patches[1]!.sequence).toBeGreaterThan(patches[0]!.sequence!);
         expect(events.retry.filter((r) => r.api === PATCH)).toHaveLength(1);
         expect(events.error).toEqual([]);
-        expect(elementText(emulator, session.cardId, 'note')).toBe('Sources: 3');
-        expect(elementText(emulator, session.cardId)).toBe('Answer');
+        expect(elementText(emulator, session.cardId!, 'note')).toBe('Sources: 3');
+        expect(elementText(emulator, session.cardId!)).toBe('Answer');
       });
 
       it('a closing settings call whose answer was lost is replayed with the same uuid and taken as applied', async () => {
@@ -490,11 +490,11 @@ describe('CardSession recovery', () => {
         session.append('Closed once.');
         emulator.faults.add({ kind: 'lose_response', endpoint: SETTINGS, count: 1 });
         const result = await session.finish();
-        const settings = cardLog(emulator, session.cardId).filter((e) => e.endpoint === SETTINGS);
+        const settings = cardLog(emulator, session.cardId!).filter((e) => e.endpoint === SETTINGS);
         expect(settings.map((e) => e.code)).toEqual([0, 200770]);
         expect(settings[1]!.uuid).toBe(settings[0]!.uuid);
         expect(result.retries).toBe(1);
-        expect(emulator.card(session.cardId)).toMatchObject({ streaming_mode: false, summary: 'Closed once.' });
+        expect(emulator.card(session.cardId!)).toMatchObject({ streaming_mode: false, summary: 'Closed once.' });
       });
     });
   });

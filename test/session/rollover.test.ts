@@ -9,21 +9,12 @@ import { CardSession, type FeishuClient, type RolloverEvent } from '../../src/in
 import { countTables } from '../../src/session/markdown-cut.js';
 import { clientFor } from '../support/client.js';
 import { useEmulator } from '../support/emulator-http.js';
+import { NOTE, answerWithTables, chunks, markdownElementsOf, rebuild } from '../support/long-answers.js';
 import { FAST_RETRY, REASONING_CARD, paced, record, seeded } from '../support/session.js';
 
-/** The markdown elements of a card in document order: id and text. */
+/** The markdown elements of a card entity in document order: id and text. */
 function markdownElements(emulator: Emulator, cardId: string): { id: string; text: string }[] {
-  const found: { id: string; text: string }[] = [];
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(visit);
-    else if (node && typeof node === 'object') {
-      const record = node as Record<string, unknown>;
-      if (record.tag === 'markdown' && typeof record.element_id === 'string') found.push({ id: record.element_id, text: typeof record.content === 'string' ? record.content : '' });
-      for (const [key, value] of Object.entries(record)) if (key !== 'header') visit(value);
-    }
-  };
-  visit(emulator.card(cardId)!.card.body);
-  return found;
+  return markdownElementsOf(emulator.card(cardId)!.card.body);
 }
 
 /** The text of a streamed element and every element it continued in, joined in card order. */
@@ -32,25 +23,6 @@ function joined(emulator: Emulator, cardId: string, elementId: string): string {
     .filter(({ id }) => id === elementId || new RegExp(`^${elementId}_\\d+$`).test(id))
     .map(({ text }) => text)
     .join('');
-}
-
-function table(n: number): string {
-  return `| item | value |\n| --- | --- |\n| row ${n}a | ${n} |\n| row ${n}b | ${n * 2} |`;
-}
-
-function answerWithTables(count: number): string {
-  return Array.from({ length: count }, (_, i) => `Section ${i + 1}: a paragraph before the table.\n\n${table(i + 1)}\n\n`).join('') + 'The end.';
-}
-
-/** Splits `text` into pieces of 1..max UTF-16 units (surrogate pairs may be cut: the session copes). */
-function chunks(text: string, max: number, random: () => number): string[] {
-  const pieces: string[] = [];
-  for (let i = 0; i < text.length; ) {
-    const size = 1 + Math.floor(random() * max);
-    pieces.push(text.slice(i, i + size));
-    i += size;
-  }
-  return pieces;
 }
 
 describe('rollover into new elements', () => {
@@ -67,7 +39,7 @@ describe('rollover into new elements', () => {
     const result = await session.pipe(paced(chunks(answer, 40, seeded(7)), 0));
 
     expect(result.text).toBe(answer);
-    const elements = markdownElements(emulator, session.cardId);
+    const elements = markdownElements(emulator, session.cardId!);
     expect(elements.map((e) => e.id)).toEqual(['answer', 'answer_2', 'answer_3']);
     for (const { text } of elements) expect(countTables(text)).toBeLessThanOrEqual(4);
     expect(elements.map((e) => e.text).join('')).toBe(answer);
@@ -76,7 +48,7 @@ describe('rollover into new elements', () => {
       { kind: 'element', elementId: 'answer', from: 'answer_2', to: 'answer_3', cardId: session.cardId },
     ]);
     expect(emulator.stats().rejected).toEqual({});
-    expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+    expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
     expect(events.error).toEqual([]);
   });
 
@@ -85,7 +57,7 @@ describe('rollover into new elements', () => {
     const session = await CardSession.start(newClient());
     session.append(answer);
     await session.finish();
-    const elements = markdownElements(emulator, session.cardId);
+    const elements = markdownElements(emulator, session.cardId!);
     expect(elements).toHaveLength(3);
     expect(elements.map((e) => e.text).join('')).toBe(answer);
   });
@@ -96,10 +68,10 @@ describe('rollover into new elements', () => {
     session.append(reasoning, 'thinking');
     session.append('Short answer.');
     await session.finish();
-    const panel = (emulator.card(session.cardId)!.card.body as { elements: { elements?: { element_id: string; content: string }[] }[] }).elements[0]!;
+    const panel = (emulator.card(session.cardId!)!.card.body as { elements: { elements?: { element_id: string; content: string }[] }[] }).elements[0]!;
     expect(panel.elements!.map((e) => e.element_id)).toEqual(['thinking', 'thinking_2']);
     expect(panel.elements!.map((e) => e.content).join('')).toBe(reasoning);
-    expect(joined(emulator, session.cardId, 'answer')).toBe('Short answer.');
+    expect(joined(emulator, session.cardId!, 'answer')).toBe('Short answer.');
   });
 
   it('when closing falls back to a full update, the continuation elements keep their share of the text', async () => {
@@ -108,10 +80,10 @@ describe('rollover into new elements', () => {
     session.append(answer);
     emulator.faults.add({ kind: 'fail', endpoint: 'cardkit.card.settings', code: 300122, count: 5 });
     await session.finish();
-    const elements = markdownElements(emulator, session.cardId);
+    const elements = markdownElements(emulator, session.cardId!);
     expect(elements.map((e) => e.id)).toEqual(['answer', 'answer_2']);
     expect(elements.map((e) => e.text).join('')).toBe(answer);
-    expect(emulator.card(session.cardId)?.streaming_mode).toBe(false);
+    expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
   });
 
   it('any answer with up to 14 tables, cut into any deltas: every element holds at most 4 tables, joined exactly the answer', async () => {
@@ -122,7 +94,7 @@ describe('rollover into new elements', () => {
         const session = await CardSession.start(client);
         for (const piece of chunks(answer, max, seeded(seed))) session.append(piece);
         await session.finish();
-        const elements = markdownElements(emulator, session.cardId);
+        const elements = markdownElements(emulator, session.cardId!);
         for (const { text } of elements) expect(countTables(text)).toBeLessThanOrEqual(4);
         expect(elements.map((e) => e.text).join('')).toBe(answer);
         expect(elements).toHaveLength(Math.max(1, Math.ceil(tables / 4)));
@@ -132,42 +104,6 @@ describe('rollover into new elements', () => {
     expect(emulator.stats().rejected).toEqual({});
   }, 60_000);
 });
-
-const NOTE = '\n\n_(continued below)_';
-const FENCE_LINE = /^(`{3,}|~{3,})[^\n]*\n/;
-
-/**
- * Rebuilds the answer from the cards' texts: drops the "continued below" note of every card but the
- * last, and the documented repairs (a code fence closed at a card's end and reopened at the next one's
- * start, a table's header repeated), checking that every card's share sits where it belongs.
- */
-function rebuild(cardTexts: string[], answer: string): string {
-  let pos = 0;
-  let rebuilt = '';
-  cardTexts.forEach((raw, i) => {
-    let text = raw;
-    if (i < cardTexts.length - 1) {
-      expect(text.endsWith(NOTE)).toBe(true);
-      text = text.slice(0, -NOTE.length);
-    }
-    const starts: string[] = [text];
-    if (i > 0) {
-      const reopened = FENCE_LINE.exec(text);
-      if (reopened) starts.push(text.slice(reopened[0].length));
-      const header = /^[^\n]*\|[^\n]*\n[^\n]*-[^\n]*\n/.exec(text);
-      if (header) starts.push(text.slice(header[0].length));
-    }
-    const variants = starts.flatMap((t) => {
-      const closed = /\n?(`{3,}|~{3,})$/.exec(t);
-      return closed ? [t, t.slice(0, closed.index), t.slice(0, -closed[1]!.length)] : [t];
-    });
-    const share = variants.filter((v) => answer.startsWith(v, pos)).sort((a, b) => b.length - a.length)[0];
-    expect(share, `card ${i + 1} does not continue the answer at ${pos}`).toBeDefined();
-    rebuilt += share!;
-    pos += share!.length;
-  });
-  return rebuilt;
-}
 
 describe('rollover into continuation cards', () => {
   let emulator: Emulator;
@@ -181,10 +117,10 @@ describe('rollover into continuation cards', () => {
     session.on('rollover', (event) => rollovers.push(event));
     for (const piece of chunks(answer, max, seeded(answer.length))) session.append(piece);
     const result = await session.finish();
-    const texts = result.cards.map(({ cardId }) => joined(emulator, cardId, 'answer'));
+    const texts = result.cards.map(({ cardId }) => joined(emulator, cardId!, 'answer'));
     expect(rebuild(texts, answer)).toBe(answer);
     expect(result.text).toBe(answer);
-    for (const { cardId } of result.cards) {
+    for (const { cardId } of result.cards as { cardId: string }[]) {
       const card = emulator.card(cardId)!;
       expect(card.streaming_mode).toBe(false);
       expect(Buffer.byteLength(JSON.stringify(card.card))).toBeLessThanOrEqual(30 * 1024);
@@ -206,7 +142,7 @@ describe('rollover into continuation cards', () => {
     const cardIds = result.cards.map((c) => c.cardId);
     expect(emulator.messages().filter((m) => cardIds.includes(m.card_id ?? '')).map((m) => m.message_id)).toEqual(result.cards.map((c) => c.messageId));
     expect(sent.map((m) => m.card_id)).toEqual(cardIds);
-    const titles = result.cards.map(({ cardId }) => (emulator.card(cardId)!.card.header as { title: { content: string } }).title.content);
+    const titles = result.cards.map(({ cardId }) => (emulator.card(cardId!)!.card.header as { title: { content: string } }).title.content);
     expect(titles).toEqual(['Answer', ...result.cards.slice(1).map(() => 'Answer (continued)')]);
   }, 60_000);
 
@@ -238,7 +174,7 @@ describe('rollover into continuation cards', () => {
     session.setText(answer.slice(0, 20_000));
     session.setText(answer);
     const result = await session.finish();
-    const texts = result.cards.map(({ cardId }) => joined(emulator, cardId, 'answer'));
+    const texts = result.cards.map(({ cardId }) => joined(emulator, cardId!, 'answer'));
     expect(rebuild(texts, answer)).toBe(answer);
     expect(result.cards.length).toBeGreaterThanOrEqual(2);
     expect(emulator.stats().rejected).toEqual({});
@@ -259,9 +195,9 @@ describe('rollover into continuation cards', () => {
     session.append('The answer.');
     const result = await session.finish();
     expect(result.cards.length).toBeGreaterThanOrEqual(2);
-    const thoughts = result.cards.map(({ cardId }) => joined(emulator, cardId, 'thinking'));
+    const thoughts = result.cards.map(({ cardId }) => joined(emulator, cardId!, 'thinking'));
     expect(thoughts.join('')).toBe(reasoning);
-    const answers = result.cards.map(({ cardId }) => joined(emulator, cardId, 'answer'));
+    const answers = result.cards.map(({ cardId }) => joined(emulator, cardId!, 'answer'));
     expect(answers.slice(0, -1).every((text) => text.endsWith(NOTE))).toBe(true);
     expect(answers.map((text, i) => (i < answers.length - 1 ? text.slice(0, -NOTE.length) : text)).join('')).toBe('The answer.');
     expect(emulator.stats().rejected).toEqual({});
@@ -280,8 +216,8 @@ describe('rollover into continuation cards', () => {
         const session = await CardSession.start(newClient(), { to: { chat_id: 'oc_team' } });
         for (const piece of chunks(answer, max, seeded(max))) session.append(piece);
         const result = await session.finish();
-        expect(rebuild(result.cards.map(({ cardId }) => joined(emulator, cardId, 'answer')), answer)).toBe(answer);
-        for (const { cardId } of result.cards) {
+        expect(rebuild(result.cards.map(({ cardId }) => joined(emulator, cardId!, 'answer')), answer)).toBe(answer);
+        for (const { cardId } of result.cards as { cardId: string }[]) {
           expect(Buffer.byteLength(JSON.stringify(emulator.card(cardId)!.card))).toBeLessThanOrEqual(30 * 1024);
           for (const { text } of markdownElements(emulator, cardId)) expect(countTables(text)).toBeLessThanOrEqual(4);
           expect(emulator.card(cardId)!.streaming_mode).toBe(false);

@@ -80,10 +80,10 @@ describe('CardSession.pipe() sources', () => {
       const result = await session.pipe(strings(pieces, 15));
 
       const answer = pieces.join('');
-      expect(elementText(emulator, session.cardId)).toBe(answer);
+      expect(elementText(emulator, session.cardId!)).toBe(answer);
       expect(result.text).toBe(answer);
       expect(result.aborted).toBe(false);
-      expectClosed(session.cardId);
+      expectClosed(session.cardId!);
     });
 
     it('a web ReadableStream of strings lands exactly', async () => {
@@ -91,9 +91,9 @@ describe('CardSession.pipe() sources', () => {
       const result = await session.pipe(readable(UNICODE_ANSWER, 10));
 
       const answer = UNICODE_ANSWER.join('');
-      expect(elementText(emulator, session.cardId)).toBe(answer);
+      expect(elementText(emulator, session.cardId!)).toBe(answer);
       expect(result.text).toBe(answer);
-      expectClosed(session.cardId);
+      expectClosed(session.cardId!);
     });
 
     it('a ReadableStream of UTF-8 bytes cut inside multi-byte characters lands exactly, and no write ever shows a broken character', async () => {
@@ -123,10 +123,10 @@ describe('CardSession.pipe() sources', () => {
       // A pause before every chunk lets writes go out while a character is still half-read.
       const result = await session.pipe(readable(chunks, 2));
 
-      expect(elementText(emulator, session.cardId)).toBe(answer);
+      expect(elementText(emulator, session.cardId!)).toBe(answer);
       expect(result.text).toBe(answer);
-      expect(texts(session.cardId).length).toBeGreaterThan(1);
-      for (const text of texts(session.cardId)) {
+      expect(texts(session.cardId!).length).toBeGreaterThan(1);
+      for (const text of texts(session.cardId!)) {
         expect(text).not.toContain('\uFFFD');
         expect(answer.startsWith(text)).toBe(true);
       }
@@ -152,9 +152,9 @@ describe('CardSession.pipe() sources', () => {
       const result = await session.pipe(await chat());
 
       const answer = UNICODE_ANSWER.join('');
-      expect(elementText(emulator, session.cardId)).toBe(answer);
+      expect(elementText(emulator, session.cardId!)).toBe(answer);
       expect(result.text).toBe(answer);
-      expectClosed(session.cardId);
+      expectClosed(session.cardId!);
       expect(server.requests.at(-1)).toMatchObject({ path: '/v1/chat/completions', body: { model: 'm', stream: true } });
     });
 
@@ -164,9 +164,9 @@ describe('CardSession.pipe() sources', () => {
       const result = await session.pipe(await responses());
 
       const answer = UNICODE_ANSWER.join('');
-      expect(elementText(emulator, session.cardId)).toBe(answer);
+      expect(elementText(emulator, session.cardId!)).toBe(answer);
       expect(result.text).toBe(answer);
-      expectClosed(session.cardId);
+      expectClosed(session.cardId!);
       expect(server.requests.at(-1)).toMatchObject({ path: '/v1/responses', body: { model: 'm', stream: true } });
     });
 
@@ -176,10 +176,10 @@ describe('CardSession.pipe() sources', () => {
       const session = await CardSession.start(client, WITH_REASONING);
       const result = await session.pipe(await chat(), { reasoningElementId: 'thinking' });
 
-      expect(elementText(emulator, session.cardId, 'thinking')).toBe(reasoning.join(''));
-      expect(elementText(emulator, session.cardId, 'answer')).toBe(UNICODE_ANSWER.join(''));
+      expect(elementText(emulator, session.cardId!, 'thinking')).toBe(reasoning.join(''));
+      expect(elementText(emulator, session.cardId!, 'answer')).toBe(UNICODE_ANSWER.join(''));
       expect(result.texts).toEqual({ answer: UNICODE_ANSWER.join(''), thinking: reasoning.join('') });
-      expectClosed(session.cardId);
+      expectClosed(session.cardId!);
     });
 
     it('chat delta.reasoning_content is dropped when no reasoningElementId is given', async () => {
@@ -187,9 +187,9 @@ describe('CardSession.pipe() sources', () => {
       const session = await CardSession.start(client, WITH_REASONING);
       const result = await session.pipe(await chat());
 
-      expect(elementText(emulator, session.cardId, 'answer')).toBe('Just the answer.');
-      expect(elementText(emulator, session.cardId, 'thinking')).toBe('');
-      expect(emulator.card(session.cardId)?.log.filter((entry) => entry.element_id === 'thinking')).toEqual([]);
+      expect(elementText(emulator, session.cardId!, 'answer')).toBe('Just the answer.');
+      expect(elementText(emulator, session.cardId!, 'thinking')).toBe('');
+      expect(emulator.card(session.cardId!)?.log.filter((entry) => entry.element_id === 'thinking')).toEqual([]);
       expect(result.texts).toEqual({ answer: 'Just the answer.', thinking: '' });
     });
 
@@ -198,7 +198,7 @@ describe('CardSession.pipe() sources', () => {
       const session = await CardSession.start(client);
       const result = await session.pipe(await chat());
 
-      expect(elementText(emulator, session.cardId)).toBe('Just the answer.');
+      expect(elementText(emulator, session.cardId!)).toBe('Just the answer.');
       expect(result.texts).toEqual({ answer: 'Just the answer.' });
     });
 
@@ -208,8 +208,8 @@ describe('CardSession.pipe() sources', () => {
       const session = await CardSession.start(client, WITH_REASONING);
       await session.pipe(await responses(), { reasoningElementId: 'thinking' });
 
-      expect(elementText(emulator, session.cardId, 'thinking')).toBe(reasoning.join(''));
-      expect(elementText(emulator, session.cardId, 'answer')).toBe(UNICODE_ANSWER.join(''));
+      expect(elementText(emulator, session.cardId!, 'thinking')).toBe(reasoning.join(''));
+      expect(elementText(emulator, session.cardId!, 'answer')).toBe(UNICODE_ANSWER.join(''));
     });
   });
 
@@ -220,8 +220,8 @@ describe('CardSession.pipe() sources', () => {
 
       await expect(piping).rejects.toThrow(TypeError);
       expect(session.state).toBe('aborted');
-      expect(elementText(emulator, session.cardId)).toBe('What arrived [cut]');
-      expectClosed(session.cardId);
+      expect(elementText(emulator, session.cardId!)).toBe('What arrived [cut]');
+      expectClosed(session.cardId!);
     });
 
     it('a ReadableStream with an unsupported chunk rejects with a TypeError and is cancelled', async () => {
@@ -233,8 +233,8 @@ describe('CardSession.pipe() sources', () => {
 
       await expect(piping).rejects.toThrow(TypeError);
       expect(cancelled).toBe(true);
-      expect(elementText(emulator, session.cardId)).toBe('Partial answer [cut]');
-      expectClosed(session.cardId);
+      expect(elementText(emulator, session.cardId!)).toBe('Partial answer [cut]');
+      expectClosed(session.cardId!);
     });
 
     it.each([
@@ -245,7 +245,7 @@ describe('CardSession.pipe() sources', () => {
     ])('a source that is not iterable (%s) rejects with a TypeError and writes nothing', async (_, source) => {
       const session = await CardSession.start(client);
       await expect(session.pipe(source as unknown as StreamSource)).rejects.toThrow(TypeError);
-      expect(cardLog(emulator, session.cardId)).toEqual([]);
+      expect(cardLog(emulator, session.cardId!)).toEqual([]);
     });
   });
 });

@@ -125,7 +125,7 @@ export async function runSession(ctx: SessionContext, plan: SessionPlan): Promis
     record.outcome = 'rejected';
     return record;
   }
-  const cardId = session.cardId;
+  const cardId = session.cardId!;
   record.cardId = cardId;
   ctx.onCard(cardId, true);
   session.on('retry', (e) => record.retries.push({ api: e.api, attempt: e.attempt, ...errorNote(e.error) }));

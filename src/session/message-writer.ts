@@ -1,0 +1,166 @@
+/**
+ * The writes to a message card (seed 004, reference §11.3): the card lives inline in an interactive
+ * message, and every write replaces it whole through `PATCH /open-apis/im/v1/messages/:message_id`.
+ * One patch carries every streamed text, so the texts of all elements coalesce into one write; the
+ * governor spaces a message's patches to its 5 a second. A message card has no streaming mode and no
+ * sequence: nothing to open, re-open or lose, and a repeated patch replaces the card with the same
+ * card. Past 4 tables the text continues in an element added to the card; past 30 KB, on a new message.
+ */
+import type { FeishuClient } from '../client/index.js';
+import { CardBudget } from './card-budget.js';
+import { type Placement, elementsById, renderCard } from './card-template.js';
+import { CardFull, type CardWrites, DecideAgain, continuationId, declaredLike, tableCutOf } from './card-writes.js';
+import type { Dispatcher } from './dispatch.js';
+import type { ElementText } from './element-text.js';
+import type { SessionEvents } from './events.js';
+import { jsonBytes } from './markdown-cut.js';
+
+const PATCH = 'im.message.patch';
+
+export interface MessageWriterOptions {
+  client: FeishuClient;
+  messageId: string;
+  dispatcher: Dispatcher;
+  /** The card as sent, its streamed elements empty. */
+  card: Record<string, unknown>;
+  /** Every streamed text of the session. */
+  elements: ReadonlyMap<string, ElementText>;
+  emit: <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => void;
+}
+
+export class MessageWriter implements CardWrites {
+  readonly reopens = 0;
+  readonly #o: MessageWriterOptions;
+  /** The card as sent, with the element properties changed since (`patch`). */
+  #card: Record<string, unknown>;
+  #budget: CardBudget;
+  /** Continuation elements added to the card (past 4 tables), as declared. */
+  readonly #added: Record<string, unknown>[] = [];
+  /** Texts fixed as an element's last on this card (the card is full and ends). */
+  readonly #finals = new Map<ElementText, string>();
+
+  constructor(options: MessageWriterOptions) {
+    this.#o = options;
+    this.#card = options.card;
+    this.#budget = this.#measure();
+  }
+
+  async flush(elements: Iterable<ElementText>, final: boolean): Promise<void> {
+    const all = [...elements];
+    for (;;) {
+      this.#continuePastTables(all);
+      for (const element of all) if (!this.#fits(element, element.writable().text)) throw new CardFull(element);
+      const dirty = all.filter((element) => element.dirty);
+      // The card ends with close(), which writes every text and the summary in one patch.
+      if (dirty.length === 0 || final) return;
+      try {
+        const versions = await this.#write(false, undefined, true);
+        for (const element of dirty) this.#o.emit('flush', { elementId: element.elementId, sequence: 0, length: versions.get(element)!.length, via: 'message' });
+        return;
+      } catch (error) {
+        if (!(error instanceof DecideAgain)) throw error;
+      }
+    }
+  }
+
+  /** Changes the element's properties on the card (its text stays the session's) and patches the card. */
+  async patch(elementId: string, partial: Record<string, unknown>): Promise<void> {
+    const card = structuredClone(this.#card);
+    const element = elementsById(card).get(elementId);
+    if (!element) throw new TypeError(`the card has no element with element_id ${elementId}`);
+    const { element_id: _id, ...properties } = structuredClone(partial);
+    Object.assign(element, properties);
+    this.#card = card;
+    this.#budget = this.#measure();
+    await this.#write(false, undefined, false);
+  }
+
+  /** A message card has no streaming mode to open. */
+  open(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  /** Writes every text as it ends on this card, with the summary, in one patch. */
+  async close(summary: string | undefined): Promise<void> {
+    await this.#write(true, summary, false);
+  }
+
+  /** Fixes the element's last text on this card; `close()` writes it. */
+  writeFinal(element: ElementText, text: string): Promise<void> {
+    this.#finals.set(element, text);
+    return Promise.resolve();
+  }
+
+  room(element: ElementText): number {
+    return this.#budget.room(this.#o.elements.values(), element);
+  }
+
+  /**
+   * Patches the card with every text as it stands when the request leaves (a retry carries what arrived
+   * meanwhile); resolves with what each element was written with. `recheck`: a text that changed while
+   * the write waited so that it needs another element or card throws `DecideAgain`.
+   */
+  async #write(urgent: boolean, summary: string | undefined, recheck: boolean): Promise<Map<ElementText, { version: number; length: number }>> {
+    const { client, dispatcher, messageId } = this.#o;
+    let written = new Map<ElementText, { version: number; length: number }>();
+    await dispatcher.send({
+      api: PATCH,
+      messageId,
+      urgent,
+      keyed: false,
+      request: () => {
+        const { card, versions } = this.#render(summary, recheck);
+        written = versions;
+        return client.im.v1.message.patch({ message_id: messageId, content: card });
+      },
+    });
+    for (const [element, { version }] of written) element.acknowledge(version);
+    return written;
+  }
+
+  /** The card with every text where it stands (or as fixed for the end), and what each text was. */
+  #render(summary: string | undefined, recheck: boolean) {
+    const versions = new Map<ElementText, { version: number; length: number }>();
+    const placements = new Map<string, Placement>();
+    for (const [id, element] of this.#o.elements) {
+      const fixed = this.#finals.get(element);
+      const { text, complete } = fixed === undefined ? element.writable() : { text: fixed, complete: true };
+      if (recheck && fixed === undefined && (tableCutOf(element, text) > 0 || !this.#fits(element, text))) throw new DecideAgain();
+      const placement = element.placement();
+      placement[placement.length - 1] = { elementId: element.target, text };
+      placements.set(id, placement);
+      // A write that held back half a character does not cover the latest text.
+      versions.set(element, { version: complete ? element.version : 0, length: text.length });
+    }
+    return { card: renderCard(this.#card, placements, summary === undefined ? {} : { summary: { content: summary } }), versions };
+  }
+
+  /** A markdown text past the tables one element may hold continues in a new element right after it (added with the next patch). */
+  #continuePastTables(elements: readonly ElementText[]): void {
+    for (const element of elements) {
+      for (let cut = tableCutOf(element, element.writable().text); cut > 0; cut = tableCutOf(element, element.writable().text)) {
+        // The part that stays must fit the card; if it does not, the card is full first.
+        if (!this.#fits(element, element.writable().text.slice(0, cut))) throw new CardFull(element);
+        const taken = new Set([...elementsById(this.#card).keys(), ...this.#added.map((e) => e.element_id as string), ...this.#o.elements.keys()]);
+        const from = element.target;
+        const to = continuationId(element.elementId, taken);
+        const declared = { ...declaredLike(this.#card, element.elementId), element_id: to, content: '' };
+        this.#added.push(declared);
+        this.#budget.added(declared);
+        element.continueIn(to, cut);
+        this.#o.emit('rollover', { kind: 'element', elementId: element.elementId, from, to, cardId: null, messageId: this.#o.messageId });
+      }
+    }
+  }
+
+  #fits(element: ElementText, text: string): boolean {
+    return jsonBytes(text) <= this.#budget.room(this.#o.elements.values(), element);
+  }
+
+  /** The budget of the card as it is now, with the continuation elements added so far. */
+  #measure(): CardBudget {
+    const budget = new CardBudget(this.#card, this.#o.elements.keys());
+    for (const element of this.#added) budget.added(element);
+    return budget;
+  }
+}

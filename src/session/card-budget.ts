@@ -1,10 +1,11 @@
 /**
- * What a card may still hold (reference §14: 30 KB per card). The session measures the card it is
+ * What a card may still hold (reference §14: 30 KB and 200 elements per card). The session measures the card it is
  * writing before each write: the card as created (with its streamed elements empty), the elements the
  * text continued in, and every streamed text where it stands. A write that would not fit rolls the
  * answer over to a continuation card instead of being refused with 200860.
  */
 import type { ElementText } from './element-text.js';
+import { MAX_ELEMENTS, countElements } from './card-template.js';
 import { jsonBytes } from './markdown-cut.js';
 
 export const MAX_CARD_BYTES = 30 * 1024;
@@ -14,6 +15,8 @@ const MARGIN_BYTES = 1024;
 export class CardBudget {
   readonly #base: number;
   #added = 0;
+  /** Elements the card holds (reference §14: at most 200). */
+  #elements: number;
 
   /** @param card the card as created; @param streamed the ids of the elements whose text is measured separately */
   constructor(card: Record<string, unknown>, streamed: Iterable<string>) {
@@ -25,11 +28,18 @@ export class CardBudget {
       return value;
     });
     this.#base = Buffer.byteLength(empty);
+    this.#elements = countElements(card);
   }
 
   /** An element was added to the card (a continuation element). */
   added(element: Record<string, unknown>): void {
     this.#added += Buffer.byteLength(JSON.stringify(element)) + 1;
+    this.#elements++;
+  }
+
+  /** True while the card may take one more element (a text past 4 tables needs one). */
+  get canAddElement(): boolean {
+    return this.#elements < MAX_ELEMENTS;
   }
 
   /** Bytes the current part of `element` may take, with every other text as it stands. */

@@ -16,7 +16,7 @@ export const DEFAULT_STREAMING_CONFIG = {
 } as const;
 
 export const DEFAULT_ELEMENT_ID = 'answer';
-const MAX_ELEMENTS = 200;
+export const MAX_ELEMENTS = 200;
 const MAX_CARD_BYTES = 30 * 1024;
 /** Room a card must leave for the answer (else every continuation card would be as full as the first). */
 const MIN_TEXT_BYTES = 4 * 1024;
@@ -62,9 +62,8 @@ export function prepareCard(card: unknown, elementIds: readonly string[], transp
     throw new TypeError(`options.card.config.update_multi must not be false: ${transport === 'cardkit' ? 'CardKit cards are shared cards' : 'IM patch updates shared cards only (seed 004)'}`);
   }
   const elements = new Map<string, JsonObject>();
-  let count = 0;
+  const count = countElements(card);
   walk(bodyOf(card), (element) => {
-    count++;
     const id = element.element_id;
     if (id === undefined) return;
     if (typeof id !== 'string' || !ELEMENT_ID_PATTERN.test(id)) {
@@ -106,6 +105,13 @@ export function prepareCard(card: unknown, elementIds: readonly string[], transp
 export function messageCardOf(card: JsonObject): JsonObject {
   const { streaming_mode: _mode, streaming_config: _config, ...config } = isObject(card.config) ? card.config : {};
   return { ...card, config: { ...config, update_multi: true } };
+}
+
+/** Components and elements of a card (every object with a `tag` in its body), as the 200-element limit counts them. */
+export function countElements(card: JsonObject): number {
+  let count = 0;
+  walk(bodyOf(card), () => count++);
+  return count;
 }
 
 /** Where a card's elements are: `body` in Card JSON 2.0, `elements` at the top in 1.0. */

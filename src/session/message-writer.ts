@@ -139,8 +139,8 @@ export class MessageWriter implements CardWrites {
   #continuePastTables(elements: readonly ElementText[]): void {
     for (const element of elements) {
       for (let cut = tableCutOf(element, element.writable().text); cut > 0; cut = tableCutOf(element, element.writable().text)) {
-        // The part that stays must fit the card; if it does not, the card is full first.
-        if (!this.#fits(element, element.writable().text.slice(0, cut))) throw new CardFull(element);
+        // The part that stays must fit the card, and the card must take one more element; else it is full first.
+        if (!this.#fits(element, element.writable().text.slice(0, cut)) || !this.#budget.canAddElement) throw new CardFull(element);
         const taken = new Set([...elementsById(this.#card).keys(), ...this.#added.map((e) => e.element_id as string), ...this.#o.elements.keys()]);
         const from = element.target;
         const to = continuationId(element.elementId, taken);

@@ -11,7 +11,7 @@ import { Dispatcher } from './dispatch.js';
 import { jsonBytes, safeCut } from './markdown-cut.js';
 import type { ResolvedSessionOptions } from './options.js';
 import { summarize } from './summary.js';
-import type { CardFull } from './card-writes.js';
+import { type CardFull, tableCutOf } from './card-writes.js';
 
 export interface RolloverContext {
   o: ResolvedSessionOptions;
@@ -36,7 +36,10 @@ export async function rollOver(context: RolloverContext, old: CardCore, full: Ca
   const others = [...old.elements.values()].filter((e) => e !== element).map((e) => ({ e, text: e.writable().text }));
   const room = old.writer.room(element) - jsonBytes(note);
   const physical = element.writable().text;
-  const cut = safeCut(physical, { maxBytes: Math.max(room, 64) });
+  // As much as fits, and never a fifth table in the element (a full card may not take a continuation element).
+  const fitting = safeCut(physical, { maxBytes: Math.max(room, 64) });
+  const tableAt = tableCutOf(element, physical);
+  const cut = tableAt > 0 && tableAt < fitting.index ? { index: tableAt, close: '', reopen: '' } : fitting;
   const kept = physical.slice(0, cut.index) + cut.close;
   for (const { e, text } of others) if (e.dirty || e === main) await old.writer.writeFinal(e, e === main ? text + note : text);
   await old.writer.writeFinal(element, element === main ? kept + note : kept);

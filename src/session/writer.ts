@@ -148,8 +148,8 @@ export class CardWriter implements CardWrites {
       // More tables than a markdown element may hold: the text before the next one stays, the rest continues in a new element.
       const tableAt = tableCutOf(element, text);
       if (tableAt > 0) {
-        // The part that stays must fit the card too; if it does not, the card is full first.
-        if (!this.#fits(element, text.slice(0, tableAt))) throw new CardFull(element);
+        // The part that stays must fit the card too, and the card must take one more element; else it is full first.
+        if (!this.#fits(element, text.slice(0, tableAt)) || this.#o.budget?.canAddElement === false) throw new CardFull(element);
         await this.#continueInNewElement(element, text.slice(0, tableAt), tableAt, final);
         continue;
       }

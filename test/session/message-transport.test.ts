@@ -255,6 +255,22 @@ describe('the message-card transport', () => {
     }, 60_000);
   });
 
+  it('1,000 tiny tables: no message card holds more than 200 elements, joined exactly the answer', async () => {
+    const answer = '| a |\n| - |\n\n'.repeat(1000) + 'end';
+    const session = await start();
+    for (const piece of chunks(answer, 300, seeded(3))) session.append(piece);
+    const result = await session.finish();
+    const messages = result.cards.map((c) => emulator.message(c.messageId!)!);
+    expect(messages.length).toBeGreaterThan(1);
+    for (const message of messages) {
+      const elements = markdownElementsOf(cardOf(message).body);
+      expect(elements.length).toBeLessThanOrEqual(200);
+      for (const { text } of elements) expect(countTables(text)).toBeLessThanOrEqual(4);
+    }
+    expect(rebuild(messages.map((m) => messageText(emulator, m.message_id)), answer)).toBe(answer);
+    expect(emulator.stats().rejected).toEqual({});
+  });
+
   it('any markdown, cut into any deltas: the message cards joined are exactly the answer, each within 30 KB and 4 tables per element', async () => {
     const block = fc.oneof(
       fc.constant('Prose with **bold**, `code`, 中文, 😀 and e\u0301 combining marks. '.repeat(4) + '\n\n'),

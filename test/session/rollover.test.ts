@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
-import { CardSession, type FeishuClient, type RolloverEvent } from '../../src/index.js';
+import { CardSession, FairGovernor, type FeishuClient, type RolloverEvent } from '../../src/index.js';
 import { countTables } from '../../src/session/markdown-cut.js';
 import { clientFor } from '../support/client.js';
 import { useEmulator } from '../support/emulator-http.js';
@@ -111,8 +111,8 @@ describe('rollover into continuation cards', () => {
   const newClient = (): FeishuClient => clientFor(emulator).client;
 
   /** Streams `answer` in deltas of 1..max characters and checks every promise of issue 10. */
-  async function streamLong(answer: string, max: number, options: { to?: { chat_id: string } | { reply_to: string } } = {}) {
-    const session = await CardSession.start(newClient(), { to: options.to ?? { chat_id: 'oc_team' }, title: 'Answer', retry: FAST_RETRY });
+  async function streamLong(answer: string, max: number, options: { to?: { chat_id: string } | { reply_to: string }; governor?: FairGovernor } = {}) {
+    const session = await CardSession.start(newClient(), { to: options.to ?? { chat_id: 'oc_team' }, title: 'Answer', retry: FAST_RETRY, ...(options.governor ? { governor: options.governor } : {}) });
     const rollovers: RolloverEvent[] = [];
     session.on('rollover', (event) => rollovers.push(event));
     for (const piece of chunks(answer, max, seeded(answer.length))) session.append(piece);
@@ -167,6 +167,19 @@ describe('rollover into continuation cards', () => {
     expect(texts[0]!.endsWith(`\n\`\`\`${NOTE}`)).toBe(true);
     expect(texts[1]!.startsWith('```python title="long.py"\n')).toBe(true);
   }, 60_000);
+
+  it('1,000 tiny tables: no card holds more than 200 elements (a full card takes no continuation element), joined exactly the answer', async () => {
+    const answer = '| a |\n| - |\n\n'.repeat(1000) + 'end';
+    // Some 500 writes (a final text and a new element per four tables): a budget as large as this emulator's.
+    const governor = new FairGovernor({ limits: { apiQps: 100_000, apiQpm: 10_000_000, cardQps: 1000 }, safetyMarginMs: 0 });
+    const { result } = await streamLong(answer, 300, { governor });
+    for (const { cardId } of result.cards as { cardId: string }[]) {
+      const elements = markdownElements(emulator, cardId);
+      expect(elements.length).toBeLessThanOrEqual(200);
+      for (const { text } of elements) expect(countTables(text)).toBeLessThanOrEqual(4);
+    }
+    expect(result.cards.length).toBeGreaterThan(1);
+  });
 
   it('a setText snapshot of 60 KB lands whole across cards', async () => {
     const answer = 'A snapshot of accumulated text, as some SDKs give it. '.repeat(1150);

@@ -5,8 +5,7 @@
  * (1000 + margin) / messageQps between two patches of one message, in memory on a fake clock, and
  * in Redis (real redis-server, real time) across governors that share it.
  */
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type BudgetStore,
   FEISHU_LIMITS,
@@ -19,7 +18,7 @@ import {
   type TakeResult,
   resolveLimits,
 } from '../../src/governor/index.js';
-import { type RunningRedis, closeRedisClients, openRedis, redisMissing, startRedis } from '../support/redis.js';
+import { openRedis, redisMissing, useRedisServer } from '../support/redis.js';
 import { busiestWindow } from '../support/windows.js';
 
 const PATCH = 'im.message.patch';
@@ -277,24 +276,10 @@ class RecordingStore implements BudgetStore {
 const SKIP = redisMissing('the Redis per-message limit tests');
 
 describe.skipIf(SKIP)('5 patches a second per message, in Redis (real redis-server)', () => {
-  let server: RunningRedis;
-  let admin: Redis;
-
-  beforeAll(async () => {
-    server = (await startRedis())!;
-  });
-  afterAll(async () => {
-    await closeRedisClients();
-    await server?.stop('SIGTERM');
-  });
-  beforeEach(async () => {
-    admin = await openRedis(server.url);
-    await admin.flushall();
-  });
-  afterEach(closeRedisClients);
+  const redis = useRedisServer();
 
   it("two stores of one app share a message's spacing (scope 'message', key fcs:<appId>:msg:<id>); other messages and a card of the same id are not held", async () => {
-    const [one, two] = await Promise.all([openRedis(server.url), openRedis(server.url)]);
+    const [one, two] = await Promise.all([openRedis(redis.server.url), openRedis(redis.server.url)]);
     const a = new RedisBudgetStore(one, TARGET_LIMITS, { appId: 'cli_x' });
     const b = new RedisBudgetStore(two, TARGET_LIMITS, { appId: 'cli_x' });
     expect(await a.take({ api: PATCH, messageId: 'om_1' })).toEqual({ granted: true });
@@ -306,10 +291,10 @@ describe.skipIf(SKIP)('5 patches a second per message, in Redis (real redis-serv
     expect(await b.take({ api: 'im.message.update', messageId: 'om_2' })).toEqual({ granted: true });
 
     // The message's key lives for its spacing and a second more; the card's is its own key.
-    const ttl = await admin.pttl('fcs:cli_x:msg:om_1');
+    const ttl = await redis.admin.pttl('fcs:cli_x:msg:om_1');
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(MESSAGE_SPACING_MS + 1000);
-    expect(await admin.exists('fcs:cli_x:card:om_1')).toBe(1);
+    expect(await redis.admin.exists('fcs:cli_x:card:om_1')).toBe(1);
 
     await new Promise((resolve) => setTimeout(resolve, held.waitMs));
     expect(await b.take({ api: PATCH, messageId: 'om_1' })).toEqual({ granted: true });
@@ -317,14 +302,14 @@ describe.skipIf(SKIP)('5 patches a second per message, in Redis (real redis-serv
   });
 
   it('a take naming both a card and a message rejects with a TypeError and writes nothing to Redis', async () => {
-    const store = new RedisBudgetStore(await openRedis(server.url), FEISHU_LIMITS, { appId: 'cli_x' });
+    const store = new RedisBudgetStore(await openRedis(redis.server.url), FEISHU_LIMITS, { appId: 'cli_x' });
     await expect(store.take({ api: PATCH, cardId: 'card_1', messageId: 'om_1' })).rejects.toThrow(TypeError);
-    expect(await admin.keys('*')).toEqual([]);
+    expect(await redis.admin.keys('*')).toEqual([]);
   });
 
   it('two governors sharing Redis grant the patches of one message at least (1000 + margin) / messageQps apart, both of them granting', async () => {
     const grants: Grant[] = [];
-    const [one, two] = await Promise.all([openRedis(server.url), openRedis(server.url)]);
+    const [one, two] = await Promise.all([openRedis(redis.server.url), openRedis(redis.server.url)]);
     const governors = [one, two].map(
       (redis, i) => new FairGovernor({ store: new RecordingStore(new RedisBudgetStore(redis, FEISHU_LIMITS, { appId: 'cli_x' }), `g${i}`, grants) }),
     );

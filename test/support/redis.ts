@@ -13,6 +13,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
 const INSTALL_HINT = 'install it with `sudo apt-get install redis-server` (Debian/Ubuntu) or set REDIS_SERVER to its path';
 
@@ -180,4 +181,31 @@ export async function closeRedisClients(): Promise<void> {
       redis.disconnect();
     }),
   );
+}
+
+/** A private redis-server for a `describe` block, emptied before each test, with an `admin` client to inspect it. */
+export interface SharedRedis {
+  server: RunningRedis;
+  admin: Redis;
+}
+
+/**
+ * Starts one redis-server for the enclosing `describe` (stopped after it), empties it before each test
+ * and closes every client after each; `redis.server` and `redis.admin` are set while a test runs.
+ */
+export function useRedisServer(): SharedRedis {
+  const shared = {} as SharedRedis;
+  beforeAll(async () => {
+    shared.server = (await startRedis())!;
+  });
+  afterAll(async () => {
+    await closeRedisClients();
+    await shared.server?.stop('SIGTERM');
+  });
+  beforeEach(async () => {
+    shared.admin = await openRedis(shared.server.url);
+    await shared.admin.flushall();
+  });
+  afterEach(closeRedisClients);
+  return shared;
 }

@@ -11,7 +11,7 @@ import { CardSession, type FallbackEvent, FeishuApiError, type FeishuClient, typ
 import { countTables } from '../../src/session/markdown-cut.js';
 import { clientFor } from '../support/client.js';
 import { api, tenantToken, useEmulator } from '../support/emulator-http.js';
-import { NOTE, answerWithTables, chunks, markdownElementsOf, rebuild } from '../support/long-answers.js';
+import { NOTE, answerWithTables, chunks, markdownBlock, markdownElementsOf, rebuild } from '../support/long-answers.js';
 import { FAST_RETRY, INTERRUPTED, REASONING_CARD, paced, record, seeded, sleep } from '../support/session.js';
 
 const PATCH = 'im.message.patch';
@@ -272,14 +272,8 @@ describe('the message-card transport', () => {
   });
 
   it('any markdown, cut into any deltas: the message cards joined are exactly the answer, each within 30 KB and 4 tables per element', async () => {
-    const block = fc.oneof(
-      fc.constant('Prose with **bold**, `code`, 中文, 😀 and e\u0301 combining marks. '.repeat(4) + '\n\n'),
-      fc.integer({ min: 1, max: 30 }).map((lines) => '```py\n' + 'print("x")\n'.repeat(lines) + '```\n\n'),
-      fc.integer({ min: 1, max: 12 }).map((rows) => '| a | b |\n| --- | --- |\n' + '| 单元 | 👍 |\n'.repeat(rows) + '\n'),
-      fc.constant('- one\n- two\n  - nested\n\n'),
-    );
     await fc.assert(
-      fc.asyncProperty(fc.array(block, { minLength: 5, maxLength: 120 }), fc.integer({ min: 1, max: 3000 }), async (blocks, max) => {
+      fc.asyncProperty(fc.array(markdownBlock, { minLength: 5, maxLength: 120 }), fc.integer({ min: 1, max: 3000 }), async (blocks, max) => {
         const answer = blocks.join('');
         const session = await start();
         for (const piece of chunks(answer, max, seeded(max))) session.append(piece);

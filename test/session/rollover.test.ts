@@ -9,7 +9,7 @@ import { CardSession, FairGovernor, type FeishuClient, type RolloverEvent } from
 import { countTables } from '../../src/session/markdown-cut.js';
 import { clientFor } from '../support/client.js';
 import { useEmulator } from '../support/emulator-http.js';
-import { NOTE, answerWithTables, chunks, markdownElementsOf, rebuild } from '../support/long-answers.js';
+import { NOTE, answerWithTables, chunks, markdownBlock, markdownElementsOf, rebuild } from '../support/long-answers.js';
 import { FAST_RETRY, REASONING_CARD, paced, record, seeded } from '../support/session.js';
 
 /** The markdown elements of a card entity in document order: id and text. */
@@ -217,14 +217,8 @@ describe('rollover into continuation cards', () => {
   }, 60_000);
 
   it('any long markdown answer, cut into any deltas: every card within 30 KB and 4 tables per element, the cards joined exactly the answer', async () => {
-    const block = fc.oneof(
-      fc.constant('A paragraph of prose that goes on for a while, with **bold** and `code` and 中文 and 😀 in it. '.repeat(6) + '\n\n'),
-      fc.integer({ min: 1, max: 40 }).map((lines) => '```ts\n' + 'const x = 1; // code line\n'.repeat(lines) + '```\n\n'),
-      fc.integer({ min: 1, max: 30 }).map((rows) => '| a | b |\n| --- | --- |\n' + '| cell | value |\n'.repeat(rows) + '\n'),
-      fc.constant('- item one\n- item two\n- item three\n\n'),
-    );
     await fc.assert(
-      fc.asyncProperty(fc.array(block, { minLength: 60, maxLength: 160 }), fc.integer({ min: 1, max: 5000 }), async (blocks, max) => {
+      fc.asyncProperty(fc.array(markdownBlock, { minLength: 60, maxLength: 160 }), fc.integer({ min: 1, max: 5000 }), async (blocks, max) => {
         const answer = blocks.join('');
         const session = await CardSession.start(newClient(), { to: { chat_id: 'oc_team' } });
         for (const piece of chunks(answer, max, seeded(max))) session.append(piece);

@@ -2,6 +2,7 @@
  * Long answers for rollover tests: answers with many tables, random chunking, the markdown elements a
  * card holds, and the answer rebuilt from the texts of its cards (with the documented repairs).
  */
+import fc from 'fast-check';
 import { expect } from 'vitest';
 
 /** The markdown elements of a card in document order: id and text. */
@@ -74,3 +75,11 @@ export function rebuild(cardTexts: string[], answer: string): string {
   return rebuilt;
 }
 
+
+/** A block of a long markdown answer: prose (CJK, emoji, combining marks), a code fence, a table, a nested list. */
+export const markdownBlock = fc.oneof(
+  fc.constant('A paragraph of prose with **bold**, `code`, 中文, 😀 and e\u0301 combining marks, going on for a while. '.repeat(5) + '\n\n'),
+  fc.integer({ min: 1, max: 40 }).map((lines) => '```ts\n' + 'const x = 1; // code line\n'.repeat(lines) + '```\n\n'),
+  fc.integer({ min: 1, max: 30 }).map((rows) => '| a | b |\n| --- | --- |\n' + '| 单元 | 👍 |\n'.repeat(rows) + '\n'),
+  fc.constant('- item one\n- item two\n  - nested\n\n'),
+);

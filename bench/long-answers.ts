@@ -132,9 +132,15 @@ const DELTAS_PER_SECOND = 15;
 
 // ---------------------------------------------------------------- the strategies
 
+/** A card of an answer: a card entity, or a message card (cardId null). */
+interface CardRef {
+  cardId: string | null;
+  messageId: string | null;
+}
+
 interface LongOutcome {
   /** Every card of the answer, in order. */
-  cardIds: string[];
+  cards: CardRef[];
   error?: string;
 }
 
@@ -143,32 +149,36 @@ interface LongStrategy {
   run(job: Job): Promise<LongOutcome>;
 }
 
-const engine: LongStrategy = {
-  name: 'engine (CardSession + shared governor)',
-  async run({ client, governor, chatId, source }) {
-    const session = await CardSession.start(client, { governor, to: { chat_id: chatId } });
-    try {
-      for await (const delta of source()) session.append(delta);
-      const result = await session.finish();
-      return { cardIds: result.cards.map((card) => card.cardId!) };
-    } catch (error) {
-      return { cardIds: session.cards.map((card) => card.cardId!), error: String(error) };
-    }
-  },
-};
+function engineOver(transport: 'cardkit' | 'message', name: string): LongStrategy {
+  return {
+    name,
+    async run({ client, governor, chatId, source }) {
+      const session = await CardSession.start(client, { governor, to: { chat_id: chatId }, transport });
+      try {
+        for await (const delta of source()) session.append(delta);
+        return { cards: (await session.finish()).cards };
+      } catch (error) {
+        return { cards: [...session.cards], error: String(error) };
+      }
+    },
+  };
+}
+
+const engine = engineOver('cardkit', 'engine (CardSession + shared governor)');
+const engineMessages = engineOver('message', 'engine, message cards (transport: message)');
 
 const oneCard: LongStrategy = {
   name: 'baseline: one card, 500 ms throttle',
   async run(job) {
     const { cardId } = await throttle500.run(job);
-    return { cardIds: [cardId] };
+    return { cards: [{ cardId, messageId: null }] };
   },
 };
 
 // ---------------------------------------------------------------- what the cards hold
 
 /** The streamed element and the elements it continued in (`answer`, `answer_2` …), joined in card order. */
-function cardText(emulator: Emulator, cardId: string): string {
+function cardText(emulator: Emulator, { cardId, messageId }: CardRef): string {
   const texts: string[] = [];
   const visit = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(visit);
@@ -180,7 +190,8 @@ function cardText(emulator: Emulator, cardId: string): string {
       for (const [key, value] of Object.entries(record)) if (key !== 'header') visit(value);
     }
   };
-  visit(emulator.card(cardId)?.card.body);
+  const content = messageId === null ? undefined : emulator.message(messageId)?.content;
+  visit(cardId === null ? (content === undefined ? undefined : (JSON.parse(content) as { body?: unknown }).body) : emulator.card(cardId)?.card.body);
   return texts.join('');
 }
 
@@ -285,12 +296,12 @@ async function longScenario(strategy: LongStrategy, n: number, seed = 1): Promis
     const answer = answers[i]!;
     const where = `seed ${seed}, answer ${i} (${codePoints(answer)} characters, ${TABLES[i % TABLES.length]} tables)`;
     row.answerChars += codePoints(answer);
-    const cardIds = result.status === 'fulfilled' ? result.value.cardIds : [];
+    const cards = result.status === 'fulfilled' ? result.value.cards : [];
     if (result.status === 'rejected') row.findings.push(`${where}: failed: ${String(result.reason)}`);
     else if (result.value.error) row.findings.push(`${where}: failed: ${result.value.error}`);
-    row.cardsPerAnswer.push(cardIds.length);
-    row.streaming += cardIds.filter((id) => emulator.card(id)?.streaming_mode).length;
-    const { lost, exact, problems } = coverage(cardIds.map((id) => cardText(emulator, id)), answer);
+    row.cardsPerAnswer.push(cards.length);
+    row.streaming += cards.filter(({ cardId }) => cardId !== null && emulator.card(cardId)?.streaming_mode).length;
+    const { lost, exact, problems } = coverage(cards.map((card) => cardText(emulator, card)), answer);
     row.lost += lost;
     if (exact) row.exact++;
     for (const problem of problems) row.findings.push(`${where}: ${problem}`);
@@ -332,10 +343,10 @@ export async function benchLongAnswers(options: { ns?: number[]; seed?: number }
   console.log('|---|---|---|---|---|---|---|---|');
   const findings: string[] = [];
   for (const n of ns) {
-    for (const strategy of [engine, oneCard]) {
+    for (const strategy of [engine, engineMessages, oneCard]) {
       const row = await longScenario(strategy, n, seed);
       console.log(line(row));
-      if (strategy === engine) findings.push(...row.findings.map((finding) => `N = ${n}, ${finding}`));
+      if (strategy !== oneCard) findings.push(...row.findings.map((finding) => `N = ${n}, ${finding}`));
     }
   }
   if (findings.length > 0) console.log(`\nEngine findings:\n${findings.map((finding) => `- ${finding}`).join('\n')}`);

@@ -4,6 +4,7 @@
  * do; `main.ts` prints it and exits with code 2. Secrets are kept here and never printed.
  */
 import { parseArgs } from 'node:util';
+import type { SessionTransport } from '../src/index.js';
 
 export type Api = 'chat' | 'responses';
 export type ReceiveIdType = 'chat_id' | 'open_id' | 'user_id' | 'union_id' | 'email';
@@ -21,6 +22,8 @@ export interface DemoConfig {
   /** The question of the first conversation; undefined: the demo's own questions. */
   question: string | undefined;
   api: Api;
+  /** How every conversation's card is streamed (`--transport`): a CardKit card entity, or a message card patched through IM. */
+  transport: SessionTransport;
   sessions: number;
   /** Minutes the answer lasts on the card's clock (`--minutes`), or undefined. */
   minutes: number | undefined;
@@ -40,6 +43,7 @@ export class ConfigError extends Error {
 }
 
 const RECEIVE_ID_TYPES: readonly ReceiveIdType[] = ['chat_id', 'open_id', 'user_id', 'union_id', 'email'];
+const TRANSPORTS: readonly SessionTransport[] = ['cardkit', 'message'];
 const FEISHU_REQUIRED = ['FEISHU_APP_ID', 'FEISHU_APP_SECRET', 'FEISHU_RECEIVE_ID'] as const;
 const FEISHU_OPTIONAL = ['FEISHU_RECEIVE_ID_TYPE', 'FEISHU_DOMAIN'] as const;
 export const DEFAULT_OPENAI_MODEL = 'gpt-4o-mini';
@@ -57,6 +61,8 @@ driven by the real \`openai\` client and a CardSession.
 Options
   --question <text>        what to ask (default: the demo's own questions)
   --api <chat|responses>   the OpenAI API to stream from (default chat)
+  --transport <cardkit|message>
+                           how the card streams: a CardKit card entity (default), or a message card patched whole, ≤5/s
   --sessions <n>           run n conversations at once, sharing one rate-limit budget (default 1)
   --minutes <m>            a long answer with tool-like pauses lasting m minutes on the card's clock, so it
                            crosses the 10-minute streaming window (the emulator's clock runs ${DEFAULT_LONG_CLOCK_SPEED}x faster)
@@ -110,6 +116,10 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   const reasoning = flags['no-reasoning'] === true ? false : flags.reasoning === true ? true : model.kind === 'embedded';
   const api = flags.api ?? 'chat';
   if (api !== 'chat' && api !== 'responses') throw new ConfigError(`--api must be chat or responses; received ${JSON.stringify(api)}.`);
+  const transport = flags.transport ?? 'cardkit';
+  if (!(TRANSPORTS as readonly string[]).includes(transport)) {
+    throw new ConfigError(`--transport must be cardkit or message; received ${JSON.stringify(transport)}.`);
+  }
   const question = flags.question?.trim();
   if (flags.question !== undefined && !question) throw new ConfigError('--question needs some text.');
 
@@ -119,6 +129,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     model,
     question,
     api,
+    transport: transport as SessionTransport,
     sessions,
     minutes,
     clockSpeed,
@@ -139,6 +150,7 @@ function parseFlags(argv: readonly string[]) {
         help: { type: 'boolean', short: 'h' },
         question: { type: 'string', short: 'q' },
         api: { type: 'string' },
+        transport: { type: 'string' },
         sessions: { type: 'string', short: 'n' },
         minutes: { type: 'string' },
         'clock-speed': { type: 'string' },

@@ -1,14 +1,30 @@
 /**
  * One conversation: ask the model (a real `openai` client, chat or Responses, streaming) and pipe its
- * answer into a new card through a `CardSession`, noting on the way what the progress line and the
- * summary show. The card is created while the model starts thinking, so neither waits for the other.
+ * answer into a new card through a `CardSession` (a CardKit card, or a message card), noting on the way
+ * what the progress line and the summary show. The card is created while the model starts thinking, so
+ * neither waits for the other.
  */
 import type OpenAI from 'openai';
 import { pieceOf } from '../src/index.js';
-import { CardSession, type Clock, type FairGovernor, type FeishuClient, type Recipient, type SessionResult } from '../src/index.js';
+import {
+  CardSession,
+  type Clock,
+  type FairGovernor,
+  type FallbackEvent,
+  type FeishuClient,
+  type Recipient,
+  type SessionResult,
+  type SessionTransport,
+} from '../src/index.js';
 import { ANSWER_ID, FOOTER_ID, THINKING_ID, demoCard, footerText } from './card.js';
 import type { Api } from './config.js';
 import { Tracker } from './progress.js';
+
+/** A card as sent: a CardKit card and the message showing it, or a message card (`cardId` null). */
+export interface SentCard {
+  cardId: string | null;
+  messageId: string | null;
+}
 
 export interface ConversationOptions {
   index: number;
@@ -18,6 +34,8 @@ export interface ConversationOptions {
   openai: OpenAI;
   api: Api;
   model: string;
+  /** How the card is streamed (the session may still fall back to a message card when CardKit refuses). */
+  transport: SessionTransport;
   /** Stream reasoning into the card's "thinking" panel. */
   reasoning: boolean;
   /** Ask the model for a reasoning summary (Responses API, real model). */
@@ -30,7 +48,7 @@ export interface ConversationOptions {
   /** The conversation's live numbers, as soon as it starts. */
   onTracker?: (tracker: Tracker) => void;
   /** The card exists (and was sent). */
-  onCard?: (cardId: string) => void;
+  onCard?: (card: SentCard) => void;
   /** Streaming mode was re-opened. */
   onReopen?: (reason: 'scheduled' | 'expired') => void;
 }
@@ -39,7 +57,12 @@ export interface ConversationOutcome {
   index: number;
   question: string;
   tracker: Tracker;
-  cardId: string | undefined;
+  /** How the card was streamed; undefined when no card was made. */
+  transport: SessionTransport | undefined;
+  /** CardKit refused to create the card, so the session streamed through a message card instead. */
+  fallback: FallbackEvent | undefined;
+  /** The CardKit card; null for a message card, or when no card was made. */
+  cardId: string | null;
   messageId: string | null;
   result: SessionResult | undefined;
   error: unknown;
@@ -56,20 +79,25 @@ export async function runConversation(o: ConversationOptions): Promise<Conversat
     index: o.index,
     question: o.question,
     tracker,
-    cardId: undefined,
+    transport: undefined,
+    fallback: undefined,
+    cardId: null,
     messageId: null,
     result: undefined,
     error: undefined,
     streamed: { answer: '', reasoning: '' },
   };
   try {
-    const [opened, streamed] = await Promise.allSettled([openSession(o), openStream(o)]);
+    const onFallback = (event: FallbackEvent) => (outcome.fallback = event);
+    const [opened, streamed] = await Promise.allSettled([openSession(o, onFallback), openStream(o)]);
     if (opened.status === 'rejected') {
       if (streamed.status === 'fulfilled') streamed.value.controller.abort();
       throw opened.reason;
     }
     const session = opened.value;
-    outcome.cardId = session.cardId!;
+    outcome.transport = session.transport;
+    tracker.transport = session.transport;
+    outcome.cardId = session.cardId;
     outcome.messageId = session.messageId;
     session.on('flush', (event) => tracker.flushed(event));
     session.on('retry', () => tracker.retries++);
@@ -81,7 +109,7 @@ export async function runConversation(o: ConversationOptions): Promise<Conversat
       o.onReopen?.(event.reason);
     });
     session.on('error', () => undefined); // finish() rejects with it
-    o.onCard?.(session.cardId!);
+    o.onCard?.({ cardId: session.cardId, messageId: session.messageId });
     if (streamed.status === 'rejected') {
       // The model could not be asked: say so on the card instead of leaving it empty.
       outcome.result = await session.abort(streamed.reason);
@@ -110,8 +138,10 @@ export async function runConversation(o: ConversationOptions): Promise<Conversat
   return outcome;
 }
 
-function openSession(o: ConversationOptions): Promise<CardSession> {
+function openSession(o: ConversationOptions, onFallback: (event: FallbackEvent) => void): Promise<CardSession> {
   return CardSession.start(o.client, {
+    transport: o.transport,
+    on: { fallback: onFallback },
     to: o.to,
     card: demoCard({ question: o.question, model: o.model, reasoning: o.reasoning }),
     elementId: ANSWER_ID,

@@ -9,6 +9,7 @@
  *   npm run demo                         # one answer, with a live progress line
  *   npm run demo -- --sessions 8         # eight conversations sharing one rate-limit budget
  *   npm run demo -- --minutes 11         # a long answer crossing the 10-minute streaming window
+ *   npm run demo -- --transport message  # a message card patched through IM instead of a CardKit card
  *   npm run demo -- --keep               # keep the emulator and its preview running afterwards
  *   npm run demo -- --help               # every flag, and the variables for real Feishu / a real model
  */
@@ -18,7 +19,7 @@ import { type Emulator, startEmulator } from '../src/emulator/index.js';
 import { type Clock, FairGovernor, FeishuClient, type Recipient } from '../src/index.js';
 import { ANSWERS, LONG_ANSWER } from './answers.js';
 import { ConfigError, type DemoConfig, HELP, loadConfig } from './config.js';
-import { type ConversationOutcome, runConversation } from './conversation.js';
+import { type ConversationOutcome, type SentCard, runConversation } from './conversation.js';
 import { type ModelServer, startModelServer } from './model-server.js';
 import { LiveLine, type Tracker } from './progress.js';
 import { type RunFacts, check, describeError, exitCode, jsonSummary, registerSecret, sessionsSummary, singleSummary } from './report.js';
@@ -86,7 +87,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     const startedAt = performance.now();
     const cardClockStart = setup.emulator?.clock.now();
     const trackers: Tracker[] = [];
-    const previewUrl = (cardId: string) => (setup.emulator ? `${setup.emulator.url}/_emulator/preview#card=${cardId}` : undefined);
+    const previewUrl = (card: SentCard) => {
+      if (!setup.emulator) return undefined;
+      return `${setup.emulator.url}/_emulator/preview#${card.cardId !== null ? `card=${card.cardId}` : `message=${card.messageId}`}`;
+    };
     if (!config.json) {
       live = new LiveLine(process.stdout, {
         tty,
@@ -96,12 +100,13 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       live.start();
     }
     const shared = config.feishu.kind === 'feishu';
-    const cards: string[] = [];
+    const cards: (SentCard | undefined)[] = [];
+    const sent = () => cards.filter((card): card is SentCard => card !== undefined);
     let announced = false;
     const announce = () => {
-      if (announced || cards.filter(Boolean).length === 0) return;
+      if (announced || sent().length === 0) return;
       announced = true;
-      announceCards(cards.filter(Boolean), previewUrl, say, p);
+      announceCards(sent(), previewUrl, say, p);
     };
     const outcomes = await Promise.all(
       questions.map(async (question, i): Promise<ConversationOutcome> => {
@@ -115,15 +120,16 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
           openai: setup.openai,
           api: config.api,
           model: setup.model,
+          transport: config.transport,
           reasoning: config.reasoning,
           askReasoning: config.reasoning && config.model.kind === 'openai' && config.api === 'responses',
           governor: setup.governor,
           ...(setup.clock ? { clock: setup.clock } : {}),
           signal: interrupt.signal,
           onTracker: (tracker) => trackers.push(tracker),
-          onCard: (cardId) => {
-            cards[i] = cardId;
-            if (cards.filter(Boolean).length === questions.length) announce();
+          onCard: (card) => {
+            cards[i] = card;
+            if (sent().length === questions.length) announce();
           },
           onReopen: (reason) => {
             const at = setup.emulator && cardClockStart !== undefined ? `card clock ${clock(setup.emulator.clock.now() - cardClockStart)}: ` : '';
@@ -156,12 +162,13 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
           model: config.model.kind,
           modelName: setup.model,
           api: config.api,
+          transport: config.transport,
           sessions: config.sessions,
           minutes: config.minutes ?? null,
           clockSpeed: config.clockSpeed,
           tokensPerSecond: config.model.kind === 'embedded' ? config.tokensPerSecond : null,
           reasoning: config.reasoning,
-          previewUrls: outcomes.map((o) => (o.cardId ? (previewUrl(o.cardId) ?? null) : null)),
+          previewUrls: outcomes.map((o) => (o.transport ? (previewUrl(o) ?? null) : null)),
         })}\n`,
       );
     } else {
@@ -250,6 +257,9 @@ function header(config: DemoConfig, setup: Setup, questions: string[], say: (lin
     const host = config.model.baseURL ? safeHost(config.model.baseURL) : 'api.openai.com';
     row('Model', `${setup.model} at ${host} ${p.dim(`(${api} API)`)}`);
   }
+  if (config.transport === 'message') {
+    row('Transport', `message cards ${p.dim('(the card sent inline in a message and patched whole through IM, at most 5 times a second)')}`);
+  }
   if (questions.length === 1) row('Question', questions[0]!);
   else row('Questions', `${plural(questions.length, 'conversation')} at once, ${config.feishu.kind === 'emulator' ? 'each in its own chat' : 'into one chat'}`);
   if (config.minutes !== undefined) {
@@ -258,7 +268,11 @@ function header(config: DemoConfig, setup: Setup, questions: string[], say: (lin
       'Long run',
       `${config.minutes} minutes on the card's clock${config.clockSpeed !== 1 ? ` (about ${duration(real)} here)` : ''}; the model pauses between paragraphs as if calling tools`,
     );
-    say(`  ${' '.repeat(11)}${p.dim('streaming mode closes 10 minutes after it opens, so the session re-opens it in time')}`);
+    const window =
+      config.transport === 'message'
+        ? 'a message card has no streaming mode: no 10-minute window to re-open'
+        : 'streaming mode closes 10 minutes after it opens, so the session re-opens it in time';
+    say(`  ${' '.repeat(11)}${p.dim(window)}`);
     if (config.feishu.kind === 'emulator' && config.clockSpeed > 60) {
       say(`  ${' '.repeat(11)}${p.yellow(`at ×${config.clockSpeed} a second of real time is ${Math.round(config.clockSpeed)} s on the card: the session, which looks once a second, may re-open late`)}`);
     }
@@ -266,16 +280,17 @@ function header(config: DemoConfig, setup: Setup, questions: string[], say: (lin
   say();
 }
 
-/** The preview URLs (or, on Feishu, the card ids), once every card exists. */
-function announceCards(cards: readonly string[], previewUrl: (cardId: string) => string | undefined, say: (line?: string) => void, p: Paint): void {
+/** The preview URLs (or, on Feishu, the card or message ids), once every card exists. */
+function announceCards(cards: readonly SentCard[], previewUrl: (card: SentCard) => string | undefined, say: (line?: string) => void, p: Paint): void {
   if (cards.length > 8) {
     const url = previewUrl(cards[0]!);
     if (url) say(`  ${p.dim(padEnd('Preview', 11))}${p.cyan(p.link(url.replace(/#.*$/, '')))} ${p.dim(`(${cards.length} cards)`)}`);
   } else {
-    cards.forEach((cardId, i) => {
+    cards.forEach((card, i) => {
       const label = padEnd(cards.length === 1 ? 'Preview' : `Card ${i + 1}`, 11);
-      const url = previewUrl(cardId);
-      say(url ? `  ${p.dim(label)}${p.cyan(p.link(url))}` : `  ${p.dim(padEnd(cards.length === 1 ? 'Card' : `Card ${i + 1}`, 11))}${cardId} ${p.dim('(sent; watch it in Feishu)')}`);
+      const url = previewUrl(card);
+      const id = card.cardId ?? `message ${card.messageId}`;
+      say(url ? `  ${p.dim(label)}${p.cyan(p.link(url))}` : `  ${p.dim(padEnd(cards.length === 1 ? 'Card' : `Card ${i + 1}`, 11))}${id} ${p.dim('(sent; watch it in Feishu)')}`);
     });
   }
   say();
@@ -299,7 +314,8 @@ function statusLine(
     const thinking = t?.chars('thinking') ?? 0;
     if (!t || t.firstTokenAt === undefined) parts.push('waiting for the model');
     else parts.push(`${config.reasoning ? `thinking ${count(thinking)} · ` : ''}answer ${count(answer)} chars`);
-    parts.push(plural(t?.writes ?? 0, 'write'), `seq ${t?.sequence ?? 0}`, `lag ${duration(t?.lag(now) ?? 0)}`);
+    // A message card has no sequence: each patch replaces the whole card.
+    parts.push(plural(t?.writes ?? 0, 'write'), ...(t?.transport === 'message' ? [] : [`seq ${t?.sequence ?? 0}`]), `lag ${duration(t?.lag(now) ?? 0)}`);
     if (cardClock) parts.push(cardClock, `re-opens ${t?.reopens ?? 0}`);
   } else {
     const chars = trackers.reduce((n, t) => n + t.chars('answer'), 0);

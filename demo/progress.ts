@@ -3,7 +3,7 @@
  * first character) and a `LiveLine` that redraws one status line in place on a TTY, or prints one line
  * a second when stdout is a pipe or a file.
  */
-import type { FlushEvent } from '../src/index.js';
+import type { FlushEvent, SessionTransport } from '../src/index.js';
 import { truncate } from './terminal.js';
 
 /** Deltas appended to one element, oldest first, with the time each arrived. */
@@ -47,6 +47,8 @@ export class Tracker {
   /** The first character on the card. */
   firstCharAt: number | undefined;
   endedAt: number | undefined;
+  /** How the card streams, once the session started (a message card has no sequence to show). */
+  transport: SessionTransport | undefined;
   /** Writes the card accepted so far: text writes and re-opens (the final summary counts every write). */
   writes = 0;
   retries = 0;

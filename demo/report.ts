@@ -1,6 +1,7 @@
 /**
  * The end of a run: each card checked against what the model said (on the emulator: the card as the
- * platform holds it; on real Feishu: the session's result), then a summary for people or one JSON line.
+ * platform holds it, a CardKit card or the card a message shows; on real Feishu: the session's result),
+ * then a summary for people or one JSON line.
  */
 import { APIConnectionError, APIUserAbortError } from 'openai';
 import { FeishuApiError, FeishuError, type GovernorStats } from '../src/index.js';
@@ -16,8 +17,10 @@ export interface Checked {
   expected: { answer: string; reasoning: string | undefined; source: 'model server' | 'model stream' };
   /** What the card says: the emulator's copy, or (real Feishu) the session's result. */
   card: { answer: string | undefined; reasoning: string | undefined; streaming: boolean | undefined; source: 'emulator' | 'session' };
-  /** Emulator writes to this card that were accepted, by endpoint. */
+  /** Emulator writes to this card (its log: the card entity's, or the message's) that were accepted, by endpoint. */
   writesByEndpoint: Record<string, number> | undefined;
+  /** Emulator writes to this card that were refused, by code. */
+  rejectedWrites: Record<string, number> | undefined;
   exact: boolean;
   problems: string[];
 }
@@ -38,12 +41,12 @@ export function check(outcome: ConversationOutcome, ctx: CheckContext): Checked 
       }
     : { answer: outcome.streamed.answer, reasoning: ctx.reasoning ? outcome.streamed.reasoning : undefined, source: 'model stream' as const };
 
-  const snapshot = ctx.emulator && outcome.cardId ? ctx.emulator.card(outcome.cardId) : undefined;
+  const snapshot = ctx.emulator ? emulatedCard(ctx.emulator, outcome) : undefined;
   const card = ctx.emulator
     ? {
         answer: snapshot ? elementContent(snapshot.card, ANSWER_ID) : undefined,
         reasoning: snapshot && ctx.reasoning ? elementContent(snapshot.card, THINKING_ID) : undefined,
-        streaming: snapshot?.streaming_mode,
+        streaming: snapshot?.streaming,
         source: 'emulator' as const,
       }
     : {
@@ -53,12 +56,14 @@ export function check(outcome: ConversationOutcome, ctx: CheckContext): Checked 
         source: 'session' as const,
       };
   let writesByEndpoint: Record<string, number> | undefined;
+  let rejectedWrites: Record<string, number> | undefined;
   if (snapshot) {
     writesByEndpoint = {};
+    rejectedWrites = {};
     for (const entry of snapshot.log) {
-      // The session counts its own writes; creating the card is not one of them.
-      if (entry.code !== 0 || entry.endpoint === 'cardkit.card.create') continue;
-      writesByEndpoint[entry.endpoint] = (writesByEndpoint[entry.endpoint] ?? 0) + 1;
+      if (entry.code !== 0) rejectedWrites[entry.code] = (rejectedWrites[entry.code] ?? 0) + 1;
+      // The session counts its own writes; creating the card (or sending the message card) is not one of them.
+      else if (!CREATES.has(entry.endpoint)) writesByEndpoint[entry.endpoint] = (writesByEndpoint[entry.endpoint] ?? 0) + 1;
     }
   }
 
@@ -67,11 +72,11 @@ export function check(outcome: ConversationOutcome, ctx: CheckContext): Checked 
     if (outcome.error !== undefined) problems.push(`the run failed: ${describeError(outcome.error)}`);
     else problems.push('the answer was interrupted before it was complete');
     if (outcome.result?.aborted) problems.push('the card was closed and marked "(interrupted)", so it is not left streaming');
-    else if (outcome.cardId === undefined) problems.push('no card was created');
-  } else if (outcome.cardId === undefined) {
+    else if (outcome.transport === undefined) problems.push('no card was created');
+  } else if (outcome.transport === undefined) {
     problems.push('no card was created');
   } else if (ctx.emulator && !snapshot) {
-    problems.push(`the emulator has no card ${outcome.cardId}`);
+    problems.push(`the emulator has no ${cardName(outcome)}`);
   } else {
     if (card.answer === undefined) problems.push('the card has no answer element');
     else {
@@ -86,7 +91,38 @@ export function check(outcome: ConversationOutcome, ctx: CheckContext): Checked 
     }
     if (card.streaming === true) problems.push('streaming mode is still on: the chat list would show "[生成中...]"');
   }
-  return { outcome, expected, card, writesByEndpoint, exact: problems.length === 0, problems };
+  return { outcome, expected, card, writesByEndpoint, rejectedWrites, exact: problems.length === 0, problems };
+}
+
+/** The endpoints that make a card: the session does not count them among its writes. */
+const CREATES = new Set(['cardkit.card.create', 'im.message.create', 'im.message.reply']);
+
+/**
+ * The card as the emulator holds it, with its write log: the CardKit card entity, or the card a message
+ * shows as last patched (a message card has no streaming mode to leave on).
+ */
+function emulatedCard(emulator: Emulator, outcome: ConversationOutcome): { card: unknown; streaming: boolean; log: { endpoint: string; code: number }[] } | undefined {
+  if (outcome.transport === 'message') {
+    const message = outcome.messageId === null ? undefined : emulator.message(outcome.messageId);
+    return message && { card: parseCard(message.content), streaming: false, log: message.log };
+  }
+  const snapshot = outcome.cardId === null ? undefined : emulator.card(outcome.cardId);
+  return snapshot && { card: snapshot.card, streaming: snapshot.streaming_mode, log: snapshot.log };
+}
+
+/** A message's content: the card JSON, as sent and patched. */
+function parseCard(content: string): unknown {
+  try {
+    return JSON.parse(content) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The card as a person would name it: its card id, or the message that is the card. */
+function cardName(outcome: ConversationOutcome): string {
+  if (outcome.transport === 'message') return `message card ${outcome.messageId ?? ''}`.trimEnd();
+  return outcome.cardId === null ? 'card' : `card ${outcome.cardId}`;
 }
 
 /** Where two texts part, for a message a person can act on; undefined when they are equal. */
@@ -184,7 +220,9 @@ export function jsonSummary(facts: RunFacts, mode: Record<string, unknown>): str
   const conversations = facts.checked.map((c) => ({
     index: c.outcome.index,
     question: c.outcome.question,
-    cardId: c.outcome.cardId ?? null,
+    transport: c.outcome.transport ?? null,
+    fallback: c.outcome.fallback ? { error: describeError(c.outcome.fallback.error), remembered: c.outcome.fallback.remembered } : null,
+    cardId: c.outcome.cardId,
     messageId: c.outcome.messageId,
     ...numbers(c),
     exact: c.exact,
@@ -193,6 +231,7 @@ export function jsonSummary(facts: RunFacts, mode: Record<string, unknown>): str
     cardFrom: c.card.source,
     streamingClosed: c.card.streaming === false,
     writesByEndpoint: c.writesByEndpoint ?? null,
+    rejectedWrites: c.rejectedWrites ?? null,
     cardText: c.card.answer ?? null,
     problems: c.problems,
   }));
@@ -225,20 +264,25 @@ export function singleSummary(facts: RunFacts, p: Paint): string[] {
   );
   lines.push('');
   const row = (label: string, value: string) => lines.push(`    ${p.dim(padEnd(label, 14))}${value}`);
+  const message = c.outcome.transport === 'message';
   if (!ok) {
-    row('card', c.outcome.cardId ?? 'none');
+    row('card', message ? `message ${c.outcome.messageId}` : (c.outcome.cardId ?? 'none'));
     row('characters', `${count(c.outcome.streamed.answer.length)} of the answer had arrived from the model`);
     row('writes', count(n.writes));
     row('total', duration(n.totalMs));
     lines.push(...emulatorLine(facts, p));
-    lines.push('', ...verdicts(facts, p));
+    lines.push('', ...fallbackLines(facts, p), ...verdicts(facts, p));
     return lines;
   }
+  if (message) row('transport', `message card ${c.outcome.messageId} ${p.dim('(patched whole through IM, at most 5 times a second)')}`);
   row('characters', `${count(n.answerChars)} in the answer${c.expected.reasoning !== undefined ? ` · ${count(n.reasoningChars)} in the thinking panel` : ''}`);
-  const byEndpoint = c.writesByEndpoint ? ` ${p.dim(`(${endpointBreakdown(c.writesByEndpoint)})`)}` : '';
+  let byEndpoint = '';
+  if (c.writesByEndpoint && message) byEndpoint = ` ${p.dim(`(${endpointBreakdown(c.writesByEndpoint)}`)}${rejectedText(c.rejectedWrites, p)}${p.dim(')')}`;
+  else if (c.writesByEndpoint) byEndpoint = ` ${p.dim(`(${endpointBreakdown(c.writesByEndpoint)})`)}`;
   row('writes', `${count(n.writes)}${byEndpoint}`);
   row('retries', count(n.retries));
-  row('re-opens', reopenText(n.reopens, c.outcome.tracker.expiredReopens, p));
+  // A message card has no streaming mode, so nothing to re-open.
+  if (!message) row('re-opens', reopenText(n.reopens, c.outcome.tracker.expiredReopens, p));
   if (n.firstCharMs !== null) {
     row('first char', `${duration(n.firstCharMs)} after the question${n.firstTokenMs !== null ? p.dim(` (model's first token after ${duration(n.firstTokenMs)})`) : ''}`);
   }
@@ -248,7 +292,7 @@ export function singleSummary(facts: RunFacts, p: Paint): string[] {
     row('card clock', `${duration(facts.cardMinutes * 60_000)} ${p.dim(`(the emulator's clock ran ${facts.clockSpeed}x)`)}`);
   }
   lines.push(...emulatorLine(facts, p));
-  lines.push('', ...verdicts(facts, p));
+  lines.push('', ...fallbackLines(facts, p), ...verdicts(facts, p));
   return lines;
 }
 
@@ -277,10 +321,19 @@ export function sessionsSummary(facts: RunFacts, p: Paint): string[] {
     '',
   );
   lines.push(...table(header, rows, [false, false, true, true, true, true, true, true, true, false], p).map((l) => `    ${l}`));
+  const messages = facts.checked.filter((c) => c.outcome.transport === 'message');
+  if (messages.length > 0) {
+    const rejected = mergeCounts(messages.map((c) => c.rejectedWrites));
+    const patches = messages.reduce((n, c) => n + (c.writesByEndpoint?.['im.message.patch'] ?? 0), 0);
+    const writes = messages.some((c) => c.writesByEndpoint) ? `${p.dim(`: im.message.patch ${count(patches)} accepted`)}${rejectedText(rejected, p)}` : '';
+    const which = messages.length === facts.checked.length ? 'message cards' : `${messages.length} of ${facts.checked.length} cards are message cards`;
+    lines.push('', `    ${p.dim(`transport: ${which}, patched whole through IM`)}${writes}`);
+  }
   if (facts.cardMinutes !== undefined && facts.clockSpeed !== 1) {
     lines.push('', `    ${p.dim(`card clock: ${duration(facts.cardMinutes * 60_000)} (the emulator's clock ran ${facts.clockSpeed}x)`)}`);
   }
-  lines.push('', `  ${p.bold('Governor')}  ${p.dim('one budget shared by every card of the app: 50 calls/s and 1000/min per API, 10/s per card')}`, '');
+  const perMessage = messages.length > 0 ? ', 5/s per message' : '';
+  lines.push('', `  ${p.bold('Governor')}  ${p.dim(`one budget shared by every card of the app: 50 calls/s and 1000/min per API, 10/s per card${perMessage}`)}`, '');
   const apis = Object.entries(facts.governor.apis).sort(([a], [b]) => a.localeCompare(b));
   lines.push(
     ...table(
@@ -291,8 +344,32 @@ export function sessionsSummary(facts: RunFacts, p: Paint): string[] {
     ).map((l) => `    ${l}`),
   );
   if (facts.emulator) lines.push('', ...emulatorLine(facts, p));
-  lines.push('', ...verdicts(facts, p));
+  lines.push('', ...fallbackLines(facts, p), ...verdicts(facts, p));
   return lines;
+}
+
+/** A line when CardKit refused to create cards and the sessions streamed through message cards instead. */
+function fallbackLines(facts: RunFacts, p: Paint): string[] {
+  const fell = facts.checked.filter((c) => c.outcome.fallback !== undefined);
+  if (fell.length === 0) return [];
+  const error = fell[0]!.outcome.fallback!.error;
+  const cause = error instanceof FeishuApiError ? `Feishu answered ${error.code} to ${error.endpoint}` : describeError(error);
+  const who = facts.checked.length === 1 ? 'the card' : fell.length === facts.checked.length ? 'every card' : `${fell.length} of ${facts.checked.length} cards`;
+  return [`  ${p.yellow('↷')} Fallback: CardKit refused to create ${who} (${cause}), so the session streamed through a message card instead.`];
+}
+
+/** ", none rejected" or ", rejected: 230020 ×2", for the writes to message cards. */
+function rejectedText(rejected: Record<string, number> | undefined, p: Paint): string {
+  if (rejected === undefined) return '';
+  const codes = Object.entries(rejected);
+  return codes.length === 0 ? p.dim(', none rejected') : `${p.dim(', ')}${p.yellow(`rejected: ${codes.map(([code, n]) => `${code} ×${n}`).join(', ')}`)}`;
+}
+
+function mergeCounts(counts: readonly (Record<string, number> | undefined)[]): Record<string, number> | undefined {
+  if (counts.every((c) => c === undefined)) return undefined;
+  const merged: Record<string, number> = {};
+  for (const c of counts) for (const [key, n] of Object.entries(c ?? {})) merged[key] = (merged[key] ?? 0) + n;
+  return merged;
 }
 
 function reopenText(reopens: number, expired: number, p: Paint): string {
@@ -316,7 +393,8 @@ function verdicts(facts: RunFacts, p: Paint): string[] {
   for (const c of facts.checked) {
     const who = facts.checked.length > 1 ? `card ${c.outcome.index}: ` : '';
     if (c.exact) {
-      const where = c.card.source === 'emulator' ? "the card's text on the emulator" : "the session's final text";
+      const card = c.outcome.transport === 'message' ? 'message card' : 'card';
+      const where = c.card.source === 'emulator' ? `the ${card}'s text on the emulator` : "the session's final text";
       const thinking = c.expected.reasoning !== undefined ? ' (and its thinking panel)' : '';
       if (facts.checked.length === 1) {
         lines.push(`  ${p.green('✓')} ${who}Exact: ${where}${thinking} equals the ${c.expected.source}'s answer, all ${count(c.expected.answer.length)} characters.`);

@@ -6,8 +6,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LONG_ANSWER } from '../../demo/answers.js';
+import { ANSWERS, LONG_ANSWER } from '../../demo/answers.js';
+import { ANSWER_ID, elementContent } from '../../demo/card.js';
 import { type ModelServer, startModelServer } from '../../demo/model-server.js';
+import { startEmulator } from '../../src/emulator/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
@@ -48,19 +50,25 @@ interface Summary {
   exitCode: number;
   feishu: string;
   model: string;
+  transport: string;
   cardMinutes: number;
   emulator: { accepted: number; rejected: Record<string, number>; rejections: number };
   governor: Record<string, { writes: number; waits: number }>;
   totals: { conversations: number; exact: number; reopens: number };
   conversations: {
     question: string;
-    cardId: string;
+    transport: string;
+    fallback: { error: string; remembered: boolean } | null;
+    cardId: string | null;
+    messageId: string | null;
     exact: boolean;
     answerMatches: boolean;
     expectedFrom: string;
     cardFrom: string;
     streamingClosed: boolean;
     cardText: string;
+    writesByEndpoint: Record<string, number>;
+    rejectedWrites: Record<string, number>;
     writes: number;
     reopens: number;
     firstCharMs: number;
@@ -141,6 +149,65 @@ describe('npm run demo', () => {
     expect(run.stdout).not.toContain('\r');
     expect(run.stdout).not.toContain('\u001b[');
     expect(run.stderr).toBe('');
+  });
+
+  it('--transport message: the card is sent inline in a message and patched whole; exit 0, the message card text exactly the answer, the writes are its patches', async () => {
+    const run = await demo(['--transport', 'message', '--json', ...FAST]);
+    expect(run.code, run.stderr).toBe(0);
+    const summary = summaryOf(run);
+    expect(summary).toMatchObject({ ok: true, exitCode: 0, feishu: 'emulator', transport: 'message' });
+    const [card] = summary.conversations;
+    expect(card).toMatchObject({ transport: 'message', fallback: null, cardId: null, exact: true, answerMatches: true, cardFrom: 'emulator', streamingClosed: true, problems: [] });
+    expect(card!.messageId).toMatch(/^om_/);
+    expect(card!.cardText).toBe(reference.answerFor(card!.question));
+    // Every accepted write is a patch of the message, as its log on the emulator records them.
+    expect(card!.writesByEndpoint).toEqual({ 'im.message.patch': card!.writes });
+    expect(card!.writes).toBeGreaterThan(1);
+    expect(card!.rejectedWrites).toEqual({});
+    expect(Object.keys(summary.governor).sort()).toEqual(['im.message.create', 'im.message.patch']);
+    expect(summary.emulator.rejections).toBe(0);
+  });
+
+  it('--transport message without --json: says so in the header and the summary, previews the message, counts its patches, verifies the message card', async () => {
+    const run = await demo(['--transport', 'message', ...FAST]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Transport\s+message cards/);
+    expect(run.stdout).toMatch(/Preview\s+http:\/\/127\.0\.0\.1:\d+\/_emulator\/preview#message=om_\w+/);
+    expect(run.stdout).toMatch(/\d+ writes? · lag /); // no sequence on a message card
+    expect(run.stdout).not.toMatch(/ seq \d/);
+    expect(run.stdout).toMatch(/transport\s+message card om_\w+/);
+    expect(run.stdout).toMatch(/writes\s+\d+ \(patch \d+, none rejected\)/);
+    expect(run.stdout).not.toMatch(/re-opens/);
+    expect(run.stdout).toMatch(/✓ Exact: the message card's text on the emulator .* equals the model server's answer/);
+    expect(run.stderr).toBe('');
+  });
+
+  it('an app CardKit refuses (no cardkit:card:write): the session falls back to a message card, the run says so and the card is exact', async () => {
+    const emulator = await startEmulator({ apps: [{ appId: 'cli_im_only', appSecret: 's_im_only', scopes: ['im:message'] }] });
+    try {
+      const run = await demo(FAST, { FEISHU_APP_ID: 'cli_im_only', FEISHU_APP_SECRET: 's_im_only', FEISHU_RECEIVE_ID: 'oc_fallback', FEISHU_DOMAIN: emulator.url });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/Fallback: CardKit refused to create the card \(Feishu answered 99991672 to cardkit\.card\.create\), so the session streamed through a message card instead/);
+      expect(run.stdout).toMatch(/transport\s+message card om_\w+/);
+      expect(run.stdout).toMatch(/✓ Exact/);
+      expect(emulator.cards()).toEqual([]);
+      const [message] = emulator.messages();
+      const card = JSON.parse(message!.content) as unknown;
+      expect(elementContent(card, ANSWER_ID)).toBe(reference.answerFor(ANSWERS[0]!.question));
+      expect(emulator.stats().rejected).toEqual({ '99991672': 1 });
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('--transport takes cardkit or message: another value exits 2 naming the flag and what it received; --help lists it', async () => {
+    const [bad, help] = await Promise.all([demo(['--transport', 'webhook']), demo(['--help'])]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--transport must be cardkit or message; received "webhook"');
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+    expect(bad.stdout).toBe('');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--transport <cardkit\|message>\n\s+how the card streams/);
   });
 
   it('partial configuration (FEISHU_APP_ID only) exits 2 naming FEISHU_APP_SECRET, without a stack trace', async () => {

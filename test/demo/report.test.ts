@@ -7,8 +7,9 @@ import { ANSWER_ID, THINKING_ID, demoCard } from '../../demo/card.js';
 import type { ConversationOutcome } from '../../demo/conversation.js';
 import type { ModelServer } from '../../demo/model-server.js';
 import { Tracker } from '../../demo/progress.js';
-import { type RunFacts, check, exitCode, jsonSummary } from '../../demo/report.js';
-import type { CardSnapshot, Emulator } from '../../src/emulator/index.js';
+import { type RunFacts, check, exitCode, jsonSummary, sessionsSummary, singleSummary } from '../../demo/report.js';
+import { paint } from '../../demo/terminal.js';
+import type { CardSnapshot, Emulator, MessageSnapshot } from '../../src/emulator/index.js';
 import { FeishuApiError } from '../../src/index.js';
 
 const QUESTION = 'Why?';
@@ -17,14 +18,43 @@ const REASONING = 'Think first.';
 
 const modelServer = { answerFor: () => ANSWER, reasoningFor: () => REASONING } as unknown as ModelServer;
 
-function emulatorWith(answer: string, streaming = false): Emulator {
+/** The demo's card holding `answer` and the reasoning. */
+function cardWith(answer: string): Record<string, unknown> {
   const card = demoCard({ question: QUESTION, model: 'm', reasoning: true });
   const elements = (card.body as { elements: Record<string, unknown>[] }).elements;
   const panel = elements[0] as { elements: Record<string, unknown>[] };
   panel.elements[0]!.content = REASONING;
   elements[1]!.content = answer;
+  return card;
+}
+
+function emulatorWith(answer: string, streaming = false): Emulator {
+  const card = cardWith(answer);
   const snapshot = { card, streaming_mode: streaming, log: [{ endpoint: 'cardkit.cardElement.content', code: 0 }] } as unknown as CardSnapshot;
   return { card: () => snapshot, stats: () => ({ accepted: 3, rejected: {}, endpoints: {} }) } as unknown as Emulator;
+}
+
+const PATCHED = { endpoint: 'im.message.patch', code: 0 };
+
+/** An emulator holding message card om_1 with `answer`, its log: the send, then `log`. */
+function emulatorWithMessage(answer: string, log: { endpoint: string; code: number }[] = [PATCHED, PATCHED]): Emulator {
+  const message = { message_id: 'om_1', content: JSON.stringify(cardWith(answer)), log: [{ endpoint: 'im.message.create', code: 0 }, ...log] } as unknown as MessageSnapshot;
+  return {
+    card: () => undefined,
+    message: (id: string) => (id === 'om_1' ? message : undefined),
+    stats: () => ({ accepted: 3, rejected: {}, endpoints: {} }),
+  } as unknown as Emulator;
+}
+
+/** A conversation streamed through message card om_1. */
+function messageOutcome(overrides: Partial<ConversationOutcome> = {}): ConversationOutcome {
+  const base = outcome();
+  return outcome({
+    transport: 'message',
+    cardId: null,
+    result: { ...base.result!, transport: 'message', cardId: null, cards: [{ cardId: null, messageId: 'om_1' }], sequence: 0, writes: 2 },
+    ...overrides,
+  });
 }
 
 function outcome(overrides: Partial<ConversationOutcome> = {}): ConversationOutcome {
@@ -33,6 +63,8 @@ function outcome(overrides: Partial<ConversationOutcome> = {}): ConversationOutc
     index: 1,
     question: QUESTION,
     tracker: new Tracker([ANSWER_ID, THINKING_ID]),
+    transport: 'cardkit',
+    fallback: undefined,
     cardId: 'card_1',
     messageId: 'om_1',
     result: { transport: 'cardkit', cardId: 'card_1', messageId: 'om_1', cards: [{ cardId: 'card_1', messageId: 'om_1' }], text: ANSWER, texts, sequence: 3, writes: 3, retries: 0, reopens: 0, aborted: false },
@@ -73,7 +105,7 @@ describe('the demo verdict', () => {
 
   it('reports a failed run by its cause, with a hint for Feishu errors, and an interrupted one with exit 130', () => {
     const error = new FeishuApiError({ code: 230002, msg: 'Bot/User can NOT be out of the chat.', httpStatus: 400, logId: undefined, endpoint: 'im.message.create' });
-    const failed = check(outcome({ error, cardId: undefined, result: undefined }), { emulator: undefined, modelServer, reasoning: false });
+    const failed = check(outcome({ error, transport: undefined, cardId: null, messageId: null, result: undefined }), { emulator: undefined, modelServer, reasoning: false });
     expect(failed.exact).toBe(false);
     expect(failed.problems[0]).toMatch(/230002/);
     expect(failed.problems[0]).toMatch(/add it to the group/);
@@ -81,5 +113,45 @@ describe('the demo verdict', () => {
     aborted.result = { ...aborted.result!, aborted: true };
     const interrupted = check(aborted, { emulator: undefined, modelServer, reasoning: false });
     expect(exitCode(facts([interrupted], true))).toBe(130);
+  });
+});
+
+describe('the demo verdict on a message card', () => {
+  const plain = paint(false);
+
+  it('reads the card a message shows as last patched: exact, its writes the accepted patches, refused ones counted by code', () => {
+    const refused = { endpoint: 'im.message.patch', code: 230020 };
+    const checked = check(messageOutcome(), { emulator: emulatorWithMessage(ANSWER, [PATCHED, refused, PATCHED]), modelServer, reasoning: true });
+    expect(checked.problems).toEqual([]);
+    expect(checked).toMatchObject({ exact: true, card: { answer: ANSWER, reasoning: REASONING, streaming: false, source: 'emulator' } });
+    expect(checked.writesByEndpoint).toEqual({ 'im.message.patch': 2 });
+    expect(checked.rejectedWrites).toEqual({ '230020': 1 });
+    const lines = singleSummary(facts([checked]), plain).join('\n');
+    expect(lines).toMatch(/transport\s+message card om_1/);
+    expect(lines).toMatch(/writes\s+2 \(patch 2, rejected: 230020 ×1\)/);
+    expect(lines).toContain("✓ Exact: the message card's text on the emulator (and its thinking panel) equals the model server's answer");
+    const json = JSON.parse(jsonSummary(facts([checked]), {})) as { conversations: Record<string, unknown>[] };
+    expect(json.conversations[0]).toMatchObject({ transport: 'message', cardId: null, messageId: 'om_1', writesByEndpoint: { 'im.message.patch': 2 }, rejectedWrites: { '230020': 1 } });
+  });
+
+  it('fails a message card whose text differs, or a message the emulator does not have', () => {
+    const wrong = check(messageOutcome(), { emulator: emulatorWithMessage(ANSWER.slice(0, -1)), modelServer, reasoning: true });
+    expect(wrong.exact).toBe(false);
+    expect(wrong.problems.join('\n')).toMatch(/card's answer .* differ from character/);
+    const missing = check(messageOutcome({ messageId: 'om_gone' }), { emulator: emulatorWithMessage(ANSWER), modelServer, reasoning: true });
+    expect(missing.problems).toEqual(['the emulator has no message card om_gone']);
+  });
+
+  it('says when CardKit refused and the session fell back to a message card, alone or among several', () => {
+    const error = new FeishuApiError({ code: 99991672, msg: 'Access denied.', httpStatus: 400, logId: undefined, endpoint: 'cardkit.card.create' });
+    const fell = check(messageOutcome({ fallback: { from: 'cardkit', to: 'message', error, remembered: false } }), { emulator: emulatorWithMessage(ANSWER), modelServer, reasoning: true });
+    const fallback = /↷ Fallback: CardKit refused to create (the card|1 of 2 cards) \(Feishu answered 99991672 to cardkit\.card\.create\), so the session streamed through a message card instead\./;
+    expect(singleSummary(facts([fell]), plain).join('\n')).toMatch(fallback);
+    const cardkit = check(outcome(), { emulator: emulatorWith(ANSWER), modelServer, reasoning: true });
+    const table = sessionsSummary(facts([cardkit, fell]), plain).join('\n');
+    expect(table).toMatch(fallback);
+    expect(table).toContain('transport: 1 of 2 cards are message cards, patched whole through IM: im.message.patch 2 accepted, none rejected');
+    // A CardKit run says nothing of transports.
+    expect(singleSummary(facts([cardkit]), plain).join('\n')).not.toMatch(/transport|Fallback/);
   });
 });

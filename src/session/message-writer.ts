@@ -28,6 +28,13 @@ export interface MessageWriterOptions {
   emit: <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => void;
 }
 
+/** What a patch wrote of one element: the version it covers, the text's length, and whether the platform lacked it. */
+interface Written {
+  version: number;
+  length: number;
+  news: boolean;
+}
+
 export class MessageWriter implements CardWrites {
   readonly reopens = 0;
   readonly #o: MessageWriterOptions;
@@ -50,12 +57,10 @@ export class MessageWriter implements CardWrites {
     for (;;) {
       this.#continuePastTables(all);
       for (const element of all) if (!this.#fits(element, element.writable().text)) throw new CardFull(element);
-      const dirty = all.filter((element) => element.dirty);
       // The card ends with close(), which writes every text and the summary in one patch.
-      if (dirty.length === 0 || final) return;
+      if (!all.some((element) => element.dirty) || final) return;
       try {
-        const versions = await this.#write(false, undefined, true);
-        for (const element of dirty) this.#o.emit('flush', { elementId: element.elementId, sequence: 0, length: versions.get(element)!.length, via: 'message' });
+        this.#flushed(await this.#write(false, undefined, true));
         return;
       } catch (error) {
         if (!(error instanceof DecideAgain)) throw error;
@@ -82,7 +87,7 @@ export class MessageWriter implements CardWrites {
 
   /** Writes every text as it ends on this card, with the summary, in one patch. */
   async close(summary: string | undefined): Promise<void> {
-    await this.#write(true, summary, false);
+    this.#flushed(await this.#write(true, summary, false));
   }
 
   /** Fixes the element's last text on this card; `close()` writes it. */
@@ -100,9 +105,9 @@ export class MessageWriter implements CardWrites {
    * meanwhile); resolves with what each element was written with. `recheck`: a text that changed while
    * the write waited so that it needs another element or card throws `DecideAgain`.
    */
-  async #write(urgent: boolean, summary: string | undefined, recheck: boolean): Promise<Map<ElementText, { version: number; length: number }>> {
+  async #write(urgent: boolean, summary: string | undefined, recheck: boolean): Promise<Map<ElementText, Written>> {
     const { client, dispatcher, messageId } = this.#o;
-    let written = new Map<ElementText, { version: number; length: number }>();
+    let written = new Map<ElementText, Written>();
     await dispatcher.send({
       api: PATCH,
       messageId,
@@ -118,9 +123,14 @@ export class MessageWriter implements CardWrites {
     return written;
   }
 
+  /** A `flush` event for every text a patch carried news of, also one that arrived while the patch waited for its turn. */
+  #flushed(written: Map<ElementText, Written>): void {
+    for (const [element, { length, news }] of written) if (news) this.#o.emit('flush', { elementId: element.elementId, sequence: 0, length, via: 'message' });
+  }
+
   /** The card with every text where it stands (or as fixed for the end), and what each text was. */
   #render(summary: string | undefined, recheck: boolean) {
-    const versions = new Map<ElementText, { version: number; length: number }>();
+    const versions = new Map<ElementText, Written>();
     const placements = new Map<string, Placement>();
     for (const [id, element] of this.#o.elements) {
       const fixed = this.#finals.get(element);
@@ -130,7 +140,7 @@ export class MessageWriter implements CardWrites {
       placement[placement.length - 1] = { elementId: element.target, text };
       placements.set(id, placement);
       // A write that held back half a character does not cover the latest text.
-      versions.set(element, { version: complete ? element.version : 0, length: text.length });
+      versions.set(element, { version: complete ? element.version : 0, length: text.length, news: element.dirty });
     }
     return { card: renderCard(this.#card, placements, summary === undefined ? {} : { summary: { content: summary } }), versions };
   }

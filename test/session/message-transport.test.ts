@@ -12,7 +12,7 @@ import { countTables } from '../../src/session/markdown-cut.js';
 import { clientFor } from '../support/client.js';
 import { api, tenantToken, useEmulator } from '../support/emulator-http.js';
 import { NOTE, answerWithTables, chunks, markdownBlock, markdownElementsOf, rebuild } from '../support/long-answers.js';
-import { FAST_RETRY, INTERRUPTED, REASONING_CARD, paced, record, seeded, sleep } from '../support/session.js';
+import { FAST_RETRY, INTERRUPTED, REASONING_CARD, paced, record, seeded, sleep, waitFor } from '../support/session.js';
 
 const PATCH = 'im.message.patch';
 
@@ -106,6 +106,21 @@ describe('the message-card transport', () => {
       expect(messageText(emulator, id, 'thinking')).toBe(Array.from({ length: 50 }, (_, i) => `thought ${i}. `).join(''));
       expect(messageText(emulator, id)).toBe(Array.from({ length: 50 }, (_, i) => `word${i} `).join(''));
       expect(busiestSecond(emulator.message(id)!)).toBeLessThanOrEqual(5);
+    });
+
+    it('a flush event names every text a patch carried, also one that arrived while the patch waited; the last one has the final length', async () => {
+      const session = await start({ card: REASONING_CARD, extraElementIds: ['thinking'] });
+      const events = record(session);
+      session.append('one');
+      await waitFor(() => events.flush.length > 0, 'the first patch');
+      session.append(' two'); // waits about 220 ms for the message's next slot
+      await sleep(50);
+      session.append('a thought', 'thinking');
+      await waitFor(() => events.flush.some((e) => e.elementId === 'thinking'), 'a flush of the thinking text', 2000);
+      expect(messageText(emulator, session.messageId!, 'thinking')).toBe('a thought');
+      session.append(' three');
+      await session.finish();
+      expect(events.flush.filter((e) => e.elementId === 'answer').at(-1)!.length).toBe('one two three'.length);
     });
 
     it('replies to a message, in its thread when asked', async () => {

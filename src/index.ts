@@ -58,6 +58,8 @@ export {
   type ReopenEvent,
   type RolloverEvent,
   type FallbackEvent,
+  type ToolStep,
+  type UnhandledEvent,
   type SessionListeners,
   type SessionTransport,
   SessionStateError,
@@ -86,4 +88,16 @@ export {
   FEISHU_LIMITS,
   type Limits,
 } from './governor/index.js';
-export { type StreamSource, type TextPiece, pieceOf, textPieces } from './adapters/index.js';
+export {
+  type StreamSource,
+  type TextPiece,
+  type AnswerEvent,
+  type AnswerEventKind,
+  type Usage,
+  type SourceAdapter,
+  type ChunkReader,
+  UnrecognizedSourceError,
+  answerEvents,
+  pieceOf,
+  textPieces,
+} from './adapters/index.js';

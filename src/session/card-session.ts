@@ -4,7 +4,8 @@
  * session's states, where text comes in (append, setText, pipe) and how it ends (finish, abort).
  */
 import { EventEmitter } from 'eventemitter3';
-import { type StreamSource, type TextPiece, assertSource } from '../adapters/index.js';
+import { type AnswerEvent, type StreamSource, UnrecognizedSourceError, assertSource } from '../adapters/index.js';
+import { AnswerReport } from './answer-report.js';
 import { ELEMENT_ID_PATTERN, type FeishuClient, isCardGone } from '../client/index.js';
 import { defaultGovernor } from '../governor/index.js';
 import { CardChain } from './card-chain.js';
@@ -48,10 +49,13 @@ export class CardSession {
   #ending: Promise<SessionResult> | undefined;
   #piping: Promise<unknown> | undefined;
   #unfollow: (() => void) | undefined;
+  /** Tool steps, usage, finish reason and unhandled chunks of the sources piped in. */
+  readonly #report: AnswerReport;
 
   private constructor(client: FeishuClient, o: ResolvedSessionOptions, events: EventEmitter<SessionEvents>, to?: Recipient) {
     this.#o = o;
     this.#events = events;
+    this.#report = new AnswerReport(o.clock, (event, ...args) => events.emit(event, ...(args as never)));
     const context = { client, o, events, halt: this.#halt, onRelease: () => this.#unlisten(), ...(to ? { to } : {}) };
     this.#chain = new CardChain(context);
   }
@@ -207,10 +211,16 @@ export class CardSession {
     this.#requireOpen('pipe a source');
     if (this.#piping) throw new SessionStateError('pipe a source', this.state, 'another source is being piped into this session');
     const halt = this.#halt.signal;
-    const take = (piece: TextPiece) => {
-      const target = piece.kind === 'answer' ? elementId : reasoningId;
-      if (target === undefined || halt.aborted) return;
-      this.#element(target).append(piece.text);
+    const take = (event: AnswerEvent) => {
+      if (halt.aborted) return;
+      if (event.kind === 'error') throw event.error; // the stream says it failed: end the card interrupted
+      if (event.kind !== 'answer' && event.kind !== 'reasoning') {
+        this.#report.take(event);
+        return;
+      }
+      const target = event.kind === 'answer' ? elementId : reasoningId;
+      if (target === undefined) return;
+      this.#element(target).append(event.text);
       this.#chain.core.queueFlush();
     };
     const piping = drain(source, halt, take);
@@ -219,6 +229,11 @@ export class CardSession {
     try {
       outcome = await piping;
     } catch (error) {
+      // A source of no known shape: refused at its first chunk, before anything of it was shown; the session goes on.
+      if (error instanceof UnrecognizedSourceError) {
+        this.#piping = undefined;
+        throw error;
+      }
       // A failing source: keep what arrived, mark the card interrupted (also when a finish() was waiting for it), close it, then rethrow.
       this.#piping = undefined;
       await this.abort(error).catch(() => undefined);
@@ -324,6 +339,10 @@ export class CardSession {
       ...this.#chain.totals(),
       aborted: this.#aborted,
       ...(this.#aborted ? { abortReason: this.#abortReason } : {}),
+      steps: this.#report.steps.map((step) => ({ ...step })),
+      ...(this.#report.usage ? { usage: { ...this.#report.usage } } : {}),
+      ...(this.#report.finishReason === undefined ? {} : { finishReason: this.#report.finishReason }),
+      unhandled: Object.fromEntries(this.#report.unhandled),
     };
   }
 

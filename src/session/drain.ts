@@ -3,11 +3,11 @@
  * sends nothing for minutes, so the read is raced against the halt: `abort()` settles a pipe at once,
  * and the source is released (its request ends) even while a read is pending.
  */
-import { PieceDecoder, type StreamSource, type TextPiece, readerOf } from '../adapters/index.js';
+import { type AnswerEvent, SourceDecoder, type StreamSource, readerOf } from '../adapters/index.js';
 
-export async function drain(source: StreamSource, halt: AbortSignal, take: (piece: TextPiece) => void): Promise<'ended' | 'halted'> {
+export async function drain(source: StreamSource, halt: AbortSignal, take: (event: AnswerEvent) => void): Promise<'ended' | 'halted'> {
   const reader = readerOf(source);
-  const decoder = new PieceDecoder();
+  const decoder = new SourceDecoder();
   let onHalt: (() => void) | undefined;
   const halted = new Promise<'halted'>((resolve) => {
     onHalt = () => resolve('halted');
@@ -23,12 +23,10 @@ export async function drain(source: StreamSource, halt: AbortSignal, take: (piec
       if (next === 'halted') return 'halted';
       if (next.done) {
         ended = true;
-        const rest = decoder.end();
-        if (rest) take(rest);
+        for (const event of decoder.end()) take(event);
         return 'ended';
       }
-      const piece = decoder.decode(next.value);
-      if (piece) take(piece);
+      for (const event of decoder.decode(next.value)) take(event);
     }
   } finally {
     halt.removeEventListener('abort', onHalt!);

@@ -1,4 +1,8 @@
 /** What a session reports while it works, and what it resolves with. */
+import type { Usage } from '../adapters/index.js';
+import type { ToolStep, UnhandledEvent } from './answer-report.js';
+
+export type { ToolStep, UnhandledEvent };
 
 export interface FlushEvent {
   elementId: string;
@@ -90,6 +94,14 @@ export interface SessionResult {
   aborted: boolean;
   /** When aborted: the reason given to `abort(reason)`, the signal's reason, or the source's error. */
   abortReason?: unknown;
+  /** The tool calls the piped sources made, in the order they started, with their status. */
+  steps: ToolStep[];
+  /** Token usage, when the source reported it. */
+  usage?: Usage;
+  /** Why the model stopped (`stop`, `tool_calls`, `end_turn` …), when the source said. */
+  finishReason?: string;
+  /** Chunks of a known source its adapter did not handle, counted by `source: type`. */
+  unhandled: Record<string, number>;
 }
 
 export interface SessionEvents {
@@ -99,6 +111,12 @@ export interface SessionEvents {
   rollover: [RolloverEvent];
   /** The session streams through a message card because CardKit refused (see `messageFallback`). */
   fallback: [FallbackEvent];
+  /** A tool call of a piped source started, got its arguments, or ended (a copy of the step as it stands). */
+  step: [ToolStep];
+  /** The source reported token usage (the totals so far). */
+  usage: [Usage];
+  /** The source sent a chunk its adapter does not handle (never dropped silently). */
+  unhandled: [UnhandledEvent];
   /** A fatal error: the session stopped; `finish()` rejects with the same error. */
   error: [Error];
   finish: [SessionResult];

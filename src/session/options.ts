@@ -96,7 +96,7 @@ export interface StartOptions extends SessionOptions {
 /** A listener per event, for `StartOptions.on`. */
 export type SessionListeners = { [K in keyof SessionEvents]?: (...args: SessionEvents[K]) => void };
 
-const EVENT_NAMES: readonly (keyof SessionEvents)[] = ['flush', 'retry', 'reopen', 'rollover', 'fallback', 'error', 'finish'];
+const EVENT_NAMES: readonly (keyof SessionEvents)[] = ['flush', 'retry', 'reopen', 'rollover', 'fallback', 'step', 'usage', 'unhandled', 'error', 'finish'];
 
 /** The checked transport options of `start()`. */
 export function checkTransport(options: StartOptions, to: Recipient | undefined): { transport: Transport; messageFallback: boolean; on: SessionListeners } {

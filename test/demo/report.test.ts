@@ -67,7 +67,7 @@ function outcome(overrides: Partial<ConversationOutcome> = {}): ConversationOutc
     fallback: undefined,
     cardId: 'card_1',
     messageId: 'om_1',
-    result: { transport: 'cardkit', cardId: 'card_1', messageId: 'om_1', cards: [{ cardId: 'card_1', messageId: 'om_1' }], text: ANSWER, texts, sequence: 3, writes: 3, retries: 0, reopens: 0, aborted: false },
+    result: { transport: 'cardkit', cardId: 'card_1', messageId: 'om_1', cards: [{ cardId: 'card_1', messageId: 'om_1' }], text: ANSWER, texts, sequence: 3, writes: 3, retries: 0, reopens: 0, aborted: false, steps: [], unhandled: {} },
     error: undefined,
     streamed: { answer: ANSWER, reasoning: REASONING },
     ...overrides,

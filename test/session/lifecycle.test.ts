@@ -290,6 +290,9 @@ describe('CardSession lifecycle', () => {
         retries: 0,
         reopens: 0,
         aborted: false,
+        steps: [],
+        finishReason: undefined,
+        unhandled: {},
       });
       expect(result.messageId).toBe(session.messageId);
       expect(session.sequence).toBe(card.sequence);

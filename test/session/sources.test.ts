@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeishuClient } from '../../src/client/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
-import { CardSession, type StartOptions, type StreamSource } from '../../src/index.js';
+import { CardSession, type StartOptions, type StreamSource, type UnhandledEvent, UnrecognizedSourceError } from '../../src/index.js';
 import { clientFor } from '../support/client.js';
 import { elementText, useEmulator } from '../support/emulator-http.js';
 import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
@@ -214,27 +214,31 @@ describe('CardSession.pipe() sources', () => {
   });
 
   describe('sources pipe() cannot read', () => {
-    it('an unsupported chunk (a number) rejects with a TypeError, and the card is closed with what arrived', async () => {
-      const session = await CardSession.start(client, { interruptedText: ' [cut]' });
-      const piping = session.pipe(strings(['What ', 'arrived', 42, 'never'], 10));
-
-      await expect(piping).rejects.toThrow(TypeError);
-      expect(session.state).toBe('aborted');
-      expect(elementText(emulator, session.cardId!)).toBe('What arrived [cut]');
+    it('a chunk of another kind inside a known source (a number among strings) is reported as unhandled, never dropped silently; the rest lands', async () => {
+      const session = await CardSession.start(client);
+      const unhandled: UnhandledEvent[] = [];
+      session.on('unhandled', (event) => unhandled.push(event));
+      const result = await session.pipe(strings(['What ', 'arrived', 42, ' next'], 10));
+      expect(elementText(emulator, session.cardId!)).toBe('What arrived next');
+      expect(unhandled).toEqual([{ source: 'text', type: 'number', count: 1 }]);
+      expect(result.unhandled).toEqual({ 'text: number': 1 });
       expectClosed(session.cardId!);
     });
 
-    it('a ReadableStream with an unsupported chunk rejects with a TypeError and is cancelled', async () => {
+    it('a first chunk of no known shape is an UnrecognizedSourceError naming what arrived; nothing is written, the source is cancelled and the session stays open', async () => {
       let cancelled = false;
-      const session = await CardSession.start(client, { interruptedText: ' [cut]' });
-      const piping = session.pipe(
-        readable<unknown>(['Partial ', 'answer', 42, 'never'], 5, () => (cancelled = true)),
-      );
-
-      await expect(piping).rejects.toThrow(TypeError);
+      const session = await CardSession.start(client);
+      const piping = session.pipe(readable<unknown>([{ token: 'x', secret: 'never shown' }, 'never'], 5, () => (cancelled = true)));
+      const error = await piping.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(UnrecognizedSourceError);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toContain('an object with keys token, secret');
+      expect((error as Error).message).not.toContain('never shown');
       expect(cancelled).toBe(true);
-      expect(elementText(emulator, session.cardId!)).toBe('Partial answer [cut]');
-      expectClosed(session.cardId!);
+      expect(cardLog(emulator, session.cardId!)).toEqual([]);
+      expect(session.state).toBe('open');
+      const result = await session.pipe(strings(['a second source'], 1));
+      expect(result.text).toBe('a second source');
     });
 
     it.each([

@@ -4,6 +4,10 @@
  * and reasoning; the result lists one step per tool call, in order, with its status, and the usage.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { AIMessageChunk } from '@langchain/core/messages';
+import { RunnableLambda } from '@langchain/core/runnables';
+import { tool as langchainTool } from '@langchain/core/tools';
+import { FakeListChatModel, FakeStreamingChatModel } from '@langchain/core/utils/testing';
 import { isStepCount, jsonSchema, streamText, tool } from 'ai';
 import { MockLanguageModelV4, simulateReadableStream } from 'ai/test';
 import OpenAI from 'openai';
@@ -184,6 +188,41 @@ describe('pipe() reads every SDK', () => {
       const session = await start();
       await expect(session.pipe(agent() as never)).rejects.toThrow(/pass result\.fullStream/);
       await session.finish();
+    });
+  });
+
+  describe('LangChain', () => {
+    it('model.stream() AIMessageChunks: reasoning and text blocks, a tool call', async () => {
+      const model = new FakeStreamingChatModel({
+        sleep: 0,
+        chunks: [
+          ...THINKING.map((reasoning) => new AIMessageChunk({ content: [{ type: 'reasoning', reasoning }] })),
+          ...ANSWER.map((text) => new AIMessageChunk({ content: [{ type: 'text', text }] })),
+          new AIMessageChunk({ content: '', tool_calls: [{ id: 'lc_1', name: 'weather', args: { city: '北京' }, type: 'tool_call' }] }),
+        ],
+      });
+      const session = await start();
+      const result = await session.pipe(await model.stream('q'), pipeOptions);
+      expect(elementText(emulator, session.cardId!)).toBe(ANSWER.join(''));
+      expect(elementText(emulator, session.cardId!, 'thinking')).toBe(THINKING.join(''));
+      expect(outline(result.steps)).toEqual([{ id: 'lc_1', name: 'weather', status: 'running', input: { city: '北京' } }]);
+    });
+
+    it("a chain's streamEvents: the tool run is a step, done with its output; the model's text is the answer", async () => {
+      const weather = langchainTool((input: unknown) => `${String((input as { city: string }).city)}: sunny`, {
+        name: 'weather',
+        description: 'The weather in a city',
+        schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+      });
+      const model = new FakeListChatModel({ responses: [ANSWER.join('')] });
+      const chain = RunnableLambda.from(async (question: string, config) => {
+        await weather.invoke({ city: '北京' }, config);
+        return model.invoke(question, config);
+      });
+      const session = await start();
+      const result = await session.pipe(chain.streamEvents('q', { version: 'v2' }), pipeOptions);
+      expect(elementText(emulator, session.cardId!)).toBe(ANSWER.join(''));
+      expect(result.steps.map(({ name, status, output }) => ({ name, status, output }))).toEqual([{ name: 'weather', status: 'done', output: '北京: sunny' }]);
     });
   });
 });

@@ -73,9 +73,9 @@ export class CardChain {
    * message card. If a step after the creation fails, the card is closed before this rejects.
    */
   async open(first: FirstCard, signal: AbortSignal | undefined): Promise<void> {
-    const { client, o, to } = this.#context;
+    const { client, to } = this.#context;
     const { transport, card, governor } = first;
-    const creator = new Dispatcher({ governor, sequences: governor.sequences, retry: o.retry, sequence: 0, onRetry: () => undefined });
+    const creator = this.creator(governor);
     const init = { sequence: 0, tags: first.tags, card, governor, streamingConfig: first.streamingConfig };
     this.#template = card;
     this.#transport = transport;
@@ -88,6 +88,12 @@ export class CardChain {
     const cardId = await createCard(client, creator, card, signal);
     this.#core = this.#newCore({ ...init, target: { transport, cardId } });
     this.cards.push({ cardId, messageId: await beginCard(client, this.#core, to, signal) });
+  }
+
+  /** The write path of the requests that make a card (create, send): their retries are the session's `retry` events. */
+  creator(governor: Governor): Dispatcher {
+    const { o, events } = this.#context;
+    return new Dispatcher({ governor, sequences: governor.sequences, retry: o.retry, sequence: 0, onRetry: (event) => events.emit('retry', event) });
   }
 
   /** Takes over a card entity made elsewhere (`CardSession.attach`). */
@@ -115,8 +121,17 @@ export class CardChain {
         return;
       } catch (error) {
         if (!(error instanceof RolledOver)) throw error;
+        this.#wentOn(core);
       }
     }
+  }
+
+  /**
+   * After a `RolledOver` from `from`: the chain must have gone on to another card. If it has not (the
+   * continuation card could not be opened), that failure is thrown rather than trying the same card again.
+   */
+  #wentOn(from: CardCore): void {
+    if (this.core === from) throw from.failure ?? new Error('the card is full and no continuation card could be opened');
   }
 
   #newCore(init: Omit<CoreInit, 'halt'>): CardCore {
@@ -130,7 +145,7 @@ export class CardChain {
     const old = this.core;
     const { client, o, to, events } = this.#context;
     const transport = this.#transport;
-    const next = await rollOver({ o, template: this.#template! }, old, full, async (card, creator) => {
+    const next = await rollOver({ o, template: this.#template!, creator: this.creator(old.governor) }, old, full, async (card, creator) => {
       const init = {
         sequence: 0,
         tags: new Map([...old.elements].map(([id, e]) => [id, e.tag])),

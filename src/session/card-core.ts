@@ -126,9 +126,9 @@ export class CardCore {
    */
   run(operation: () => Promise<void>, failsSession: (error: unknown) => boolean = () => true): Promise<void> {
     return this.#queue.add(async () => {
+      if (this.failure) throw this.failure;
       // Queued before the card filled up: the caller goes on with the continuation card.
       if (this.retired) throw new RolledOver();
-      if (this.failure) throw this.failure;
       try {
         await operation();
       } catch (error) {

@@ -295,12 +295,14 @@ export class CardSession {
   async #end(summary: string | undefined): Promise<SessionResult> {
     if (this.#chain.core.failure) return this.#failed();
     for (;;) {
+      const core = this.#chain.core;
       try {
         // The default summary: the start of the answer on this card.
-        await this.#chain.core.end(() => summary ?? summarize(this.#element(this.#o.elementId).writable().text));
+        await core.end(() => summary ?? summarize(this.#element(this.#o.elementId).writable().text));
         break;
       } catch (error) {
-        if (error instanceof RolledOver) continue; // the card filled up: end on the continuation card
+        // The card filled up: end on the continuation card (if none could be opened, the session failed).
+        if (error instanceof RolledOver && this.#chain.core !== core) continue;
         return this.#failed();
       }
     }

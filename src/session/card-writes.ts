@@ -6,7 +6,7 @@
  */
 import type { ElementText } from './element-text.js';
 import { elementsById } from './card-template.js';
-import { tableCut } from './markdown-cut.js';
+import { jsonBytes, tableCut } from './markdown-cut.js';
 
 export type Transport = 'cardkit' | 'message';
 
@@ -50,6 +50,17 @@ export function continuationId(elementId: string, taken: ReadonlySet<string>): s
     const id = `${elementId.slice(0, 20 - suffix.length)}${suffix}`;
     if (!taken.has(id)) return id;
   }
+}
+
+/** The element whose current part is the largest: the one a full card's answer continues from. */
+export function largestText(elements: Iterable<ElementText>): ElementText {
+  let largest: { element: ElementText; bytes: number } | undefined;
+  for (const element of elements) {
+    const bytes = jsonBytes(element.writable().text);
+    if (!largest || bytes > largest.bytes) largest = { element, bytes };
+  }
+  if (!largest) throw new Error('a card streams at least one element');
+  return largest.element;
 }
 
 /** The card cannot hold the element's text as it stands: the session continues on a new card. */

@@ -21,6 +21,10 @@ export class ElementText {
   #target: string;
   /** The elements that hold the text before `base`, in order, with their share. */
   #earlier: { elementId: string; text: string }[] | undefined;
+  /** Where the text starts on the card being written (what earlier cards hold is theirs for good). */
+  #cardStart = { base: 0, prefix: '' };
+  /** Elements that held part of a text a snapshot replaced: to be emptied. */
+  #stale: string[] | undefined;
 
   constructor(
     readonly elementId: string,
@@ -34,10 +38,18 @@ export class ElementText {
     return this.#target;
   }
 
-  /** The text before `cut` (of what `writable()` returned) has landed; the rest continues in `target`. */
-  continueIn(target: string, cut: number): void {
-    (this.#earlier ??= []).push({ elementId: this.#target, text: this.writable().text.slice(0, cut) });
-    this.#move(cut, '');
+  /**
+   * `kept`, the start of what `writable()` returned, has landed in the target element; the rest continues
+   * in `target`. If a snapshot replaced the text meanwhile (it no longer starts with `kept`), the text stays
+   * where it is and is written there again, whole.
+   */
+  continueIn(target: string, kept: string): void {
+    if (!this.#current().startsWith(kept)) {
+      this.#version++;
+      return;
+    }
+    (this.#earlier ??= []).push({ elementId: this.#target, text: kept });
+    this.#move(kept.length, '');
     this.#target = target;
   }
 
@@ -47,8 +59,17 @@ export class ElementText {
    */
   continueOnNextCard(cut: number, reopen: string): void {
     this.#earlier = undefined;
+    this.#stale = undefined;
     this.#move(cut, reopen);
     this.#target = this.elementId;
+    this.#cardStart = { base: this.#base, prefix: this.#prefix };
+  }
+
+  /** The elements of this card that held part of a text a snapshot replaced, once: the writer empties them. */
+  takeStale(): string[] {
+    const stale = this.#stale ?? [];
+    this.#stale = undefined;
+    return stale;
   }
 
   #move(cut: number, prefix: string): void {
@@ -74,9 +95,19 @@ export class ElementText {
   }
 
   set(text: string): void {
+    const placed = this.#earlier ? this.text.slice(0, this.#base) : '';
     this.#chunks.length = 0;
     this.#text = text;
     this.#version++;
+    // The snapshot no longer starts with what the earlier elements of this card hold: the text goes back
+    // to its own element, and the elements it had continued in are emptied (the card shows the new text only).
+    if (this.#earlier && !text.startsWith(placed)) {
+      this.#stale = [...(this.#stale ?? []), ...this.#earlier.slice(1).map((part) => part.elementId), this.#target];
+      this.#earlier = undefined;
+      this.#base = this.#cardStart.base;
+      this.#prefix = this.#cardStart.prefix;
+      this.#target = this.elementId;
+    }
   }
 
   /** The full text so far. */

@@ -9,7 +9,7 @@
 import type { FeishuClient } from '../client/index.js';
 import { CardBudget } from './card-budget.js';
 import { type Placement, elementsById, renderCard } from './card-template.js';
-import { CardFull, type CardWrites, DecideAgain, continuationId, declaredLike, tableCutOf } from './card-writes.js';
+import { CardFull, type CardWrites, DecideAgain, continuationId, declaredLike, largestText, tableCutOf } from './card-writes.js';
 import type { Dispatcher } from './dispatch.js';
 import type { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
@@ -55,8 +55,11 @@ export class MessageWriter implements CardWrites {
   async flush(elements: Iterable<ElementText>, final: boolean): Promise<void> {
     const all = [...elements];
     for (;;) {
+      // A snapshot replaced a text that had continued in other elements: the next patch leaves them out.
+      for (const element of all) element.takeStale();
       this.#continuePastTables(all);
-      for (const element of all) if (!this.#fits(element, element.writable().text)) throw new CardFull(element);
+      // Over the card: the largest text goes on in a continuation card (not the first one checked, which may be tiny).
+      if (all.some((element) => !this.#fits(element, element.writable().text))) throw new CardFull(largestText(all));
       // The card ends with close(), which writes every text and the summary in one patch.
       if (!all.some((element) => element.dirty) || final) return;
       try {
@@ -75,9 +78,10 @@ export class MessageWriter implements CardWrites {
     if (!element) throw new TypeError(`the card has no element with element_id ${elementId}`);
     const { element_id: _id, ...properties } = structuredClone(partial);
     Object.assign(element, properties);
+    // The card changes only once the platform took it: a refused patch leaves it as it was.
+    this.#flushed(await this.#write(false, undefined, false, card));
     this.#card = card;
     this.#budget = this.#measure();
-    await this.#write(false, undefined, false);
   }
 
   /** A message card has no streaming mode to open. */
@@ -105,7 +109,7 @@ export class MessageWriter implements CardWrites {
    * meanwhile); resolves with what each element was written with. `recheck`: a text that changed while
    * the write waited so that it needs another element or card throws `DecideAgain`.
    */
-  async #write(urgent: boolean, summary: string | undefined, recheck: boolean): Promise<Map<ElementText, Written>> {
+  async #write(urgent: boolean, summary: string | undefined, recheck: boolean, card = this.#card): Promise<Map<ElementText, Written>> {
     const { client, dispatcher, messageId } = this.#o;
     let written = new Map<ElementText, Written>();
     await dispatcher.send({
@@ -114,9 +118,9 @@ export class MessageWriter implements CardWrites {
       urgent,
       keyed: false,
       request: () => {
-        const { card, versions } = this.#render(summary, recheck);
-        written = versions;
-        return client.im.v1.message.patch({ message_id: messageId, content: card });
+        const rendered = this.#render(card, summary, recheck);
+        written = rendered.versions;
+        return client.im.v1.message.patch({ message_id: messageId, content: rendered.card });
       },
     });
     for (const [element, { version }] of written) element.acknowledge(version);
@@ -129,7 +133,7 @@ export class MessageWriter implements CardWrites {
   }
 
   /** The card with every text where it stands (or as fixed for the end), and what each text was. */
-  #render(summary: string | undefined, recheck: boolean) {
+  #render(card: Record<string, unknown>, summary: string | undefined, recheck: boolean) {
     const versions = new Map<ElementText, Written>();
     const placements = new Map<string, Placement>();
     for (const [id, element] of this.#o.elements) {
@@ -142,7 +146,7 @@ export class MessageWriter implements CardWrites {
       // A write that held back half a character does not cover the latest text.
       versions.set(element, { version: complete ? element.version : 0, length: text.length, news: element.dirty });
     }
-    return { card: renderCard(this.#card, placements, summary === undefined ? {} : { summary: { content: summary } }), versions };
+    return { card: renderCard(card, placements, summary === undefined ? {} : { summary: { content: summary } }), versions };
   }
 
   /** A markdown text past the tables one element may hold continues in a new element right after it (added with the next patch). */
@@ -157,7 +161,7 @@ export class MessageWriter implements CardWrites {
         const declared = { ...declaredLike(this.#card, element.elementId), element_id: to, content: '' };
         this.#added.push(declared);
         this.#budget.added(declared);
-        element.continueIn(to, cut);
+        element.continueIn(to, element.writable().text.slice(0, cut));
         this.#o.emit('rollover', { kind: 'element', elementId: element.elementId, from, to, cardId: null, messageId: this.#o.messageId });
       }
     }

@@ -7,7 +7,7 @@
  */
 import type { CardCore } from './card-core.js';
 import { continuationCard } from './card-template.js';
-import { Dispatcher } from './dispatch.js';
+import type { Dispatcher } from './dispatch.js';
 import { jsonBytes, safeCut } from './markdown-cut.js';
 import type { ResolvedSessionOptions } from './options.js';
 import { summarize } from './summary.js';
@@ -17,6 +17,8 @@ export interface RolloverContext {
   o: ResolvedSessionOptions;
   /** The card the session created first (the continuation is built from it). */
   template: Record<string, unknown>;
+  /** Dispatches the requests that make the continuation card. */
+  creator: Dispatcher;
 }
 
 export interface RolledOverTo {
@@ -28,12 +30,18 @@ export interface RolledOverTo {
 export type OpenNext = (card: Record<string, unknown>, creator: Dispatcher) => Promise<RolledOverTo>;
 
 export async function rollOver(context: RolloverContext, old: CardCore, full: CardFull, openNext: OpenNext): Promise<RolledOverTo> {
-  const { o, template } = context;
+  const { o, template, creator } = context;
   const element = full.element;
   const main = old.elements.get(o.elementId)!;
   const note = o.continuedText;
-  // Every other text stays on this card as it stands; the one that overflowed, as far as it fits.
-  const others = [...old.elements.values()].filter((e) => e !== element).map((e) => ({ e, text: e.writable().text }));
+  // Every other text stays on this card as it stands (up to a fifth table, which goes on); the one that overflowed, as far as it fits.
+  const others = [...old.elements.values()]
+    .filter((e) => e !== element)
+    .map((e) => {
+      const whole = e.writable().text;
+      const tables = tableCutOf(e, whole);
+      return { e, text: tables > 0 ? whole.slice(0, tables) : whole };
+    });
   const room = old.writer.room(element) - jsonBytes(note);
   const physical = element.writable().text;
   // As much as fits, and never a fifth table in the element (a full card may not take a continuation element).
@@ -49,6 +57,5 @@ export async function rollOver(context: RolloverContext, old: CardCore, full: Ca
   element.continueOnNextCard(cut.index, cut.reopen);
 
   const card = continuationCard(template, [...old.elements.keys()]);
-  const creator = new Dispatcher({ governor: old.governor, sequences: old.governor.sequences, retry: o.retry, sequence: 0, onRetry: () => undefined });
   return openNext(card, creator);
 }

@@ -9,9 +9,9 @@ import { FeishuApiError, type FeishuClient } from '../client/index.js';
 const REMEMBER_MS = 10 * 60 * 1000;
 const refusals = new WeakMap<FeishuClient, { error: FeishuApiError; at: number }>();
 
-/** True when the error says the app may not create CardKit cards. */
+/** True when the error says the app may not create CardKit cards (not a refusal of another call, such as the send). */
 export function isCardKitRefused(error: unknown): error is FeishuApiError {
-  return error instanceof FeishuApiError && error.category === 'permission';
+  return error instanceof FeishuApiError && error.category === 'permission' && error.endpoint === 'cardkit.card.create';
 }
 
 export function rememberRefusal(client: FeishuClient, error: FeishuApiError): void {

@@ -12,7 +12,7 @@ import type { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
 import type { CardBudget } from './card-budget.js';
 import { elementsById, finalCard } from './card-template.js';
-import { CardFull, type CardWrites, DecideAgain, continuationId, declaredLike, tableCutOf } from './card-writes.js';
+import { CardFull, type CardWrites, DecideAgain, continuationId, declaredLike, largestText, tableCutOf } from './card-writes.js';
 import { jsonBytes } from './markdown-cut.js';
 import type { StreamingWindow } from './streaming-window.js';
 
@@ -142,6 +142,8 @@ export class CardWriter implements CardWrites {
   }
 
   async #flushElement(element: ElementText, final: boolean): Promise<void> {
+    // A snapshot replaced a text that had continued in other elements: those are emptied first.
+    for (const stale of element.takeStale()) await this.writeFinal(element, '', final, stale);
     for (let reopens = 1; ; ) {
       const { text, complete } = element.writable();
       const checked = element.version;
@@ -149,28 +151,33 @@ export class CardWriter implements CardWrites {
       const tableAt = tableCutOf(element, text);
       if (tableAt > 0) {
         // The part that stays must fit the card too, and the card must take one more element; else it is full first.
-        if (!this.#fits(element, text.slice(0, tableAt)) || this.#o.budget?.canAddElement === false) throw new CardFull(element);
+        if (!this.#fits(element, text.slice(0, tableAt))) throw this.#full();
+        if (this.#o.budget?.canAddElement === false) throw new CardFull(element);
         await this.#continueInNewElement(element, text.slice(0, tableAt), tableAt, final);
         continue;
       }
-      if (!this.#fits(element, text)) throw new CardFull(element);
+      if (!this.#fits(element, text)) throw this.#full();
       // Content writes need 1+ characters: an emptied element, and every element once streaming is gone, is patched.
       const viaPatch = this.#o.window.state === 'dead' || text === '';
       // The version the write covers; a write that held back half a character covers none of it yet.
       let version = complete ? checked : 0;
       let written = text;
+      const target = element.target;
       const read = () => {
         if (element.version === checked) return text;
         const now = element.writable();
         // Changed while this write waited: emptied (setText('')) when a content write needs 1+ characters, grown
-        // past the tables an element may hold, or past the card. Decide again (the sequence drawn stays a gap).
-        if ((!viaPatch && now.text === '') || tableCutOf(element, now.text) > 0 || !this.#fits(element, now.text)) throw new DecideAgain();
+        // past the tables an element may hold, or past the card, or replaced by a snapshot that moved it back to
+        // its own element. Decide again (the sequence drawn stays a gap).
+        if (element.target !== target || (!viaPatch && now.text === '') || tableCutOf(element, now.text) > 0 || !this.#fits(element, now.text)) {
+          throw new DecideAgain();
+        }
         version = now.complete ? element.version : 0;
         written = now.text;
         return written;
       };
       try {
-        const { sequence } = await this.#sendText(element.target, viaPatch, final, read);
+        const { sequence } = await this.#sendText(target, viaPatch, final, read);
         element.acknowledge(version);
         this.#o.emit('flush', { elementId: element.elementId, sequence, length: written.length, via: viaPatch ? 'patch' : 'content' });
         return;
@@ -196,6 +203,11 @@ export class CardWriter implements CardWrites {
     if (reopens > MAX_REOPENS_PER_WRITE || !(await this.open('expired'))) this.#o.window.giveUp();
   }
 
+  /** The card is full: the largest text goes on in a continuation card (not the one being written, which may be tiny). */
+  #full(): CardFull {
+    return new CardFull(largestText(this.#o.elements.values()));
+  }
+
   /** True when `text`, as the element's current part, fits the card (always for an attached card: its size is unknown). */
   #fits(element: ElementText, text: string): boolean {
     const budget = this.#o.budget;
@@ -207,11 +219,11 @@ export class CardWriter implements CardWrites {
     return this.#o.budget?.room(this.#o.elements.values(), element) ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Writes `text` as the element's last text in the element it is in (what follows goes elsewhere). */
-  async writeFinal(element: ElementText, text: string, urgent = true): Promise<void> {
+  /** Writes `text` as the element's last text in the element it is in, or in `target` (what follows goes elsewhere). */
+  async writeFinal(element: ElementText, text: string, urgent = true, target = element.target): Promise<void> {
     for (let reopens = 1; ; reopens++) {
       try {
-        await this.#sendText(element.target, this.#o.window.state === 'dead' || text === '', urgent, () => text);
+        await this.#sendText(target, this.#o.window.state === 'dead' || text === '', urgent, () => text);
         return;
       } catch (error) {
         if (!(error instanceof StreamingClosed)) throw error;
@@ -243,7 +255,7 @@ export class CardWriter implements CardWrites {
       request: (sequence) =>
         client.cardkit.v1.cardElement.create({ card_id: cardId, type: 'insert_after', target_element_id: from, elements: [{ ...declared, element_id: to, content: '' }], sequence, uuid }),
     });
-    element.continueIn(to, cut);
+    element.continueIn(to, kept);
     this.#o.emit('rollover', { kind: 'element', elementId: element.elementId, from, to, cardId });
   }
 }

@@ -82,6 +82,11 @@ const FINISH_DURING_FAILED_ROLLOVER = `void (async () => {
   process.exit(0);
 })();`;
 
+/** The same on CardKit: the continuation card cannot be created (a 5xx that never clears). */
+const FINISH_DURING_FAILED_CARDKIT_ROLLOVER = FINISH_DURING_FAILED_ROLLOVER.replace("transport: 'message', ", '')
+  .replace("endpoint: 'im.message.create', code: 230002", "endpoint: 'cardkit.card.create', code: 300305, count: 5")
+  .replace("endpoint: 'im.message.create', latencyMs", "endpoint: 'cardkit.card.create', latencyMs");
+
 interface SentPatch {
   messageId: string;
   card: Record<string, unknown>;
@@ -409,10 +414,15 @@ describe('message transport, adversarially', () => {
   describe('rollover', () => {
     // Started before these tests, in its own process, so that its wait overlaps them.
     let stuckRollover: ReturnType<typeof runIsolated>;
+    let stuckCardKitRollover: ReturnType<typeof runIsolated>;
     beforeAll(() => {
       stuckRollover = runIsolated(FINISH_DURING_FAILED_ROLLOVER, 'finishing', 3000);
+      stuckCardKitRollover = runIsolated(FINISH_DURING_FAILED_CARDKIT_ROLLOVER, 'finishing', 3000);
     });
-    afterAll(() => stuckRollover.stop());
+    afterAll(() => {
+      stuckRollover.stop();
+      stuckCardKitRollover.stop();
+    });
 
     it('past 4 tables and past 30 KB at once, continuation messages in order, replies to the same message, each within 30 KB', async () => {
       const { client } = wiredClient(emulator);
@@ -502,10 +512,14 @@ describe('message transport, adversarially', () => {
       expect(await stuckRollover.armed).toBe(true);
     }, 25_000);
 
-    it.fails('finish() while a continuation message fails to be sent settles (rejects with the send’s error)', async () => {
+    it('finish() while a continuation message fails to be sent settles (rejects with the send’s error)', async () => {
       // Run in a child process (started in beforeAll): the ending loops on microtasks only, starving the event loop.
       expect(await stuckRollover.outcome).toBe('finish rejected 230002');
     }, 15_000);
+
+    it('on CardKit too: finish() while the continuation card cannot be created settles with the create error', async () => {
+      expect(await stuckCardKitRollover.outcome).toBe('finish rejected 300305');
+    }, 25_000);
 
     it('with a reasoning element beside it, an answer that outgrows the card rolls over: every message within 30 KB, both texts whole', async () => {
       const { client } = wiredClient(emulator);
@@ -524,7 +538,7 @@ describe('message transport, adversarially', () => {
       expect(emulator.stats().rejected).toEqual({});
     });
 
-    it.fails('a reasoning element that outgrows the card rolls the message over: the answer is not blamed, no patch is over 30 KB', async () => {
+    it('a reasoning element that outgrows the card rolls the message over: the answer is not blamed, no patch is over 30 KB', async () => {
       // Long reasoning (an o1 / R1 style model) arriving in large pieces, before any answer text.
       const { client } = wiredClient(emulator);
       const session = await start(client, { card: REASONING_CARD, extraElementIds: ['thinking'] });
@@ -581,7 +595,7 @@ describe('message transport, adversarially', () => {
       expect(emulator.stats().rejected).toEqual({});
     });
 
-    it.fails("setText('') after the text continued past 4 tables empties the message card", async () => {
+    it("setText('') after the text continued past 4 tables empties the message card", async () => {
       const { client } = wiredClient(emulator);
       const session = await start(client);
       session.append(answerWithTables(6));
@@ -592,7 +606,7 @@ describe('message transport, adversarially', () => {
       expect(messageText(emulator, session.messageId!)).toBe('');
     });
 
-    it.fails('a shorter snapshot after the text continued past 4 tables replaces it on the message card', async () => {
+    it('a shorter snapshot after the text continued past 4 tables replaces it on the message card', async () => {
       const { client } = wiredClient(emulator);
       const session = await start(client);
       session.setText(answerWithTables(6));
@@ -661,7 +675,7 @@ describe('message transport, adversarially', () => {
       expect(JSON.stringify(final)).toContain('"text_align":"center"');
     });
 
-    it.fails('a patchElement the platform refuses leaves the card as it was: the session goes on and finishes', async () => {
+    it('a patchElement the platform refuses leaves the card as it was: the session goes on and finishes', async () => {
       const { client } = wiredClient(emulator);
       const session = await start(client, { card: CARD });
       session.append('fine so far');
@@ -730,7 +744,7 @@ describe('message transport, adversarially', () => {
   });
 
   describe('the on listeners option', () => {
-    it.fails('on.retry hears the retries of the message send inside start()', async () => {
+    it('on.retry hears the retries of the message send inside start()', async () => {
       const { client } = wiredClient(emulator);
       emulator.faults.add({ kind: 'fail', endpoint: 'im.message.create', code: 1500, httpStatus: 500, count: 2 });
       const retries: RetryEvent[] = [];
@@ -816,7 +830,7 @@ describe('message transport, adversarially', () => {
       expect(messageText(emulator, session.messageId!)).toBe('partial' + INTERRUPTED);
     });
 
-    it.fails('a permission refusal of the send (not of CardKit) is no reason to fall back, nor to remember CardKit as refused', async () => {
+    it('a permission refusal of the send (not of CardKit) is no reason to fall back, nor to remember CardKit as refused', async () => {
       // The app may create cards but not send messages: CardKit was not refused.
       const { client } = wiredClient(emulator, { app: NO_IM });
       const fallbacks: FallbackEvent[] = [];

@@ -10,7 +10,7 @@ import { countTables } from '../../src/session/markdown-cut.js';
 import { clientFor } from '../support/client.js';
 import { useEmulator } from '../support/emulator-http.js';
 import { NOTE, answerWithTables, chunks, markdownBlock, markdownElementsOf, rebuild } from '../support/long-answers.js';
-import { FAST_RETRY, REASONING_CARD, paced, record, seeded } from '../support/session.js';
+import { FAST_RETRY, REASONING_CARD, paced, record, seeded, waitFor } from '../support/session.js';
 
 /** The markdown elements of a card entity in document order: id and text. */
 function markdownElements(emulator: Emulator, cardId: string): { id: string; text: string }[] {
@@ -84,6 +84,30 @@ describe('rollover into new elements', () => {
     expect(elements.map((e) => e.id)).toEqual(['answer', 'answer_2']);
     expect(elements.map((e) => e.text).join('')).toBe(answer);
     expect(emulator.card(session.cardId!)?.streaming_mode).toBe(false);
+  });
+
+  it('a shorter snapshot after the text continued past 4 tables replaces it: the continuation elements are emptied', async () => {
+    const session = await CardSession.start(newClient(), { retry: FAST_RETRY });
+    session.setText(answerWithTables(6));
+    await waitFor(() => markdownElements(emulator, session.cardId!).length === 2, 'the text to continue in answer_2');
+    session.setText('A short, corrected answer.');
+    await session.finish();
+    expect(markdownElements(emulator, session.cardId!)).toEqual([
+      { id: 'answer', text: 'A short, corrected answer.' },
+      { id: 'answer_2', text: '' },
+    ]);
+    expect(emulator.stats().rejected).toEqual({});
+  });
+
+  it('both answer and reasoning beyond the card at once: the larger text goes on in the continuation card, no write refused', async () => {
+    const session = await CardSession.start(newClient(), { to: { chat_id: 'oc_team' }, card: REASONING_CARD, extraElementIds: ['thinking'], retry: FAST_RETRY });
+    const thinking = 'thought. '.repeat(4000);
+    session.append('A short answer.');
+    session.append(thinking, 'thinking');
+    const result = await session.finish();
+    expect(result.cards.length).toBeGreaterThanOrEqual(2);
+    expect(result.cards.map(({ cardId }) => joined(emulator, cardId!, 'thinking')).join('')).toBe(thinking);
+    expect(emulator.stats().rejected).toEqual({});
   });
 
   it('any answer with up to 14 tables, cut into any deltas: every element holds at most 4 tables, joined exactly the answer', async () => {

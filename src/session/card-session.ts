@@ -10,7 +10,7 @@ import { ELEMENT_ID_PATTERN, type FeishuClient, isCardGone } from '../client/ind
 import { defaultGovernor } from '../governor/index.js';
 import { CardChain } from './card-chain.js';
 import { RolledOver } from './card-core.js';
-import { DEFAULT_STREAMING_CONFIG, type StreamTag, cardToStart, messageCardOf } from './card-template.js';
+import { DEFAULT_STREAMING_CONFIG, type StreamTag, cardToStart } from './card-template.js';
 import type { Transport } from './card-writes.js';
 import { drain } from './drain.js';
 import type { ElementText } from './element-text.js';
@@ -32,7 +32,8 @@ import {
   typeOf,
 } from './options.js';
 import { summarize } from './summary.js';
-import { isCardKitRefused, recentRefusal, rememberRefusal } from './transport-choice.js';
+import { guard } from './listeners.js';
+import { openFirstCard } from './transport-choice.js';
 
 type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => void;
 
@@ -87,17 +88,7 @@ export class CardSession {
     const first = { card, tags, governor, streamingConfig: streamingConfigOf(card) };
     try {
       // A message card needs a recipient: without one, a refusal is the caller's to see.
-      const fallback = messageFallback && to !== undefined;
-      const refused = transport === 'cardkit' && fallback ? recentRefusal(client) : undefined;
-      try {
-        if (refused) throw refused;
-        await session.#chain.open({ ...first, transport }, signal);
-      } catch (error) {
-        if (transport !== 'cardkit' || !fallback || !isCardKitRefused(error)) throw error;
-        if (!refused) rememberRefusal(client, error);
-        events.emit('fallback', { from: 'cardkit', to: 'message', error, remembered: refused !== undefined });
-        await session.#chain.open({ ...first, transport: 'message', card: messageCardOf(card) }, signal);
-      }
+      await openFirstCard(client, session.#chain, { ...first, transport }, { fallback: messageFallback && to !== undefined, signal, events });
       session.#messageId = session.#chain.cards[0]!.messageId;
       session.#listen();
       return session;
@@ -385,24 +376,4 @@ export class CardSession {
 function streamingConfigOf(card: Record<string, unknown>): Record<string, unknown> {
   const config = card.config as { streaming_config?: Record<string, unknown> } | undefined;
   return config?.streaming_config ?? DEFAULT_STREAMING_CONFIG;
-}
-
-/** One guard per listener function, so that `off(event, listener)` finds what `on`/`once` added. */
-const guards = new WeakMap<object, (...args: unknown[]) => void>();
-
-/** The listener, made unable to throw into the session: an exception it throws becomes a process warning. */
-function guard(listener: object): (...args: unknown[]) => void {
-  let guarded = guards.get(listener);
-  if (!guarded) {
-    const call = listener as (...args: unknown[]) => void;
-    guarded = (...args: unknown[]) => {
-      try {
-        call(...args);
-      } catch (error) {
-        process.emitWarning(error instanceof Error ? error : String(error), 'SessionListenerError');
-      }
-    };
-    guards.set(listener, guarded);
-  }
-  return guarded;
 }

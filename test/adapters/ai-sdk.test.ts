@@ -102,6 +102,23 @@ function agentRun() {
   return streamText({ model, prompt: 'Weather in Beijing?', tools: { weather, stations }, stopWhen: isStepCount(5) });
 }
 
+/** What the agent run's answer and reasoning read as, in either stream. */
+const AGENT_RUN_TEXTS = {
+  answer: 'Let me check Beijing. It is sunny, 24 °C 🌞.',
+  reasoning: 'The user wants the weather; ask the tools.',
+};
+
+/** The agent run's two tool calls, in either stream (their outcomes follow, as each stream words them). */
+const AGENT_RUN_CALLS: AnswerEvent[] = [
+  { kind: 'tool-start', id: 'call-1', name: 'weather' },
+  { kind: 'tool-input', id: 'call-1', delta: '{"city":' },
+  { kind: 'tool-input', id: 'call-1', delta: '"Beijing"}' },
+  { kind: 'tool-call', id: 'call-1', name: 'weather', input: { city: 'Beijing' } },
+  // The provider sent this call whole, without input parts: its step starts with the call.
+  { kind: 'tool-start', id: 'call-2', name: 'stations' },
+  { kind: 'tool-call', id: 'call-2', name: 'stations', input: { city: 'Beijing' } },
+];
+
 /** A single-step run whose model stream is `parts`. */
 function runOf(parts: ModelPart[], options: { tools?: ToolSet; abortSignal?: AbortSignal; includeRawChunks?: boolean } = {}) {
   const model = new MockLanguageModelV4({ doStream: modelCall(parts) });
@@ -114,22 +131,13 @@ describe('AI SDK stream parts (streamText().stream, fullStream)', () => {
   it('an agent run reads as reasoning, answer, tool steps in order, summed usage and each step’s finish', async () => {
     const events = await eventsFrom(aiSdkFullStreamAdapter, agentRun().stream);
 
-    expect(textsOf(events)).toEqual({
-      answer: 'Let me check Beijing. It is sunny, 24 °C 🌞.',
-      reasoning: 'The user wants the weather; ask the tools.',
-    });
+    expect(textsOf(events)).toEqual(AGENT_RUN_TEXTS);
     expect(events).toEqual([
       { kind: 'reasoning', text: 'The user wants the weather; ' },
       { kind: 'reasoning', text: 'ask the tools.' },
       { kind: 'answer', text: 'Let me check ' },
       { kind: 'answer', text: 'Beijing.' },
-      { kind: 'tool-start', id: 'call-1', name: 'weather' },
-      { kind: 'tool-input', id: 'call-1', delta: '{"city":' },
-      { kind: 'tool-input', id: 'call-1', delta: '"Beijing"}' },
-      { kind: 'tool-call', id: 'call-1', name: 'weather', input: { city: 'Beijing' } },
-      // The provider sent this call whole, without input parts: its step starts with the call.
-      { kind: 'tool-start', id: 'call-2', name: 'stations' },
-      { kind: 'tool-call', id: 'call-2', name: 'stations', input: { city: 'Beijing' } },
+      ...AGENT_RUN_CALLS,
       // Tools run in parallel and report as they end: the one that throws at once, then the slow one.
       { kind: 'tool-error', id: 'call-2', error: 'station network offline' },
       { kind: 'tool-result', id: 'call-1', output: { city: 'Beijing', sky: 'sunny', celsius: 24 } },
@@ -311,18 +319,10 @@ describe('AI SDK UI message chunks (toUIMessageStream)', () => {
 
     const events = await eventsFrom(aiSdkUiMessageStreamAdapter, toUIMessageStream({ stream: result.stream }));
 
-    expect(textsOf(events)).toEqual({
-      answer: 'Let me check Beijing. It is sunny, 24 °C 🌞.',
-      reasoning: 'The user wants the weather; ask the tools.',
-    });
+    expect(textsOf(events)).toEqual(AGENT_RUN_TEXTS);
     // No usage: the UI stream does not carry it. Tool errors read as the UI shows them.
     expect(events.filter((event) => event.kind !== 'answer' && event.kind !== 'reasoning')).toEqual([
-      { kind: 'tool-start', id: 'call-1', name: 'weather' },
-      { kind: 'tool-input', id: 'call-1', delta: '{"city":' },
-      { kind: 'tool-input', id: 'call-1', delta: '"Beijing"}' },
-      { kind: 'tool-call', id: 'call-1', name: 'weather', input: { city: 'Beijing' } },
-      { kind: 'tool-start', id: 'call-2', name: 'stations' },
-      { kind: 'tool-call', id: 'call-2', name: 'stations', input: { city: 'Beijing' } },
+      ...AGENT_RUN_CALLS,
       { kind: 'tool-error', id: 'call-2', error: 'Error: station network offline' },
       { kind: 'tool-result', id: 'call-1', output: { city: 'Beijing', sky: 'sunny', celsius: 24 } },
       { kind: 'finish', reason: 'stop' },

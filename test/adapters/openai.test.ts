@@ -4,13 +4,13 @@
  * OpenAI-compatible server, and from hand-built events for what that server does not send.
  */
 import { AIMessageChunk } from '@langchain/core/messages';
-import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type OpenAI from 'openai';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { AnswerEvent } from '../../src/adapters/answer-events.js';
 import { openaiChatAdapter, openaiResponsesAdapter } from '../../src/adapters/openai.js';
 import { bytesAdapter } from '../../src/adapters/text.js';
 import { eventsFrom, textsOf } from '../support/adapters.js';
-import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
+import { type ModelScript, type OpenAIServer, useOpenAIServer } from '../support/openai-server.js';
 
 type ResponseEvent = OpenAI.Responses.ResponseStreamEvent;
 type Unnumbered<T> = T extends unknown ? Omit<T, 'sequence_number'> : never;
@@ -36,6 +36,22 @@ const TIME_TOOL_EVENTS: AnswerEvent[] = [
 const WEATHER_CALL: AnswerEvent = { kind: 'tool-call', id: 'call_1', name: 'get_weather', input: { city: 'Paris', unit: '°C' } };
 const TIME_CALL: AnswerEvent = { kind: 'tool-call', id: 'call_time', name: 'get_time', input: { tz: 'Europe/Paris' } };
 
+/** Reasoning, an answer with multi-byte text, WEATHER_CALLS and usage: a full answer, as both APIs stream it. */
+const WEATHER_SCRIPT: ModelScript = {
+  reasoning: ['The user ', 'wants weather.'],
+  answer: ['Let me ', 'check 中文 👩‍👩‍👧.'],
+  toolCalls: WEATHER_CALLS,
+  usage: { input: 12, output: 30, reasoning: 8 },
+};
+/** The reasoning and answer events of WEATHER_SCRIPT, and its usage. */
+const WEATHER_TEXT_EVENTS: AnswerEvent[] = [
+  { kind: 'reasoning', text: 'The user ' },
+  { kind: 'reasoning', text: 'wants weather.' },
+  { kind: 'answer', text: 'Let me ' },
+  { kind: 'answer', text: 'check 中文 👩‍👩‍👧.' },
+];
+const WEATHER_USAGE: AnswerEvent = { kind: 'usage', usage: { inputTokens: 12, outputTokens: 30, totalTokens: 42, reasoningTokens: 8 } };
+
 /** Chunks or events of other SDKs, which the openai adapters must not take for theirs. */
 const FOREIGN_FIRST_CHUNKS: Record<string, unknown> = {
   'a string': 'Hello',
@@ -53,11 +69,7 @@ const FOREIGN_FIRST_CHUNKS: Record<string, unknown> = {
 describe('openai adapters, against an OpenAI-compatible server', () => {
   let server: OpenAIServer;
   let openai: OpenAI;
-  beforeAll(async () => {
-    server = await startOpenAIServer();
-    openai = new OpenAI({ apiKey: 'test', baseURL: `${server.url}/v1`, maxRetries: 0 });
-  });
-  afterAll(() => server.close());
+  useOpenAIServer((started) => ({ server, openai } = started));
   beforeEach(() => {
     server.queue.length = 0;
   });
@@ -69,25 +81,17 @@ describe('openai adapters, against an OpenAI-compatible server', () => {
 
   describe('chat completion chunks', () => {
     it('maps reasoning_content, content, streamed tool calls, finish and usage, in order', async () => {
-      server.script = {
-        reasoning: ['The user ', 'wants weather.'],
-        answer: ['Let me ', 'check 中文 👩‍👩‍👧.'],
-        toolCalls: WEATHER_CALLS,
-        usage: { input: 12, output: 30, reasoning: 8 },
-      };
+      server.script = WEATHER_SCRIPT;
       const events = await eventsFrom(openaiChatAdapter, await chat());
 
       expect(events).toEqual([
-        { kind: 'reasoning', text: 'The user ' },
-        { kind: 'reasoning', text: 'wants weather.' },
-        { kind: 'answer', text: 'Let me ' },
-        { kind: 'answer', text: 'check 中文 👩‍👩‍👧.' },
+        ...WEATHER_TEXT_EVENTS,
         ...WEATHER_TOOL_EVENTS,
         ...TIME_TOOL_EVENTS,
         WEATHER_CALL,
         TIME_CALL,
         { kind: 'finish', reason: 'tool_calls' },
-        { kind: 'usage', usage: { inputTokens: 12, outputTokens: 30, totalTokens: 42, reasoningTokens: 8 } },
+        WEATHER_USAGE,
       ]);
     });
 
@@ -228,24 +232,16 @@ describe('openai adapters, against an OpenAI-compatible server', () => {
 
   describe('Responses events', () => {
     it('maps the reasoning summary, output text, function calls, usage and finish, in order', async () => {
-      server.script = {
-        reasoning: ['The user ', 'wants weather.'],
-        answer: ['Let me ', 'check 中文 👩‍👩‍👧.'],
-        toolCalls: WEATHER_CALLS,
-        usage: { input: 12, output: 30, reasoning: 8 },
-      };
+      server.script = WEATHER_SCRIPT;
       const events = await eventsFrom(openaiResponsesAdapter, await responses());
 
       expect(events).toEqual([
-        { kind: 'reasoning', text: 'The user ' },
-        { kind: 'reasoning', text: 'wants weather.' },
-        { kind: 'answer', text: 'Let me ' },
-        { kind: 'answer', text: 'check 中文 👩‍👩‍👧.' },
+        ...WEATHER_TEXT_EVENTS,
         ...WEATHER_TOOL_EVENTS,
         WEATHER_CALL,
         ...TIME_TOOL_EVENTS,
         TIME_CALL,
-        { kind: 'usage', usage: { inputTokens: 12, outputTokens: 30, totalTokens: 42, reasoningTokens: 8 } },
+        WEATHER_USAGE,
         { kind: 'finish', reason: 'completed' },
       ]);
     });

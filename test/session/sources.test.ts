@@ -4,14 +4,14 @@
  * emulator over loopback: what the card holds at the end is exactly what the source said.
  */
 import { REASONING_CARD, cardLog } from '../support/session.js';
-import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
 import type { FeishuClient } from '../../src/client/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { CardSession, type StartOptions, type StreamSource, type UnhandledEvent, UnrecognizedSourceError } from '../../src/index.js';
 import { clientFor } from '../support/client.js';
 import { elementText, useEmulator } from '../support/emulator-http.js';
-import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
+import { type OpenAIServer, useOpenAIServer } from '../support/openai-server.js';
 
 /** Multi-byte UTF-8 of every length (2, 3 and 4 bytes), a ZWJ sequence, a combining mark, markdown. */
 const UNICODE_ANSWER = [
@@ -136,11 +136,7 @@ describe('CardSession.pipe() sources', () => {
   describe('the openai package (v6) against an OpenAI-compatible server', () => {
     let server: OpenAIServer;
     let openai: OpenAI;
-    beforeAll(async () => {
-      server = await startOpenAIServer();
-      openai = new OpenAI({ apiKey: 'test', baseURL: `${server.url}/v1`, maxRetries: 0 });
-    });
-    afterAll(() => server.close());
+    useOpenAIServer((started) => ({ server, openai } = started));
 
     const chat = () =>
       openai.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'Say something' }], stream: true });

@@ -6,9 +6,9 @@
  * the stop reason and usage, message_stop), from a script the test sets. Point the SDK at it with
  * `new Anthropic({ baseURL: server.url, apiKey: 'test', maxRetries: 0 })`.
  */
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Anthropic from '@anthropic-ai/sdk';
+import { readJsonRequest, send, startEventStream, startSseServer } from './sse-server.js';
 
 type StreamEvent = Anthropic.RawMessageStreamEvent;
 
@@ -69,23 +69,12 @@ export interface AnthropicServer {
 export async function startAnthropicServer(script: AnthropicScript = { answer: ['Hello', ' world'] }): Promise<AnthropicServer> {
   const requests: ReceivedRequest[] = [];
   const state = { script };
-  const server = createServer((req, res) => {
-    void handle(req, res, state.script, requests).catch((error: unknown) => {
-      if (!res.headersSent) sendError(res, 500, 'api_error', String(error));
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
+  const server = await startSseServer(
+    (req, res) => handle(req, res, state.script, requests),
+    (res, message) => sendError(res, 500, 'api_error', message),
+  );
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     get script() {
       return state.script;
     },
@@ -93,32 +82,21 @@ export async function startAnthropicServer(script: AnthropicScript = { answer: [
       state.script = next;
     },
     requests,
-    close: () => {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: () => server.close(),
   };
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, script: AnthropicScript, requests: ReceivedRequest[]): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-  } catch {
+  const { method, path, body } = await readJsonRequest(req);
+  if (body === undefined) {
     sendError(res, 400, 'invalid_request_error', 'the body is not JSON');
     return;
   }
   const xApiKey = req.headers['x-api-key'];
   const apiKey = typeof xApiKey === 'string' ? xApiKey : /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-  requests.push({ method: req.method ?? '', path, apiKey, body });
-  if (req.method !== 'POST' || path !== '/v1/messages') {
-    sendError(res, 404, 'not_found_error', `no route for ${req.method ?? ''} ${path}`);
+  requests.push({ method, path, apiKey, body });
+  if (method !== 'POST' || path !== '/v1/messages') {
+    sendError(res, 404, 'not_found_error', `no route for ${method} ${path}`);
     return;
   }
   if (body.stream !== true) {
@@ -126,7 +104,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, script: Anthrop
     return;
   }
   const model = typeof body.model === 'string' ? body.model : 'claude-test';
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  startEventStream(res);
   const sse = anthropicMessages(model, script).map((message) => `event: ${message.event}\ndata: ${JSON.stringify(message.data)}\n\n`);
   if (script.chunkBytes === undefined) {
     for (const message of sse) await send(res, message);
@@ -135,12 +113,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, script: Anthrop
     for (let start = 0; start < bytes.length; start += script.chunkBytes) await send(res, bytes.subarray(start, start + script.chunkBytes));
   }
   res.end();
-}
-
-/** Writes one piece and yields to the event loop, so the client reads pieces as they come. */
-async function send(res: ServerResponse, piece: string | Uint8Array): Promise<void> {
-  res.write(piece);
-  await new Promise((resolve) => setImmediate(resolve));
 }
 
 function sendError(res: ServerResponse, status: number, type: string, message: string): void {

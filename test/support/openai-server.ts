@@ -4,9 +4,10 @@
  * `stream: true`), shaped as OpenAI sends them, from a script the test sets: reasoning, answer text,
  * tool calls (chat `delta.tool_calls`, Responses `function_call` items), usage and the finish reason.
  */
-import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type OpenAI from 'openai';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import OpenAI from 'openai';
+import { afterAll, beforeAll } from 'vitest';
+import { readJsonRequest, send, startEventStream, startSseServer } from './sse-server.js';
 
 type ChatChunk = OpenAI.Chat.Completions.ChatCompletionChunk;
 type ChatDelta = OpenAI.Chat.Completions.ChatCompletionChunk.Choice['delta'] & { reasoning_content?: string; reasoning?: string };
@@ -77,23 +78,12 @@ export async function startOpenAIServer(script: ModelScript = { answer: ['Hello'
   const requests: ReceivedRequest[] = [];
   const state = { script };
   const queue: ModelScript[] = [];
-  const server = createServer((req, res) => {
-    void handle(req, res, () => queue.shift() ?? state.script, requests).catch((error: unknown) => {
-      if (!res.headersSent) sendError(res, 500, String(error));
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
+  const server = await startSseServer(
+    (req, res) => handle(req, res, () => queue.shift() ?? state.script, requests),
+    (res, message) => sendError(res, 500, message),
+  );
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     get script() {
       return state.script;
     },
@@ -102,30 +92,32 @@ export async function startOpenAIServer(script: ModelScript = { answer: ['Hello'
     },
     queue,
     requests,
-    close: () => {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: () => server.close(),
   };
 }
 
+/**
+ * An OpenAI-compatible server for the enclosing `describe` (started before its tests, closed after
+ * them) and an `openai` client pointed at it, without retries; `bind` receives both.
+ */
+export function useOpenAIServer(bind: (started: { server: OpenAIServer; openai: OpenAI }) => void): void {
+  let server: OpenAIServer | undefined;
+  beforeAll(async () => {
+    server = await startOpenAIServer();
+    bind({ server, openai: new OpenAI({ apiKey: 'test', baseURL: `${server.url}/v1`, maxRetries: 0 }) });
+  });
+  afterAll(() => server?.close());
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, nextScript: () => ModelScript, requests: ReceivedRequest[]): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-  } catch {
+  const { method, path, body } = await readJsonRequest(req);
+  if (body === undefined) {
     sendError(res, 400, 'the body is not JSON');
     return;
   }
-  requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, body });
-  if (req.method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/v1/responses')) {
-    sendError(res, 404, `no route for ${req.method ?? ''} ${path}`);
+  requests.push({ method, path, authorization: req.headers.authorization, body });
+  if (method !== 'POST' || (path !== '/v1/chat/completions' && path !== '/v1/responses')) {
+    sendError(res, 404, `no route for ${method} ${path}`);
     return;
   }
   if (body.stream !== true) {
@@ -135,7 +127,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, nextScript: () 
   const model = typeof body.model === 'string' ? body.model : 'test-model';
   const script = nextScript();
   const usage = usageOf(script, body);
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', Connection: 'keep-alive' });
+  startEventStream(res);
   if (path === '/v1/chat/completions') {
     const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
     for (const chunk of chatChunks(model, script, includeUsage ? usage : undefined)) await send(res, `data: ${JSON.stringify(chunk)}\n\n`);
@@ -150,12 +142,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, nextScript: () 
     for (const event of responseEvents(model, script, usage)) await send(res, `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
   }
   res.end();
-}
-
-/** Writes one SSE message and yields to the event loop, so the client reads messages as they come. */
-async function send(res: ServerResponse, message: string): Promise<void> {
-  res.write(message);
-  await new Promise((resolve) => setImmediate(resolve));
 }
 
 function sendError(res: ServerResponse, status: number, message: string): void {

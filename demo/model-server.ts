@@ -4,8 +4,17 @@
  *
  * - `POST /v1/chat/completions`: with `stream: true`, SSE chunks (`choices[0].delta.content`; first a
  *   role chunk, last a chunk with `finish_reason`, then `data: [DONE]`); otherwise a `chat.completion`.
+ *   The tool call is `delta.tool_calls[0]` pieces: first its `id`, `type` and `function.name`, then
+ *   `function.arguments` a few characters at a time.
  * - `POST /v1/responses`: with `stream: true`, typed SSE events (`response.created` …
  *   `response.output_text.delta` … `response.completed`, each with `sequence_number`); otherwise a `response`.
+ *   The tool call is a `function_call` output item between two `message` items, its arguments streamed
+ *   by `response.function_call_arguments.delta` and closed by `.done`.
+ *
+ * The tool call (`search_docs`, arguments `{"query": …}`) comes after the answer's first paragraph, then
+ * a pause while the "tool runs", then the rest of the answer, all in one stream: the text before and
+ * after the call is exactly `answerFor(question)`. A real API would end the response at the call and
+ * answer again once given the tool's output; the demo has no tools to run, so one stream plays both.
  * - `GET /v1/models`: the one model it serves.
  *
  * Answers are scripted (see `answers.ts`) and chosen deterministically per question; `answerFor(question)`
@@ -37,6 +46,13 @@ export interface ModelServerOptions {
   /** A tool-like pause of this many ms between paragraphs of the answer. Default 0. */
   pauseMs?: number;
   /**
+   * Call the `search_docs` tool after the answer's first paragraph (answers of one paragraph call none).
+   * Default true.
+   */
+  toolCalls?: boolean;
+  /** How long the tool "runs": the pause after its call, on top of `pauseMs`. Default 300. */
+  toolMs?: number;
+  /**
    * Stretch the pauses between paragraphs so that one streamed answer takes at least this long (a model
    * calling tools for minutes). Default 0.
    */
@@ -51,6 +67,8 @@ export interface ModelServer {
   readonly port: number;
   /** The exact answer text the server streams for this question. */
   answerFor(question: string): string;
+  /** The tool call streamed mid-answer for this question (none when `toolCalls` is off or the answer is one paragraph). */
+  toolCallFor(question: string): { name: string; arguments: string } | undefined;
   /** The exact reasoning text streamed before the answer (when reasoning is on) for this question. */
   reasoningFor(question: string): string;
   /** Requests answered so far (each streamed or not). */
@@ -59,7 +77,10 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
-const DEFAULTS = { tokensPerSecond: 60, jitter: 0.5, pauseMs: 0, minDurationMs: 0, model: 'demo-model' } as const;
+const DEFAULTS = { tokensPerSecond: 60, jitter: 0.5, pauseMs: 0, toolCalls: true, toolMs: 300, minDurationMs: 0, model: 'demo-model' } as const;
+
+/** The tool the model calls mid-answer. */
+export const TOOL_NAME = 'search_docs';
 
 /** Starts the server; resolves once it listens. */
 export async function startModelServer(options: ModelServerOptions = {}): Promise<ModelServer> {
@@ -88,6 +109,7 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     url: `http://${host}:${port}/v1`,
     port,
     answerFor: (question) => join(scriptFor(question).blocks),
+    toolCallFor: (question) => (o.toolCalls ? toolCallFor(scriptFor(question)) : undefined),
     reasoningFor: (question) => scriptFor(question).reasoning,
     get requests() {
       return requests;
@@ -113,6 +135,8 @@ function resolve(options: ModelServerOptions): Resolved {
   check('tokensPerSecond', o.tokensPerSecond, o.tokensPerSecond > 0 && Number.isFinite(o.tokensPerSecond));
   check('jitter', o.jitter, o.jitter >= 0 && o.jitter < 1);
   check('pauseMs', o.pauseMs, o.pauseMs >= 0 && Number.isFinite(o.pauseMs));
+  check('toolMs', o.toolMs, o.toolMs >= 0 && Number.isFinite(o.toolMs));
+  if (typeof o.toolCalls !== 'boolean') throw new TypeError(`options.toolCalls must be a boolean; received ${String(o.toolCalls)}`);
   check('minDurationMs', o.minDurationMs, o.minDurationMs >= 0 && Number.isFinite(o.minDurationMs));
   check('port', o.port, Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535);
   return o;
@@ -137,24 +161,63 @@ export function scriptFor(question: string): ScriptedAnswer {
 
 const join = (blocks: readonly string[]) => blocks.join('\n\n');
 
-/** A step of a stream: a token of reasoning or answer, or a tool-like pause after a paragraph. */
-type Step = { kind: 'reasoning' | 'answer'; text: string } | { kind: 'pause'; boundary: number; boundaries: number };
+/** The tool call made after the answer's first paragraph: its name and its JSON arguments. */
+interface ToolCall {
+  name: string;
+  arguments: string;
+}
+
+/** The call `script` makes: a search for the question (cut to 80 characters); none for a one-paragraph answer. */
+function toolCallFor(script: ScriptedAnswer): ToolCall | undefined {
+  if (script.blocks.length < 2) return undefined;
+  const query = Array.from(script.question.replace(/\s+/g, ' ')).slice(0, 80).join('');
+  return { name: TOOL_NAME, arguments: JSON.stringify({ query }) };
+}
+
+/**
+ * A step of a stream: a token of reasoning or answer; the tool call starting, a piece of its arguments, its
+ * arguments complete; or a pause after a paragraph (a tool running for `extraMs`).
+ */
+type Step =
+  | { kind: 'reasoning' | 'answer'; text: string }
+  | { kind: 'tool-start'; call: ToolCall }
+  | { kind: 'tool-arguments'; call: ToolCall; text: string }
+  | { kind: 'tool-done'; call: ToolCall }
+  | { kind: 'pause'; boundary: number; boundaries: number; extraMs: number };
 
 /** The steps of one answer. Token boundaries are seeded by the question, so a question always streams the same way. */
-function stepsFor(script: ScriptedAnswer, withReasoning: boolean): Step[] {
+function stepsFor(script: ScriptedAnswer, withReasoning: boolean, o: Resolved): Step[] {
   const random = seededRandom(hash(script.question));
   const steps: Step[] = [];
   if (withReasoning) for (const text of tokenize(script.reasoning, random)) steps.push({ kind: 'reasoning', text });
+  const call = o.toolCalls ? toolCallFor(script) : undefined;
   const boundaries = script.blocks.length - 1;
   script.blocks.forEach((block, index) => {
     for (const text of tokenize(block, random)) steps.push({ kind: 'answer', text });
     if (index < boundaries) {
       steps.push({ kind: 'answer', text: '\n\n' });
-      steps.push({ kind: 'pause', boundary: index + 1, boundaries });
+      if (index === 0 && call) {
+        steps.push({ kind: 'tool-start', call });
+        for (const text of tokenize(call.arguments, random)) steps.push({ kind: 'tool-arguments', call, text });
+        steps.push({ kind: 'tool-done', call });
+      }
+      steps.push({ kind: 'pause', boundary: index + 1, boundaries, extraMs: index === 0 && call ? o.toolMs : 0 });
     }
   });
   return steps;
 }
+
+/** The answer as its messages: one, or (with a tool call) the text before the call and the text after it. */
+function messagesOf(steps: Step[]): string[] {
+  const messages = [''];
+  for (const step of steps) {
+    if (step.kind === 'answer') messages[messages.length - 1] += step.text;
+    else if (step.kind === 'tool-done') messages.push('');
+  }
+  return messages;
+}
+
+const toolCallOf = (steps: Step[]): ToolCall | undefined => steps.find((s) => s.kind === 'tool-start')?.call;
 
 /** Splits text into tokens of 1-4 code points (CJK: 1-2), so a surrogate pair is never split. */
 export function tokenize(text: string, random: () => number = Math.random): string[] {
@@ -211,7 +274,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: Resolved, st
     return;
   }
   const script = scriptFor(request.question);
-  const steps = stepsFor(script, request.reasoning);
+  const steps = stepsFor(script, request.reasoning, o);
   if (!request.stream) {
     sendJson(res, 200, api === 'chat' ? chatCompletion(request, script, steps) : responseObject(request, script, steps, 'completed', ids()));
     return;
@@ -335,10 +398,10 @@ class Pacer {
     await this.#until(this.#due);
   }
 
-  /** A tool-like pause after paragraph `boundary` of `boundaries`. */
-  async pause(boundary: number, boundaries: number): Promise<void> {
+  /** A tool-like pause after paragraph `boundary` of `boundaries`, `extraMs` longer while a tool runs. */
+  async pause(boundary: number, boundaries: number, extraMs: number): Promise<void> {
     const now = performance.now();
-    const target = Math.max(this.#due, now) + this.o.pauseMs;
+    const target = Math.max(this.#due, now) + this.o.pauseMs + extraMs;
     const stretched = this.o.minDurationMs > 0 ? this.#start + (this.o.minDurationMs * boundary) / boundaries : 0;
     this.#due = Math.max(target, stretched);
     await this.#until(this.#due);
@@ -351,13 +414,15 @@ class Pacer {
   }
 }
 
-/** Writes SSE messages, one write per batch of tokens that are due together. */
-async function paced(steps: Step[], o: Resolved, signal: AbortSignal, emit: (step: Step & { kind: 'reasoning' | 'answer' }) => void): Promise<void> {
+type Emitted = Exclude<Step, { kind: 'pause' }>;
+
+/** Writes SSE messages, one write per batch of tokens that are due together; a call's start and end take no time. */
+async function paced(steps: Step[], o: Resolved, signal: AbortSignal, emit: (step: Emitted) => void): Promise<void> {
   const pacer = new Pacer(o, signal);
   for (const step of steps) {
-    if (step.kind === 'pause') await pacer.pause(step.boundary, step.boundaries);
+    if (step.kind === 'pause') await pacer.pause(step.boundary, step.boundaries, step.extraMs);
     else {
-      await pacer.token();
+      if (step.kind !== 'tool-start' && step.kind !== 'tool-done') await pacer.token();
       emit(step);
     }
   }
@@ -374,13 +439,18 @@ function ids() {
 function usage(request: Request, steps: Step[]) {
   const prompt = Math.max(1, Math.ceil(Array.from(request.question).length / 2));
   const reasoning = steps.filter((s) => s.kind === 'reasoning').length;
-  const completion = steps.filter((s) => s.kind === 'answer').length + reasoning;
+  const completion = steps.filter((s) => s.kind === 'answer' || s.kind === 'tool-arguments').length + reasoning;
   return { prompt, completion, reasoning };
 }
+
+/** The call's id as the client sees it (`call_…`), and its output item's id in the Responses API (`fc_…`). */
+const callId = (id: string) => `call_${id}`;
+const functionCallItemId = (id: string) => `fc_${id}`;
 
 function chatCompletion(request: Request, script: ScriptedAnswer, steps: Step[]) {
   const { id, created } = ids();
   const u = usage(request, steps);
+  const call = toolCallOf(steps);
   return {
     id: `chatcmpl-${id}`,
     object: 'chat.completion',
@@ -393,6 +463,7 @@ function chatCompletion(request: Request, script: ScriptedAnswer, steps: Step[])
           role: 'assistant',
           content: join(script.blocks),
           refusal: null,
+          ...(call ? { tool_calls: [{ id: callId(id), type: 'function', function: { name: call.name, arguments: call.arguments } }] } : {}),
           ...(request.reasoning ? { reasoning_content: script.reasoning } : {}),
         },
         finish_reason: 'stop',
@@ -426,7 +497,20 @@ async function streamChat(res: ServerResponse, request: Request, _script: Script
   });
   const send = (value: unknown) => res.write(`data: ${JSON.stringify(value)}\n\n`);
   send(chunk({ role: 'assistant', content: '', refusal: null }));
-  await paced(steps, o, signal, (step) => send(chunk(step.kind === 'answer' ? { content: step.text } : { reasoning_content: step.text })));
+  await paced(steps, o, signal, (step) => {
+    switch (step.kind) {
+      case 'answer':
+        return send(chunk({ content: step.text }));
+      case 'reasoning':
+        return send(chunk({ reasoning_content: step.text }));
+      case 'tool-start':
+        return send(chunk({ tool_calls: [{ index: 0, id: callId(id), type: 'function', function: { name: step.call.name, arguments: '' } }] }));
+      case 'tool-arguments':
+        return send(chunk({ tool_calls: [{ index: 0, function: { arguments: step.text } }] }));
+      case 'tool-done':
+        return; // a chat stream says nothing when a call's arguments are complete
+    }
+  });
   send(chunk({}, 'stop'));
   if (request.includeUsage) send({ ...chunk({}), choices: [], usage: chatUsage(usage(request, steps)) });
   res.write('data: [DONE]\n\n');
@@ -435,11 +519,22 @@ async function streamChat(res: ServerResponse, request: Request, _script: Script
 // ---------------------------------------------------------------------------------------------
 // Responses
 
+/** The output items of a finished response: reasoning, then the message, or the messages around the tool call. */
+function outputItems(request: Request, script: ScriptedAnswer, steps: Step[], id: string): Record<string, unknown>[] {
+  const output: Record<string, unknown>[] = [];
+  if (request.reasoning) output.push(reasoningItem(id, script.reasoning));
+  const call = toolCallOf(steps);
+  messagesOf(steps).forEach((text, index) => {
+    if (index > 0 && call) output.push(functionCallItem(id, call, 'completed'));
+    output.push(messageItem(messageId(id, index), text, 'completed'));
+  });
+  return output;
+}
+
 function responseObject(request: Request, script: ScriptedAnswer, steps: Step[], status: 'in_progress' | 'completed', id: { id: string; created: number }) {
   const done = status === 'completed';
-  const output: Record<string, unknown>[] = [];
-  if (done && request.reasoning) output.push(reasoningItem(id.id, script.reasoning));
-  if (done) output.push(messageItem(id.id, join(script.blocks), 'completed'));
+  const output = done ? outputItems(request, script, steps, id.id) : [];
+  const call = toolCallOf(steps);
   const u = usage(request, steps);
   return {
     id: `resp_${id.id}`,
@@ -461,7 +556,7 @@ function responseObject(request: Request, script: ScriptedAnswer, steps: Step[],
     temperature: 1,
     text: { format: { type: 'text' } },
     tool_choice: 'auto',
-    tools: [],
+    tools: call ? [FUNCTION_TOOL] : [],
     top_p: 1,
     truncation: 'disabled',
     usage: done
@@ -481,9 +576,33 @@ function reasoningItem(id: string, text: string | undefined) {
   return { id: `rs_${id}`, type: 'reasoning', summary: text === undefined ? [] : [{ type: 'summary_text', text }] };
 }
 
+/** The tool as a Responses request declares it (the response echoes its tools). */
+const FUNCTION_TOOL = {
+  type: 'function',
+  name: TOOL_NAME,
+  description: "Searches the library's documentation.",
+  parameters: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'], additionalProperties: false },
+  strict: true,
+};
+
+/** The id of the answer's `index`th message item (0 before the tool call, 1 after it). */
+const messageId = (id: string, index: number) => (index === 0 ? `msg_${id}` : `msg_${id}_${index}`);
+
+function functionCallItem(id: string, call: ToolCall, status: 'in_progress' | 'completed') {
+  return {
+    id: functionCallItemId(id),
+    type: 'function_call',
+    status,
+    arguments: status === 'completed' ? call.arguments : '',
+    call_id: callId(id),
+    name: call.name,
+  };
+}
+
+/** `id` is the item's own id (see `messageId`). */
 function messageItem(id: string, text: string | undefined, status: 'in_progress' | 'completed') {
   return {
-    id: `msg_${id}`,
+    id,
     type: 'message',
     role: 'assistant',
     status,
@@ -496,14 +615,19 @@ async function streamResponses(res: ServerResponse, request: Request, script: Sc
   let sequence = 0;
   const send = (event: Record<string, unknown> & { type: string }) =>
     res.write(`event: ${event.type}\ndata: ${JSON.stringify({ ...event, sequence_number: sequence++ })}\n\n`);
-  const answer = join(script.blocks);
+  const messages = messagesOf(steps);
   const reasoningIndex = 0;
-  const messageIndex = request.reasoning ? 1 : 0;
   const summary = { item_id: `rs_${id.id}`, output_index: reasoningIndex, summary_index: 0 };
-  const text = { item_id: `msg_${id.id}`, output_index: messageIndex, content_index: 0 };
-  const at: { phase: 'start' | 'reasoning' | 'answer' } = { phase: 'start' };
+  /** The output item being streamed; output indexes count the items in the order they open. */
+  const at: { phase: 'start' | 'reasoning' | 'answer' | 'between'; nextIndex: number; message: number; text?: { item_id: string; output_index: number; content_index: number } } = {
+    phase: 'start',
+    nextIndex: 0,
+    message: 0,
+  };
+  const call = { item_id: functionCallItemId(id.id), output_index: -1 };
 
   const openReasoning = () => {
+    at.nextIndex++;
     send({ type: 'response.output_item.added', output_index: reasoningIndex, item: reasoningItem(id.id, undefined) });
     send({ type: 'response.reasoning_summary_part.added', ...summary, part: { type: 'summary_text', text: '' } });
   };
@@ -513,29 +637,50 @@ async function streamResponses(res: ServerResponse, request: Request, script: Sc
     send({ type: 'response.output_item.done', output_index: reasoningIndex, item: reasoningItem(id.id, script.reasoning) });
   };
   const openMessage = () => {
-    send({ type: 'response.output_item.added', output_index: messageIndex, item: messageItem(id.id, undefined, 'in_progress') });
-    send({ type: 'response.content_part.added', ...text, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+    if (at.phase === 'reasoning') closeReasoning();
+    at.text = { item_id: messageId(id.id, at.message), output_index: at.nextIndex++, content_index: 0 };
+    at.phase = 'answer';
+    send({ type: 'response.output_item.added', output_index: at.text.output_index, item: messageItem(at.text.item_id, undefined, 'in_progress') });
+    send({ type: 'response.content_part.added', ...at.text, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+  };
+  const closeMessage = () => {
+    if (at.phase !== 'answer') openMessage();
+    const text = messages[at.message] ?? '';
+    send({ type: 'response.output_text.done', ...at.text, text, logprobs: [] });
+    send({ type: 'response.content_part.done', ...at.text, part: { type: 'output_text', text, annotations: [], logprobs: [] } });
+    send({ type: 'response.output_item.done', output_index: at.text!.output_index, item: messageItem(at.text!.item_id, text, 'completed') });
+    at.message++;
+    at.phase = 'between';
   };
 
   send({ type: 'response.created', response: responseObject(request, script, steps, 'in_progress', id) });
   send({ type: 'response.in_progress', response: responseObject(request, script, steps, 'in_progress', id) });
   await paced(steps, o, signal, (step) => {
-    if (step.kind === 'reasoning') {
-      if (at.phase === 'start') openReasoning();
-      at.phase = 'reasoning';
-      send({ type: 'response.reasoning_summary_text.delta', ...summary, delta: step.text });
-      return;
+    switch (step.kind) {
+      case 'reasoning':
+        if (at.phase === 'start') openReasoning();
+        at.phase = 'reasoning';
+        send({ type: 'response.reasoning_summary_text.delta', ...summary, delta: step.text });
+        return;
+      case 'answer':
+        if (at.phase !== 'answer') openMessage();
+        send({ type: 'response.output_text.delta', ...at.text, delta: step.text, logprobs: [] });
+        return;
+      case 'tool-start':
+        closeMessage();
+        call.output_index = at.nextIndex++;
+        send({ type: 'response.output_item.added', output_index: call.output_index, item: functionCallItem(id.id, step.call, 'in_progress') });
+        return;
+      case 'tool-arguments':
+        send({ type: 'response.function_call_arguments.delta', ...call, delta: step.text });
+        return;
+      case 'tool-done':
+        send({ type: 'response.function_call_arguments.done', ...call, name: step.call.name, arguments: step.call.arguments });
+        send({ type: 'response.output_item.done', output_index: call.output_index, item: functionCallItem(id.id, step.call, 'completed') });
+        return;
     }
-    if (at.phase === 'reasoning') closeReasoning();
-    if (at.phase !== 'answer') openMessage();
-    at.phase = 'answer';
-    send({ type: 'response.output_text.delta', ...text, delta: step.text, logprobs: [] });
   });
-  if (at.phase === 'reasoning') closeReasoning();
-  if (at.phase !== 'answer') openMessage();
-  send({ type: 'response.output_text.done', ...text, text: answer, logprobs: [] });
-  send({ type: 'response.content_part.done', ...text, part: { type: 'output_text', text: answer, annotations: [], logprobs: [] } });
-  send({ type: 'response.output_item.done', output_index: messageIndex, item: messageItem(id.id, answer, 'completed') });
+  closeMessage();
   send({ type: 'response.completed', response: responseObject(request, script, steps, 'completed', id) });
 }
 

@@ -233,6 +233,7 @@ export function jsonSummary(facts: RunFacts, mode: Record<string, unknown>): str
     writesByEndpoint: c.writesByEndpoint ?? null,
     rejectedWrites: c.rejectedWrites ?? null,
     cardText: c.card.answer ?? null,
+    steps: c.outcome.result?.steps ?? [],
     problems: c.problems,
   }));
   const sum = (key: 'writes' | 'retries' | 'reopens') => conversations.reduce((n, c) => n + c[key], 0);
@@ -280,6 +281,8 @@ export function singleSummary(facts: RunFacts, p: Paint): string[] {
   if (c.writesByEndpoint && message) byEndpoint = ` ${p.dim(`(${endpointBreakdown(c.writesByEndpoint)}`)}${rejectedText(c.rejectedWrites, p)}${p.dim(')')}`;
   else if (c.writesByEndpoint) byEndpoint = ` ${p.dim(`(${endpointBreakdown(c.writesByEndpoint)})`)}`;
   row('writes', `${count(n.writes)}${byEndpoint}`);
+  const steps = c.outcome.result?.steps ?? [];
+  if (steps.length > 0) row('tool steps', `${count(steps.length)} ${p.dim(`(${steps.map((s) => s.name).join(', ')})`)}`);
   row('retries', count(n.retries));
   // A message card has no streaming mode, so nothing to re-open.
   if (!message) row('re-opens', reopenText(n.reopens, c.outcome.tracker.expiredReopens, p));

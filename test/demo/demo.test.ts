@@ -72,6 +72,7 @@ interface Summary {
     writes: number;
     reopens: number;
     firstCharMs: number;
+    steps: { id: string; name: string; status: string; input: unknown }[];
     problems: string[];
   }[];
 }
@@ -102,6 +103,20 @@ describe('npm run demo', () => {
     expect(card!.writes).toBeGreaterThan(1);
     expect(card!.firstCharMs).toBeGreaterThan(0);
     expect(summary.emulator.rejections).toBe(0);
+  });
+
+  it('reports the tool the model called mid-answer as a step, in both APIs, and the card text stays exactly the answer', async () => {
+    for (const api of ['chat', 'responses']) {
+      const run = await demo(['--api', api, '--json', ...FAST]);
+      expect(run.code, run.stderr).toBe(0);
+      const [card] = summaryOf(run).conversations;
+      expect(card!.exact, card!.problems.join('; ')).toBe(true);
+      expect(card!.cardText).toBe(reference.answerFor(card!.question));
+      const call = reference.toolCallFor(card!.question)!;
+      expect(card!.steps).toHaveLength(1);
+      expect(card!.steps[0]).toMatchObject({ name: 'search_docs', input: JSON.parse(call.arguments) as unknown });
+      expect(card!.steps[0]!.id).toMatch(/^call_/);
+    }
   });
 
   it('--sessions 3: three conversations at once, three exact cards, no rejection, the governor counted them all', async () => {
@@ -145,6 +160,7 @@ describe('npm run demo', () => {
     expect(run.stdout).toMatch(/Preview\s+http:\/\/127\.0\.0\.1:\d+\/_emulator\/preview#card=\w+/);
     expect(run.stdout).toMatch(/\d+ writes? · seq \d+ · lag /);
     expect(run.stdout).toMatch(/✓ Answered in/);
+    expect(run.stdout).toMatch(/tool steps\s+1 \(search_docs\)/);
     expect(run.stdout).toMatch(/✓ Exact: the card's text on the emulator .* equals the model server's answer/);
     expect(run.stdout).not.toContain('\r');
     expect(run.stdout).not.toContain('\u001b[');

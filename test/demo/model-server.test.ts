@@ -1,12 +1,13 @@
 /**
  * The demo's embedded OpenAI-compatible server, driven by the real `openai` client (v6): chat and
  * Responses streams carry exactly `answerFor(question)`, reasoning comes first when asked for, tokens are
- * 1-4 characters and never half a surrogate pair, pauses stretch the stream, bad requests get 400.
+ * 1-4 characters and never half a surrogate pair, a `search_docs` tool call comes mid-answer in both APIs'
+ * wire shapes, pauses stretch the stream, bad requests get 400.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANSWERS, LONG_ANSWER } from '../../demo/answers.js';
-import { type ModelServer, startModelServer, tokenize } from '../../demo/model-server.js';
+import { type ModelServer, scriptFor, startModelServer, tokenize } from '../../demo/model-server.js';
 
 /** `reasoning_content`, the field DeepSeek and other OpenAI-compatible servers stream reasoning in (not in openai's types). */
 const reasoningOf = (delta: unknown): string => (delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? '';
@@ -52,6 +53,7 @@ describe('the embedded model server', () => {
     expect(reasoning).toBe('');
     expect(chunks[0]!.choices[0]!.delta.role).toBe('assistant');
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
+    expect(chunks.at(-1)!.choices[0]!.delta).toEqual({});
     expect(chunks.slice(0, -1).every((c) => c.choices[0]!.finish_reason === null)).toBe(true);
     expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === 'demo-model' && c.id === chunks[0]!.id)).toBe(true);
   });
@@ -106,10 +108,90 @@ describe('the embedded model server', () => {
     const order: string[] = ['response.created', 'response.output_item.added', 'response.content_part.added', 'response.output_text.delta', 'response.output_text.done', 'response.completed'];
     expect(order.map((t) => types.indexOf(t))).toEqual([...order.map((t) => types.indexOf(t))].sort((a, b) => a - b));
     expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
-    const done = events.find((e) => e.type === 'response.output_text.done');
-    expect(done?.type === 'response.output_text.done' && done.text).toBe(server.answerFor(question));
+    // With the tool call mid-answer the text is two messages; together they are the answer.
+    const done = events.map((e) => (e.type === 'response.output_text.done' ? e.text : '')).join('');
+    expect(done).toBe(server.answerFor(question));
     const completed = events.at(-1)!;
     expect(completed.type === 'response.completed' && completed.response.output_text).toBe(server.answerFor(question));
+  });
+
+  it('streams a search_docs tool call after the first paragraph of a chat answer: delta.tool_calls pieces, then a pause, then the rest', async () => {
+    const paused = await startModelServer({ tokensPerSecond: 4000, toolMs: 300 });
+    try {
+      const client = new OpenAI({ apiKey: 'demo', baseURL: paused.url, maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: QUESTION }], stream: true });
+      let content = '';
+      let before = '';
+      let args = '';
+      let argsEndedAt = 0;
+      let resumedAt = 0;
+      const calls: OpenAI.Chat.Completions.ChatCompletionChunk.Choice.Delta.ToolCall[] = [];
+      for await (const chunk of stream) {
+        const delta = chunk.choices[0]?.delta;
+        for (const call of delta?.tool_calls ?? []) {
+          if (calls.length === 0) before = content;
+          calls.push(call);
+          args += call.function?.arguments ?? '';
+          argsEndedAt = performance.now();
+        }
+        if (delta?.content && calls.length > 0 && resumedAt === 0) resumedAt = performance.now();
+        content += delta?.content ?? '';
+      }
+      const expected = paused.toolCallFor(QUESTION)!;
+      expect(expected).toEqual({ name: 'search_docs', arguments: JSON.stringify({ query: QUESTION }) });
+      expect(content).toBe(paused.answerFor(QUESTION));
+      expect(before).toBe(`${scriptFor(QUESTION).blocks[0]!}\n\n`);
+      expect(calls[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'search_docs', arguments: '' } });
+      expect(calls[0]!.id).toMatch(/^call_\w+$/);
+      expect(calls.slice(1).every((c) => c.index === 0 && c.id === undefined && c.function?.name === undefined)).toBe(true);
+      expect(calls.length).toBeGreaterThan(2);
+      expect(args).toBe(expected.arguments);
+      expect(resumedAt - argsEndedAt).toBeGreaterThanOrEqual(250);
+    } finally {
+      await paused.close();
+    }
+  });
+
+  it('streams the tool call in the Responses API as a function_call item between two messages, the text of both exactly the answer', async () => {
+    const { events, text } = await responses(QUESTION);
+    expect(text).toBe(server.answerFor(QUESTION));
+    const added = events.filter((e) => e.type === 'response.output_item.added').map((e) => e.type === 'response.output_item.added' && e.item);
+    expect(added.map((item) => item && item.type)).toEqual(['message', 'function_call', 'message']);
+    const call = added[1] as OpenAI.Responses.ResponseFunctionToolCall;
+    expect(call).toMatchObject({ type: 'function_call', name: 'search_docs', arguments: '', status: 'in_progress' });
+    expect(call.call_id).toMatch(/^call_\w+$/);
+    const deltas = events.filter((e) => e.type === 'response.function_call_arguments.delta');
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.every((e) => e.item_id === call.id && e.output_index === 1)).toBe(true);
+    const expected = server.toolCallFor(QUESTION)!.arguments;
+    expect(deltas.map((e) => e.delta).join('')).toBe(expected);
+    const argsDone = events.find((e) => e.type === 'response.function_call_arguments.done');
+    expect(argsDone).toMatchObject({ item_id: call.id, output_index: 1, name: 'search_docs', arguments: expected });
+    const texts = events.filter((e) => e.type === 'response.output_text.done').map((e) => e.type === 'response.output_text.done' && e.text);
+    expect(texts.join('')).toBe(server.answerFor(QUESTION));
+    expect(texts[0]).toBe(`${scriptFor(QUESTION).blocks[0]!}\n\n`);
+    const types = events.map((e) => e.type);
+    expect(types.indexOf('response.function_call_arguments.delta')).toBeGreaterThan(types.indexOf('response.output_text.done'));
+    expect(types.lastIndexOf('response.output_text.delta')).toBeGreaterThan(types.indexOf('response.function_call_arguments.done'));
+    const completed = events.at(-1)!;
+    expect(completed.type === 'response.completed' && completed.response.output.map((item) => item.type)).toEqual(['message', 'function_call', 'message']);
+  });
+
+  it('calls no tool when started with toolCalls: false', async () => {
+    const quiet = await startModelServer({ tokensPerSecond: 4000, toolCalls: false });
+    try {
+      expect(quiet.toolCallFor(QUESTION)).toBeUndefined();
+      const client = new OpenAI({ apiKey: 'demo', baseURL: quiet.url, maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: QUESTION }], stream: true });
+      let content = '';
+      for await (const chunk of stream) {
+        expect(chunk.choices[0]?.delta.tool_calls).toBeUndefined();
+        content += chunk.choices[0]?.delta.content ?? '';
+      }
+      expect(content).toBe(quiet.answerFor(QUESTION));
+    } finally {
+      await quiet.close();
+    }
   });
 
   it('answers a chat completion without streaming as one chat.completion', async () => {
@@ -117,6 +199,7 @@ describe('the embedded model server', () => {
     expect(completion.object).toBe('chat.completion');
     expect(completion.choices[0]!.message.content).toBe(server.answerFor(QUESTION));
     expect(completion.choices[0]!.finish_reason).toBe('stop');
+    expect(completion.choices[0]!.message.tool_calls).toMatchObject([{ type: 'function', function: { name: 'search_docs', arguments: server.toolCallFor(QUESTION)!.arguments } }]);
     expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
   });
 

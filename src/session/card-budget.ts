@@ -44,12 +44,13 @@ export class CardBudget {
 
   /** Bytes the current part of `element` may take, with every other text as it stands. */
   room(elements: Iterable<ElementText>, element: ElementText): number {
+    return this.free(elements) + jsonBytes(element.placement().at(-1)!.text);
+  }
+
+  /** Bytes the card has left with every text as it stands (negative: it is over). */
+  free(elements: Iterable<ElementText>): number {
     let used = this.#base + this.#added;
-    for (const other of elements) {
-      const placement = other.placement();
-      const counted = other === element ? placement.slice(0, -1) : placement;
-      for (const { text } of counted) used += jsonBytes(text);
-    }
+    for (const element of elements) for (const { text } of element.placement()) used += jsonBytes(text);
     return MAX_CARD_BYTES - MARGIN_BYTES - used;
   }
 }

@@ -7,14 +7,14 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { FeishuClient } from '../client/index.js';
 import type { Governor } from '../governor/index.js';
-import { CardCore, type CardTarget, type CoreInit, RolledOver } from './card-core.js';
+import { CardCore, type CoreInit, RolledOver } from './card-core.js';
 import type { StreamTag } from './card-template.js';
 import type { CardFull, Transport } from './card-writes.js';
 import { Dispatcher } from './dispatch.js';
 import type { SessionEvents } from './events.js';
 import { beginCard, createCard, sendMessageCard } from './open-card.js';
 import type { Recipient, ResolvedSessionOptions } from './options.js';
-import { rollOver } from './rollover.js';
+import { type RolledOverTo, rollOver } from './rollover.js';
 
 export interface ChainContext {
   client: FeishuClient;
@@ -73,21 +73,29 @@ export class CardChain {
    * message card. If a step after the creation fails, the card is closed before this rejects.
    */
   async open(first: FirstCard, signal: AbortSignal | undefined): Promise<void> {
-    const { client, to } = this.#context;
-    const { transport, card, governor } = first;
-    const creator = this.creator(governor);
-    const init = { sequence: 0, tags: first.tags, card, governor, streamingConfig: first.streamingConfig };
+    const { transport, card, tags, governor, streamingConfig } = first;
     this.#template = card;
     this.#transport = transport;
+    const { core, messageId } = await this.#openCard({ sequence: 0, tags, card, governor, streamingConfig }, signal);
+    this.#core = core;
+    this.cards.push({ cardId: core.cardId, messageId });
+  }
+
+  /**
+   * Makes a card through the session's transport: a CardKit card is created, opened and sent (closed
+   * again if opening or sending fails), a message card is sent.
+   */
+  async #openCard(init: Omit<CoreInit, 'halt' | 'target'> & { card: Record<string, unknown> }, signal: AbortSignal | undefined): Promise<RolledOverTo> {
+    const { client, to } = this.#context;
+    const creator = this.creator(init.governor);
+    const transport = this.#transport;
     if (transport === 'message') {
-      const messageId = await sendMessageCard(client, creator, card, to!, signal);
-      this.#core = this.#newCore({ ...init, target: { transport, messageId } });
-      this.cards.push({ cardId: null, messageId });
-      return;
+      const messageId = await sendMessageCard(client, creator, init.card, to!, signal);
+      return { core: this.#newCore({ ...init, target: { transport, messageId } }), messageId };
     }
-    const cardId = await createCard(client, creator, card, signal);
-    this.#core = this.#newCore({ ...init, target: { transport, cardId } });
-    this.cards.push({ cardId, messageId: await beginCard(client, this.#core, to, signal) });
+    const cardId = await createCard(client, creator, init.card, signal);
+    const core = this.#newCore({ ...init, target: { transport, cardId } });
+    return { core, messageId: await beginCard(client, core, to, signal) };
   }
 
   /** The write path of the requests that make a card (create, send): their retries are the session's `retry` events. */
@@ -143,25 +151,20 @@ export class CardChain {
   /** The card is full: the answer goes on in a continuation card, through the same transport. */
   async #rollOver(full: CardFull): Promise<void> {
     const old = this.core;
-    const { client, o, to, events } = this.#context;
-    const transport = this.#transport;
-    const next = await rollOver({ o, template: this.#template!, creator: this.creator(old.governor) }, old, full, async (card, creator) => {
-      const init = {
-        sequence: 0,
-        tags: new Map([...old.elements].map(([id, e]) => [id, e.tag])),
-        card,
-        streamingConfig: (card.config as { streaming_config?: Record<string, unknown> }).streaming_config ?? {},
-        governor: old.governor,
-        elements: old.elements,
-      };
-      if (transport === 'message') {
-        const messageId = await sendMessageCard(client, creator, card, to!, undefined);
-        return { core: this.#newCore({ ...init, target: { transport, messageId } }), messageId };
-      }
-      const cardId = await createCard(client, creator, card, undefined);
-      const core = this.#newCore({ ...init, target: { transport, cardId } satisfies CardTarget });
-      return { core, messageId: await beginCard(client, core, to, undefined) };
-    });
+    const { o, events } = this.#context;
+    const next = await rollOver({ o, template: this.#template! }, old, full, (card) =>
+      this.#openCard(
+        {
+          sequence: 0,
+          tags: new Map([...old.elements].map(([id, e]) => [id, e.tag])),
+          card,
+          streamingConfig: (card.config as { streaming_config?: Record<string, unknown> }).streaming_config ?? {},
+          governor: old.governor,
+          elements: old.elements,
+        },
+        undefined,
+      ),
+    );
     this.#done.writes += old.dispatcher.writes;
     this.#done.retries += old.dispatcher.retries;
     this.#done.reopens += old.writer.reopens;

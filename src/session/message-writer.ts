@@ -59,7 +59,7 @@ export class MessageWriter implements CardWrites {
       for (const element of all) element.takeStale();
       this.#continuePastTables(all);
       // Over the card: the largest text goes on in a continuation card (not the first one checked, which may be tiny).
-      if (all.some((element) => !this.#fits(element, element.writable().text))) throw new CardFull(largestText(all));
+      if (this.#budget.free(all) < 0) throw new CardFull(largestText(all));
       // The card ends with close(), which writes every text and the summary in one patch.
       if (!all.some((element) => element.dirty) || final) return;
       try {
@@ -136,10 +136,12 @@ export class MessageWriter implements CardWrites {
   #render(card: Record<string, unknown>, summary: string | undefined, recheck: boolean) {
     const versions = new Map<ElementText, Written>();
     const placements = new Map<string, Placement>();
+    // A text that grew past its element's tables or past the card while the patch waited: decide again.
+    if (recheck && this.#budget.free(this.#o.elements.values()) < 0) throw new DecideAgain();
     for (const [id, element] of this.#o.elements) {
       const fixed = this.#finals.get(element);
       const { text, complete } = fixed === undefined ? element.writable() : { text: fixed, complete: true };
-      if (recheck && fixed === undefined && (tableCutOf(element, text) > 0 || !this.#fits(element, text))) throw new DecideAgain();
+      if (recheck && fixed === undefined && tableCutOf(element, text) > 0) throw new DecideAgain();
       const placement = element.placement();
       placement[placement.length - 1] = { elementId: element.target, text };
       placements.set(id, placement);

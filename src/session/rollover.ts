@@ -7,7 +7,6 @@
  */
 import type { CardCore } from './card-core.js';
 import { continuationCard } from './card-template.js';
-import type { Dispatcher } from './dispatch.js';
 import { jsonBytes, safeCut } from './markdown-cut.js';
 import type { ResolvedSessionOptions } from './options.js';
 import { summarize } from './summary.js';
@@ -17,8 +16,6 @@ export interface RolloverContext {
   o: ResolvedSessionOptions;
   /** The card the session created first (the continuation is built from it). */
   template: Record<string, unknown>;
-  /** Dispatches the requests that make the continuation card. */
-  creator: Dispatcher;
 }
 
 export interface RolledOverTo {
@@ -26,11 +23,11 @@ export interface RolledOverTo {
   messageId: string | null;
 }
 
-/** Opens the continuation card through the session's transport (`creator` dispatches the requests that make it). */
-export type OpenNext = (card: Record<string, unknown>, creator: Dispatcher) => Promise<RolledOverTo>;
+/** Opens the continuation card through the session's transport. */
+export type OpenNext = (card: Record<string, unknown>) => Promise<RolledOverTo>;
 
 export async function rollOver(context: RolloverContext, old: CardCore, full: CardFull, openNext: OpenNext): Promise<RolledOverTo> {
-  const { o, template, creator } = context;
+  const { o, template } = context;
   const element = full.element;
   const main = old.elements.get(o.elementId)!;
   const note = o.continuedText;
@@ -57,5 +54,5 @@ export async function rollOver(context: RolloverContext, old: CardCore, full: Ca
   element.continueOnNextCard(cut.index, cut.reopen);
 
   const card = continuationCard(template, [...old.elements.keys()]);
-  return openNext(card, creator);
+  return openNext(card);
 }

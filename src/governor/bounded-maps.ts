@@ -77,3 +77,58 @@ export class Deadlines {
     if (this.remaining(key, now) === 0) this.#until.delete(key);
   }
 }
+
+/**
+ * The times of the last `size` writes to each card or message, each moved to when its answer came
+ * back. The platform counts a write when it arrives, some time between its permit and its answer, so
+ * the next write may leave only once the `size`-th latest answer is a whole window old: however late a
+ * slow write arrived, no window of the platform's holds more than `size`. Swept like `Deadlines`.
+ */
+export class AnswerWindows {
+  readonly #times = new Map<string, number[]>();
+  #sweepAt = 1024;
+
+  /** `windowOf(key)`: how many writes one window of `key` holds, and how long it lasts, ms. */
+  constructor(readonly windowOf: (key: string) => { size: number; spanMs: number }) {}
+
+  /** Keys kept. */
+  get keys(): number {
+    return this.#times.size;
+  }
+
+  /** How long `key`'s next write must still wait at `now`, ms; 0 when it may go. */
+  remaining(key: string, now: number): number {
+    const times = this.#times.get(key);
+    const { size, spanMs } = this.windowOf(key);
+    if (times === undefined || times.length < size) return 0;
+    return Math.max(0, times[0]! + spanMs - now);
+  }
+
+  /** A write to `key` leaves at `now`. */
+  sent(key: string, now: number): void {
+    const times = this.#times.get(key) ?? [];
+    times.push(now);
+    while (times.length > this.windowOf(key).size) times.shift();
+    this.#times.set(key, times);
+    if (this.#times.size >= this.#sweepAt) {
+      this.sweep(now);
+      this.#sweepAt = Math.max(1024, 2 * this.#times.size);
+    }
+  }
+
+  /** The latest write to `key` got its answer at `now`: it was counted no later than that. */
+  answered(key: string, now: number): void {
+    const times = this.#times.get(key);
+    if (times !== undefined && times.length > 0) times[times.length - 1] = Math.max(times.at(-1)!, now);
+  }
+
+  /** Drops every key whose latest write is a whole window old at `now`. */
+  sweep(now: number): void {
+    for (const [key, times] of this.#times) if (times.at(-1)! + this.windowOf(key).spanMs <= now) this.#times.delete(key);
+  }
+
+  /** Drops `key` unless its window still holds the next write at `now`. */
+  release(key: string, now: number): void {
+    if (this.remaining(key, now) === 0) this.#times.delete(key);
+  }
+}

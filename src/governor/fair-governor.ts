@@ -8,7 +8,7 @@
  * streamed by IM patch is paced the same way, on its own spacing (`messageQps`).
  */
 import { EventEmitter } from 'eventemitter3';
-import { Deadlines, RecentMap } from './bounded-maps.js';
+import { AnswerWindows, Deadlines, RecentMap } from './bounded-maps.js';
 import type { BudgetStore, Target, TakeRequest } from './budget-store.js';
 import { pacing, spacingOf, targetOf } from './budget-store.js';
 import { MAX_TIMER_MS } from './delay.js';
@@ -47,6 +47,8 @@ export interface GovernorStats {
     counters: number;
     /** Cards and messages inside their spacing (dropped once it has passed). */
     spacing: number;
+    /** Cards and messages whose last writes are less than a window old (dropped once they are not). */
+    windows: number;
   };
 }
 
@@ -104,6 +106,8 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
    * store. Keyed `c:<cardId>` or `m:<messageId>` (`busyKey`), so a card and a message never share one.
    */
   readonly #targetBusy = new Deadlines();
+  /** The last writes to each card and message, moved to their answers' times (`answered()`). */
+  readonly #windows: AnswerWindows;
   #store: BudgetStore;
   #retryStoreAt = 0;
 
@@ -131,6 +135,13 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     );
     this.#store = this.#primary;
     this.#pacing = pacing(this.limits, o.marginMs);
+    const windowOf = (scope: Target['scope']) => {
+      const qps = scope === 'card' ? this.limits.cardQps : this.limits.messageQps;
+      const size = Math.max(1, Math.floor(qps));
+      return { size, spanMs: size * spacingOf(this.#pacing, scope) };
+    };
+    const windows = { card: windowOf('card'), message: windowOf('message') };
+    this.#windows = new AnswerWindows((key) => (key.startsWith('c:') ? windows.card : windows.message));
     if (this.sequences instanceof RedisSequenceStore) {
       this.sequences.on('fallback', (event) => this.emit('sequenceFallback', event));
       this.sequences.on('restored', () => this.emit('sequenceRestored'));
@@ -178,6 +189,16 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
   }
 
   /**
+   * The write permitted for `request` got its answer (accepted or not). The platform counted it when it
+   * arrived, at the latest now: the card's or message's next writes are held so that no window of the
+   * platform's, measured from there, holds more than the limit, however slowly the write traveled.
+   */
+  answered(request: Pick<PermitRequest, 'cardId' | 'messageId'>): void {
+    const target = targetOf(request);
+    if (target !== undefined) this.#windows.answered(busyKey(target), this.#now());
+  }
+
+  /**
    * The card's or the message's session ended: drop what is kept for it in this process. `id` is a card
    * id or a message id (`om_…`); what is kept for a card and for a message of that id is dropped (the
    * platform's card and message ids never coincide).
@@ -186,7 +207,10 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     const now = this.#now();
     this.#cardCounters.delete(id);
     // A spacing still running holds the next write, whoever makes it; it is dropped once passed.
-    for (const scope of ['card', 'message'] as const) this.#targetBusy.release(busyKey({ scope, id }), now);
+    for (const scope of ['card', 'message'] as const) {
+      this.#targetBusy.release(busyKey({ scope, id }), now);
+      this.#windows.release(busyKey({ scope, id }), now);
+    }
     this.#primary.forget?.(id);
     this.#fallback.forget(id);
     this.sequences.forget?.(id);
@@ -200,7 +224,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
       waiting: Object.fromEntries([...this.#queues].map(([api, q]) => [api, q.waiters.length])),
       fallback: this.#store !== this.#primary,
       sequenceFallback: this.sequences instanceof RedisSequenceStore && this.sequences.fallback,
-      tracked: { counters: this.#cardCounters.size, spacing: this.#targetBusy.size },
+      tracked: { counters: this.#cardCounters.size, spacing: this.#targetBusy.size, windows: this.#windows.keys },
     };
   }
 
@@ -234,7 +258,10 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     let wait = Number.POSITIVE_INFINITY;
     for (const waiter of order) {
       const { target } = waiter;
-      const busy = target === undefined ? 0 : this.#targetBusy.remaining(busyKey(target), now);
+      const busy =
+        target === undefined
+          ? 0
+          : Math.max(this.#targetBusy.remaining(busyKey(target), now), this.#windows.remaining(busyKey(target), now));
       if (busy > 0) {
         wait = Math.min(wait, busy);
         continue;
@@ -259,7 +286,10 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     const now = this.#now();
     const waited = now - waiter.since;
     const { target } = waiter;
-    if (target !== undefined) this.#targetBusy.hold(busyKey(target), now + spacingOf(this.#pacing, target.scope), now);
+    if (target !== undefined) {
+      this.#targetBusy.hold(busyKey(target), now + spacingOf(this.#pacing, target.scope), now);
+      this.#windows.sent(busyKey(target), now);
+    }
     const cardCounters = target?.scope === 'card' ? [this.#cardCounters.touch(target.id, newCounters)] : [];
     for (const counters of [this.#counters(this.#apiCounters, api), ...cardCounters]) {
       counters.writes++;

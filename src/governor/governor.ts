@@ -28,6 +28,12 @@ export interface Governor {
    * abort, and with a TypeError when the request names both a `cardId` and a `messageId`.
    */
   acquire(request: PermitRequest): Promise<void>;
+  /**
+   * Optional: the write permitted for `request` got its answer (accepted or refused). The platform
+   * counts a write when it arrives, which may be well after its permit; a governor that implements this
+   * keeps each card's and message's limit from the answers' times, not only the permits'.
+   */
+  answered?(request: Pick<PermitRequest, 'cardId' | 'messageId'>): void;
   /** The platform answered "rate limited" for `api`: hold every card's writes to it for `ms`. */
   pause(api: string, ms: number): void;
   /**

@@ -90,7 +90,8 @@ export class Dispatcher {
       const sequence = cardId === undefined ? 0 : await this.#nextSequence(write, cardId, floor);
       floor = Math.max(floor, sequence);
       try {
-        const value = await write.request(sequence);
+        // The platform counted the write by the time it answered: the governor keeps the card's limit from then.
+        const value = await write.request(sequence).finally(() => counted && governor.answered?.({ cardId, messageId }));
         if (counted) this.writes++;
         return { value, sequence };
       } catch (error) {

@@ -75,7 +75,7 @@ function outcome(overrides: Partial<ConversationOutcome> = {}): ConversationOutc
 }
 
 function facts(checked: ReturnType<typeof check>[], interrupted = false): RunFacts {
-  return { checked, elapsedMs: 10, emulator: undefined, governor: { apis: {}, cards: {}, waiting: {}, fallback: false, sequenceFallback: false, tracked: { counters: 0, spacing: 0 } }, cardMinutes: undefined, clockSpeed: 1, interrupted };
+  return { checked, elapsedMs: 10, emulator: undefined, governor: { apis: {}, cards: {}, waiting: {}, fallback: false, sequenceFallback: false, tracked: { counters: 0, spacing: 0, windows: 0 } }, cardMinutes: undefined, clockSpeed: 1, interrupted };
 }
 
 describe('the demo verdict', () => {

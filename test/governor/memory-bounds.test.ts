@@ -40,13 +40,14 @@ describe('per-card state stays bounded', () => {
       await conversation(`card_${i}`);
       if ((i + 1) % 10_000 === 0) {
         const { tracked, cards } = governor.stats();
-        sizes.push([tracked.counters, Object.keys(cards).length, tracked.spacing, store.trackedCards, sequences.trackedCards]);
+        sizes.push([tracked.counters, Object.keys(cards).length, tracked.spacing, store.trackedCards, sequences.trackedCards, tracked.windows]);
       }
     }
-    for (const [counters, cards, spacing, storeCards, sequenceCards] of sizes) {
+    for (const [counters, cards, spacing, storeCards, sequenceCards, windows] of sizes) {
       expect(counters).toBeLessThanOrEqual(1000);
       expect(cards).toBe(counters);
       expect(spacing).toBeLessThanOrEqual(2048);
+      expect(windows).toBeLessThanOrEqual(2048);
       expect(storeCards).toBeLessThanOrEqual(2048);
       expect(sequenceCards).toBeLessThanOrEqual(10_000);
     }
@@ -85,7 +86,7 @@ describe('per-card state stays bounded', () => {
     await governor.acquire({ api: CONTENT, cardId: 'card_a' });
     clock += 200;
     governor.forget('card_a');
-    expect(governor.stats().tracked).toEqual({ counters: 0, spacing: 0 });
+    expect(governor.stats().tracked).toEqual({ counters: 0, spacing: 0, windows: 0 });
     expect(store.trackedCards).toBe(0);
   });
 

@@ -76,6 +76,30 @@ describe('5 patches a second per message, on a fake clock', () => {
     expect(g.stats().apis[PATCH]?.writes).toBe(11);
   });
 
+  it('counts from the answers: a first patch answered 150 ms late holds the sixth until a whole window after that answer, so a late arrival never puts 6 in a platform second', async () => {
+    const { g, grant } = governor();
+    const start = Date.now();
+    /** One patch as a session sends it: a permit, then the answer `latencyMs` later; resolves with [permit, answer]. */
+    const patch = async (latencyMs: number) => {
+      let at: number | undefined;
+      void grant({ api: PATCH, messageId: 'om_a' }).then((t) => (at = t));
+      while (at === undefined) await vi.advanceTimersByTimeAsync(1);
+      await vi.advanceTimersByTimeAsync(latencyMs);
+      g.answered({ messageId: 'om_a' });
+      return [at, Date.now()] as const;
+    };
+    const sent = [await patch(150)];
+    for (let i = 0; i < 5; i++) sent.push(await patch(5));
+    const permits = sent.map(([at]) => at);
+    // Patches 2-5 keep the spacing from their permits; the sixth waits five spacings after the first answer.
+    expect(permits.slice(0, 5)).toEqual([0, 1, 2, 3, 4].map((i) => start + i * MESSAGE_SPACING_MS));
+    expect(permits[5]).toBeGreaterThanOrEqual(start + 150 + 5 * MESSAGE_SPACING_MS);
+    expect(permits[5]).toBeLessThanOrEqual(start + 150 + 5 * MESSAGE_SPACING_MS + 2); // the clock steps by 1 ms here
+    // The platform may count the first patch as late as its answer: even then no second holds 6.
+    expect(busiestWindow([sent[0]![1], ...permits.slice(1)], 1000)).toBeLessThanOrEqual(5);
+    expect(g.stats().tracked.windows).toBe(1);
+  });
+
   it('keeps a messageQps given in limits, across APIs: 2/s with no margin puts two writes to one message 500 ms apart', async () => {
     const { grant } = governor({ limits: { messageQps: 2 }, safetyMarginMs: 0 });
     const start = Date.now();
@@ -163,7 +187,7 @@ describe('5 patches a second per message, on a fake clock', () => {
     g.forget('om_a');
     expect(store.trackedMessages).toBe(1);
     g.forget('om_b');
-    expect(g.stats().tracked).toEqual({ counters: 0, spacing: 0 });
+    expect(g.stats().tracked).toEqual({ counters: 0, spacing: 0, windows: 0 });
     expect(store.trackedMessages).toBe(0);
   });
 

@@ -11,7 +11,12 @@ export interface ToolStep {
   /** The source's call id. */
   id: string;
   name: string;
-  status: 'running' | 'done' | 'failed';
+  /**
+   * `running` until the source gives its result (`done`) or error (`failed`). When the answer ends with
+   * no result, `called`: the model asked for the call and the stream ended (the app runs the tool, as
+   * with a single chat completion), or `failed` when the session was aborted while it ran.
+   */
+  status: 'running' | 'done' | 'failed' | 'called';
   /** The arguments: parsed when complete, else the JSON text streamed so far. */
   input: unknown;
   output?: unknown;
@@ -87,6 +92,18 @@ export class AnswerReport {
         this.unhandled.set(key, count);
         this.#emit('unhandled', { source: event.source, type: event.type, count });
         return;
+      }
+    }
+  }
+
+  /** The answer ended: a step still running was only called (`called`), or cut short by an abort (`failed`). */
+  settle(aborted: boolean): void {
+    for (const step of this.steps) {
+      if (step.status !== 'running') continue;
+      if (aborted) this.#end(step.id, 'failed', { error: 'interrupted' });
+      else {
+        step.status = 'called';
+        this.#changed(step);
       }
     }
   }

@@ -42,6 +42,11 @@ export class CardBudget {
     return this.#elements < MAX_ELEMENTS;
   }
 
+  /** True when the card holds no more elements than a card may (reference §14: 200). */
+  get withinElements(): boolean {
+    return this.#elements <= MAX_ELEMENTS;
+  }
+
   /** Bytes the current part of `element` may take, with every other text as it stands. */
   room(elements: Iterable<ElementText>, element: ElementText): number {
     return this.free(elements) + jsonBytes(element.placement().at(-1)!.text);

@@ -9,6 +9,7 @@ import type { FeishuClient } from '../client/index.js';
 import type { Governor } from '../governor/index.js';
 import { CardCore, type CoreInit, RolledOver } from './card-core.js';
 import type { StreamTag } from './card-template.js';
+import type { CardLayout } from './card-ops.js';
 import type { CardFull, Transport } from './card-writes.js';
 import { Dispatcher } from './dispatch.js';
 import type { SessionEvents } from './events.js';
@@ -26,6 +27,8 @@ export interface ChainContext {
   onRelease: () => void;
   /** Where the cards go (absent: created only, or an attached card). */
   to?: Recipient;
+  /** Decides every card's structure besides its texts (the agent card). */
+  layout?: CardLayout;
 }
 
 export interface CardRef {
@@ -143,9 +146,9 @@ export class CardChain {
   }
 
   #newCore(init: Omit<CoreInit, 'halt'>): CardCore {
-    const { client, o, events, halt, onRelease } = this.#context;
+    const { client, o, events, halt, onRelease, layout } = this.#context;
     const onFull = this.#template ? (full: CardFull) => this.#rollOver(full) : undefined;
-    return new CardCore(client, o, { ...init, halt, ...(onFull ? { onFull } : {}) }, events, onRelease);
+    return new CardCore(client, o, { ...init, halt, ...(onFull ? { onFull } : {}), ...(layout ? { layout } : {}) }, events, onRelease);
   }
 
   /** The card is full: the answer goes on in a continuation card, through the same transport. */

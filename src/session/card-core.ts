@@ -14,8 +14,8 @@ import { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
 import type { ResolvedSessionOptions } from './options.js';
 import { StreamingWindow } from './streaming-window.js';
-import { CardBudget } from './card-budget.js';
-import { CardFull, type CardWrites } from './card-writes.js';
+import type { CardLayout } from './card-ops.js';
+import { CardFull, type CardWrites, largestText } from './card-writes.js';
 import { MessageWriter } from './message-writer.js';
 import { CardWriter } from './writer.js';
 
@@ -37,6 +37,8 @@ export interface CoreInit {
   elements?: Map<string, ElementText>;
   /** The card is full: the session continues on a new card (absent: a full card is an error). */
   onFull?: (full: CardFull) => Promise<void>;
+  /** Decides the card's structure besides its texts (the agent card): asked before each write. */
+  layout?: CardLayout;
 }
 
 /** The card filled up (or had, when this was queued): the operation goes on with the continuation card. */
@@ -63,6 +65,7 @@ export class CardCore {
   readonly #onRelease: () => void;
   readonly #queue = new PQueue({ concurrency: 1 });
   readonly #onFull: ((full: CardFull) => Promise<void>) | undefined;
+  readonly #layout: CardLayout | undefined;
   #flushQueued = false;
   #reopenQueued = false;
 
@@ -73,6 +76,7 @@ export class CardCore {
     this.#events = events;
     this.halt = init.halt;
     this.#onFull = init.onFull;
+    this.#layout = init.layout;
     for (const [id, tag] of init.tags) this.elements.set(id, init.elements?.get(id) ?? new ElementText(id, tag));
     // Listeners are guarded where they are added (CardSession.on): one that throws cannot break a write.
     const emit = <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => {
@@ -98,7 +102,7 @@ export class CardCore {
         window: this.window,
         clock: o.clock,
         streamingConfig: init.streamingConfig,
-        ...(card === undefined ? {} : { card, budget: new CardBudget(card, init.tags.keys()) }),
+        ...(card === undefined ? {} : { card }),
         elements: this.elements,
         emit,
       });
@@ -151,6 +155,13 @@ export class CardCore {
   /** Writes what the card lacks; when the card is full, the session goes on to a continuation card (and says so with `RolledOver` when ending). */
   async #flushOrRollOver(final: boolean): Promise<void> {
     try {
+      // The layout's changes first: an element a text streams into may be one it adds.
+      const card = this.writer.card;
+      if (this.#layout && card) {
+        await this.writer.apply(this.#layout.ops(card, final, this.writer.free()));
+        this.#layout.applied();
+        if (this.#layout.full) throw new CardFull(largestText(this.elements.values()));
+      }
       await this.writer.flush(this.elements.values(), final);
     } catch (error) {
       if (!(error instanceof CardFull) || !this.#onFull) throw error;

@@ -34,6 +34,9 @@ import {
 import { summarize } from './summary.js';
 import { guard } from './listeners.js';
 import { openFirstCard } from './transport-choice.js';
+import { AgentCard } from './agent/agent-card.js';
+import { type ResolvedAgentOptions, resolveAgentOptions } from './agent/agent-options.js';
+import { REASONING_ID } from './agent/agent-render.js';
 
 type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => void;
 
@@ -52,12 +55,17 @@ export class CardSession {
   #unfollow: (() => void) | undefined;
   /** Tool steps, usage, finish reason and unhandled chunks of the sources piped in. */
   readonly #report: AnswerReport;
+  /** The agent card's layout, when the session streams one (`start({ agent })`). */
+  readonly #agent: AgentCard | undefined;
 
-  private constructor(client: FeishuClient, o: ResolvedSessionOptions, events: EventEmitter<SessionEvents>, to?: Recipient) {
+  private constructor(client: FeishuClient, o: ResolvedSessionOptions, events: EventEmitter<SessionEvents>, to?: Recipient, agent?: ResolvedAgentOptions) {
     this.#o = o;
     this.#events = events;
     this.#report = new AnswerReport(o.clock, (event, ...args) => events.emit(event, ...(args as never)));
-    const context = { client, o, events, halt: this.#halt, onRelease: () => this.#unlisten(), ...(to ? { to } : {}) };
+    this.#agent = agent
+      ? new AgentCard({ options: agent, report: this.#report, reasoning: () => this.#chain.core.elements.get(REASONING_ID), answerId: o.elementId, clock: o.clock })
+      : undefined;
+    const context = { client, o, events, halt: this.#halt, onRelease: () => this.#unlisten(), ...(to ? { to } : {}), ...(this.#agent ? { layout: this.#agent } : {}) };
     this.#chain = new CardChain(context);
   }
 
@@ -75,12 +83,18 @@ export class CardSession {
     const o = resolveSessionOptions(options);
     const to = options.to === undefined ? undefined : checkRecipient(options.to);
     const { transport, messageFallback, on } = checkTransport(options, to);
+    const agent = options.agent === undefined || options.agent === false ? undefined : resolveAgentOptions(options.agent);
+    if (agent && (options.card !== undefined || options.elementId !== undefined || options.extraElementIds !== undefined)) {
+      throw new TypeError('options.agent builds its own card: options.card, elementId and extraElementIds cannot be given with it');
+    }
     const { card, tags } = cardToStart(options, o.elementId, o.elementIds, transport);
+    // The agent card's reasoning streams into an element its layout adds once reasoning arrives.
+    if (agent?.reasoning) tags.set(REASONING_ID, 'markdown');
     o.signal?.throwIfAborted();
     const governor = o.governor ?? defaultGovernor(client);
     const events = new EventEmitter<SessionEvents>();
     for (const [event, listener] of Object.entries(on)) events.on(event as keyof SessionEvents, guard(listener));
-    const session = new CardSession(client, o, events, to);
+    const session = new CardSession(client, o, events, to, agent);
     // The requests of the start follow the caller's signal through one shared listener (see signal-followers.ts).
     const starting = new AbortController();
     const unfollow = o.signal ? follow(o.signal, () => starting.abort(o.signal!.reason)) : () => false;
@@ -197,7 +211,8 @@ export class CardSession {
     if (options.finish !== undefined && typeof options.finish !== 'boolean') throw new TypeError('pipe({ finish }) takes a boolean');
     const elementId = options.elementId ?? this.#o.elementId;
     this.#element(elementId);
-    const reasoningId = options.reasoningElementId;
+    // The agent card shows reasoning in its panel unless told otherwise.
+    const reasoningId = options.reasoningElementId ?? (this.#chain.core.elements.has(REASONING_ID) && this.#agent ? REASONING_ID : undefined);
     if (reasoningId !== undefined) this.#element(reasoningId);
     this.#requireOpen('pipe a source');
     if (this.#piping) throw new SessionStateError('pipe a source', this.state, 'another source is being piped into this session');
@@ -205,8 +220,11 @@ export class CardSession {
     const take = (event: AnswerEvent) => {
       if (halt.aborted) return;
       if (event.kind === 'error') throw event.error; // the stream says it failed: end the card interrupted
+      this.#agent?.take(event);
       if (event.kind !== 'answer' && event.kind !== 'reasoning') {
         this.#report.take(event);
+        // The agent card shows steps as they happen (and the thinking time once the model moved on).
+        if (this.#agent) this.#chain.core.queueFlush();
         return;
       }
       const target = event.kind === 'answer' ? elementId : reasoningId;
@@ -234,6 +252,26 @@ export class CardSession {
     if (outcome === 'ended' && !this.#ending && options.finish === false) return undefined;
     const ending = this.#ending ?? this.finish();
     return options.finish === false ? ending.then(() => undefined) : ending;
+  }
+
+  /**
+   * Reports the result of a tool call the app ran itself (the model only asked for it, as a chat
+   * completion does): the step with this call id ends `done`, in the result, the `step` event and the agent card.
+   */
+  toolResult(id: string, output: unknown): void {
+    this.#toolEvent({ kind: 'tool-result', id, output });
+  }
+
+  /** Reports that a tool call the app ran itself failed: the step with this call id ends `failed`. */
+  toolError(id: string, error: string | Error): void {
+    this.#toolEvent({ kind: 'tool-error', id, error: error instanceof Error ? error.message : String(error) });
+  }
+
+  #toolEvent(event: AnswerEvent & { id: string }): void {
+    if (typeof event.id !== 'string' || event.id === '') throw new TypeError(`a tool call id must be a non-empty string; received ${typeOf(event.id)}`);
+    this.#requireOpen('report a tool step');
+    this.#report.take(event);
+    if (this.#agent) this.#chain.core.queueFlush();
   }
 
   /** Patches an element's properties, in order with the text: text appended before this call lands first. */
@@ -285,6 +323,8 @@ export class CardSession {
 
   async #end(summary: string | undefined): Promise<SessionResult> {
     if (this.#chain.core.failure) return this.#failed();
+    this.#report.settle(this.#aborted);
+    this.#agent?.end();
     for (;;) {
       const core = this.#chain.core;
       try {

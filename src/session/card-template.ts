@@ -158,11 +158,18 @@ export function renderCard(card: JsonObject, placements: ReadonlyMap<string, Pla
     element.content = placement[0]?.text ?? '';
     if (placement.length > 1) lists.push({ element, placement });
   });
+  const present = elementsById(copy);
   for (const { element, placement } of lists) {
     const holder = findList(bodyOf(copy), element);
     if (!holder) continue;
-    const continuations = placement.slice(1).map(({ elementId, text }) => ({ ...element, element_id: elementId, content: text }));
-    holder.splice(holder.indexOf(element) + 1, 0, ...continuations);
+    // A continuation element the card already holds gets its text; the others are added right after the element.
+    const missing = [];
+    for (const { elementId, text } of placement.slice(1)) {
+      const existing = present.get(elementId);
+      if (existing) existing.content = text;
+      else missing.push({ ...element, element_id: elementId, content: text });
+    }
+    holder.splice(holder.indexOf(element) + 1, 0, ...missing);
   }
   copy.config = { ...(isObject(copy.config) ? copy.config : {}), ...config };
   return copy;

@@ -4,6 +4,7 @@
  * 30 KB (§14, see card-budget.ts). `CardWriter` writes a CardKit entity element by element;
  * `MessageWriter` replaces a message card whole through IM patch (seed 004).
  */
+import type { CardOp } from './card-ops.js';
 import type { ElementText } from './element-text.js';
 import { elementsById } from './card-template.js';
 import { jsonBytes, tableCut } from './markdown-cut.js';
@@ -25,6 +26,12 @@ export interface CardWrites {
   writeFinal(element: ElementText, text: string, urgent?: boolean): Promise<void>;
   /** Bytes the element's current part may take on this card. */
   room(element: ElementText): number;
+  /** Bytes the card has left with every text as it stands (unbounded for an attached card). */
+  free(): number;
+  /** The card as the platform has it, its streamed texts aside (undefined for an attached card). */
+  readonly card: Readonly<Record<string, unknown>> | undefined;
+  /** Changes the card's structure (a layout's ops) before the texts' next write; a card they would overfill is full. */
+  apply(ops: readonly CardOp[]): Promise<void>;
 }
 
 /** Tables a markdown element may hold (reference §27: 4 per markdown component). */

@@ -8,6 +8,7 @@
  */
 import type { FeishuClient } from '../client/index.js';
 import { CardBudget } from './card-budget.js';
+import { type CardOp, applyOps } from './card-ops.js';
 import { type Placement, elementsById, renderCard } from './card-template.js';
 import { CardFull, type CardWrites, DecideAgain, continuationId, declaredLike, largestText, tableCutOf } from './card-writes.js';
 import type { Dispatcher } from './dispatch.js';
@@ -45,6 +46,8 @@ export class MessageWriter implements CardWrites {
   readonly #added: Record<string, unknown>[] = [];
   /** Texts fixed as an element's last on this card (the card is full and ends). */
   readonly #finals = new Map<ElementText, string>();
+  /** The card's structure changed since the last patch (`apply`): the next flush patches even without new text. */
+  #changed = false;
 
   constructor(options: MessageWriterOptions) {
     this.#o = options;
@@ -61,9 +64,10 @@ export class MessageWriter implements CardWrites {
       // Over the card: the largest text goes on in a continuation card (not the first one checked, which may be tiny).
       if (this.#budget.free(all) < 0) throw new CardFull(largestText(all));
       // The card ends with close(), which writes every text and the summary in one patch.
-      if (!all.some((element) => element.dirty) || final) return;
+      if ((!all.some((element) => element.dirty) && !this.#changed) || final) return;
       try {
         this.#flushed(await this.#write(false, undefined, true));
+        this.#changed = false;
         return;
       } catch (error) {
         if (!(error instanceof DecideAgain)) throw error;
@@ -84,6 +88,27 @@ export class MessageWriter implements CardWrites {
     this.#budget = this.#measure();
   }
 
+  get card(): Readonly<Record<string, unknown>> {
+    return this.#card;
+  }
+
+  /**
+   * Changes the card's structure (a layout's ops); the next patch carries them with the texts. Ops that
+   * would not fit the card make it full first.
+   */
+  apply(ops: readonly CardOp[]): Promise<void> {
+    if (ops.length === 0) return Promise.resolve();
+    const card = structuredClone(this.#card);
+    applyOps(card, ops);
+    const budget = this.#measure(card);
+    const all = [...this.#o.elements.values()];
+    if (budget.free(all) < 0 || !budget.withinElements) throw new CardFull(largestText(all));
+    this.#card = card;
+    this.#budget = budget;
+    this.#changed = true;
+    return Promise.resolve();
+  }
+
   /** A message card has no streaming mode to open. */
   open(): Promise<boolean> {
     return Promise.resolve(true);
@@ -98,6 +123,10 @@ export class MessageWriter implements CardWrites {
   writeFinal(element: ElementText, text: string): Promise<void> {
     this.#finals.set(element, text);
     return Promise.resolve();
+  }
+
+  free(): number {
+    return this.#budget.free(this.#o.elements.values());
   }
 
   room(element: ElementText): number {
@@ -173,9 +202,9 @@ export class MessageWriter implements CardWrites {
     return jsonBytes(text) <= this.#budget.room(this.#o.elements.values(), element);
   }
 
-  /** The budget of the card as it is now, with the continuation elements added so far. */
-  #measure(): CardBudget {
-    const budget = new CardBudget(this.#card, this.#o.elements.keys());
+  /** The budget of the card as it is now (or `card`), with the continuation elements added so far. */
+  #measure(card = this.#card): CardBudget {
+    const budget = new CardBudget(card, this.#o.elements.keys());
     for (const element of this.#added) budget.added(element);
     return budget;
   }

@@ -6,6 +6,7 @@ import { type Clock, isClock, systemClock } from './clock.js';
 import type { Transport } from './card-writes.js';
 import type { SessionEvents } from './events.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import type { AgentCardOptions } from './agent/agent-options.js';
 
 /** Where the card is sent: one of the IM receive id types, or a reply to a message. */
 export type Recipient =
@@ -68,6 +69,13 @@ export interface StartOptions extends SessionOptions {
   to?: Recipient;
   /** Header title of the default card. */
   title?: string;
+  /**
+   * The agent card: the model's reasoning in a collapsed panel ("Thinking…", then "Thought for N s"),
+   * one line per tool step as it runs (with its arguments and result in a collapsed panel), the answer,
+   * and an optional footer. `true` for the defaults, or options (see README "The agent card"). Builds
+   * its own card: not with `card`, `elementId` or `extraElementIds`.
+   */
+  agent?: boolean | AgentCardOptions;
   /**
    * Your own card instead of the default one; must contain `elementId` (and `extraElementIds`). Card JSON
    * 2.0; with the message transport also Card JSON 1.0 (no `schema`, elements at the top).

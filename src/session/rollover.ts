@@ -6,7 +6,7 @@
  * to the same message; every streamed text goes on there from where it stopped.
  */
 import type { CardCore } from './card-core.js';
-import { continuationCard } from './card-template.js';
+import { continuationCard, elementsById } from './card-template.js';
 import { jsonBytes, safeCut } from './markdown-cut.js';
 import type { ResolvedSessionOptions } from './options.js';
 import { summarize } from './summary.js';
@@ -32,22 +32,26 @@ export async function rollOver(context: RolloverContext, old: CardCore, full: Ca
   const main = old.elements.get(o.elementId)!;
   const note = o.continuedText;
   // Every other text stays on this card as it stands (up to a fifth table, which goes on); the one that overflowed, as far as it fits.
+  // A text whose element a layout had not yet added to this card (the card filled first) goes on whole.
+  const onCard = old.writer.card ? elementsById(old.writer.card) : undefined;
   const others = [...old.elements.values()]
     .filter((e) => e !== element)
     .map((e) => {
+      if (onCard && !onCard.has(e.target)) return { e, text: '', absent: true };
       const whole = e.writable().text;
       const tables = tableCutOf(e, whole);
-      return { e, text: tables > 0 ? whole.slice(0, tables) : whole };
+      return { e, text: tables > 0 ? whole.slice(0, tables) : whole, absent: false };
     });
   const room = old.writer.room(element) - jsonBytes(note);
   const physical = element.writable().text;
   // As much as fits, and never a fifth table in the element (a full card may not take a continuation element).
   const fitting = safeCut(physical, { maxBytes: Math.max(room, 64) });
   const tableAt = tableCutOf(element, physical);
-  const cut = tableAt > 0 && tableAt < fitting.index ? { index: tableAt, close: '', reopen: '' } : fitting;
+  const absent = onCard !== undefined && !onCard.has(element.target);
+  const cut = absent ? { index: 0, close: '', reopen: '' } : tableAt > 0 && tableAt < fitting.index ? { index: tableAt, close: '', reopen: '' } : fitting;
   const kept = physical.slice(0, cut.index) + cut.close;
-  for (const { e, text } of others) if (e.dirty || e === main) await old.writer.writeFinal(e, e === main ? text + note : text);
-  await old.writer.writeFinal(element, element === main ? kept + note : kept);
+  for (const { e, text, absent } of others) if (!absent && (e.dirty || e === main)) await old.writer.writeFinal(e, e === main ? text + note : text);
+  if (!absent) await old.writer.writeFinal(element, element === main ? kept + note : kept);
   await old.writer.close(summarize(element === main ? kept : (others.find(({ e }) => e === main)?.text ?? '')));
   old.retire();
   for (const { e, text } of others) e.continueOnNextCard(text.length, '');

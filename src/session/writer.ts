@@ -10,7 +10,8 @@ import type { Clock } from './clock.js';
 import { type Dispatcher, StreamingClosed } from './dispatch.js';
 import type { ElementText } from './element-text.js';
 import type { SessionEvents } from './events.js';
-import type { CardBudget } from './card-budget.js';
+import { CardBudget } from './card-budget.js';
+import { type CardOp, applyOps, batchAction } from './card-ops.js';
 import { elementsById, finalCard } from './card-template.js';
 import { CardFull, type CardWrites, DecideAgain, continuationId, declaredLike, largestText, tableCutOf } from './card-writes.js';
 import { jsonBytes } from './markdown-cut.js';
@@ -22,6 +23,7 @@ const SETTINGS = 'cardkit.card.settings';
 const BATCH = 'cardkit.card.batchUpdate';
 const ADD_ELEMENT = 'cardkit.cardElement.create';
 const UPDATE = 'cardkit.card.update';
+const UPDATE_ELEMENT = 'cardkit.cardElement.update';
 /** Re-opens tried for one write before falling back to patches. */
 const MAX_REOPENS_PER_WRITE = 2;
 
@@ -37,8 +39,6 @@ export interface WriterOptions {
    * fails, and to declare the elements a text continues in like the streamed one. Absent for attached cards.
    */
   card?: Record<string, unknown>;
-  /** What the card may still hold; absent for attached cards (their size is not known). */
-  budget?: CardBudget;
   /** Every streamed text of the session. */
   elements: ReadonlyMap<string, ElementText>;
   emit: <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => void;
@@ -47,16 +47,70 @@ export interface WriterOptions {
 export class CardWriter implements CardWrites {
   reopens = 0;
   readonly #o: WriterOptions;
+  /** The card as the platform has it, its streamed texts aside: as created, with every element added or changed since. */
+  #card: Record<string, unknown> | undefined;
+  /** What the card may still hold; absent for attached cards (their size is not known). */
+  #budget: CardBudget | undefined;
   /** The element ids the card holds, once a continuation element is needed. */
   #taken: Set<string> | undefined;
 
   constructor(options: WriterOptions) {
     this.#o = options;
+    if (options.card) {
+      this.#card = structuredClone(options.card);
+      this.#budget = new CardBudget(this.#card, options.elements.keys());
+    }
+  }
+
+  get card(): Readonly<Record<string, unknown>> | undefined {
+    return this.#card;
+  }
+
+  /**
+   * Changes the card's structure (a layout's ops), in order with the texts: one op through its element
+   * endpoint, several in one batch_update. Ops that would not fit the card make it full first.
+   */
+  async apply(ops: readonly CardOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const { client, cardId, dispatcher } = this.#o;
+    const card = this.#card;
+    if (!card) throw new Error('an attached card has no layout');
+    const next = structuredClone(card);
+    applyOps(next, ops);
+    const budget = new CardBudget(next, this.#o.elements.keys());
+    if (budget.free(this.#o.elements.values()) < 0 || !budget.withinElements) throw this.#full();
+    const uuid = uuidv4();
+    const [op] = ops;
+    await dispatcher.send({
+      api: ops.length > 1 ? BATCH : op!.kind === 'add' ? ADD_ELEMENT : op!.kind === 'replace' ? UPDATE_ELEMENT : PATCH,
+      cardId,
+      urgent: false,
+      keyed: true,
+      request: (sequence) => {
+        if (ops.length > 1) return client.cardkit.v1.card.batchUpdate({ card_id: cardId, actions: ops.map(batchAction), sequence, uuid });
+        const one = op!;
+        if (one.kind === 'replace') return client.cardkit.v1.cardElement.update({ card_id: cardId, element_id: one.elementId, element: one.element, sequence, uuid });
+        if (one.kind === 'patch') return client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: one.elementId, partial_element: one.partial, sequence, uuid });
+        const where = one.anchor ? { type: one.anchor.position, target_element_id: one.anchor.elementId } : { type: 'append' as const };
+        return client.cardkit.v1.cardElement.create({ card_id: cardId, ...where, elements: [one.element], sequence, uuid });
+      },
+    });
+    this.#card = next;
+    this.#budget = budget;
   }
 
   /** Writes the latest text of every element the platform does not have yet; `final` writes it whole. */
   async flush(elements: Iterable<ElementText>, final: boolean): Promise<void> {
-    for (const element of elements) if (element.dirty) await this.#flushElement(element, final);
+    for (const element of elements) {
+      if (!element.dirty) continue;
+      // An empty text whose element the card does not hold (a layout adds it once text arrives): nothing to write.
+      const { text, complete } = element.writable();
+      if (text === '' && complete && this.#card && !elementsById(this.#card).has(element.target)) {
+        element.acknowledge(element.version);
+        continue;
+      }
+      await this.#flushElement(element, final);
+    }
   }
 
   async patch(elementId: string, partial: Record<string, unknown>): Promise<void> {
@@ -113,7 +167,8 @@ export class CardWriter implements CardWrites {
    * whole card is written once more with streaming off (a full update), so the card still ends.
    */
   async close(summary: string | undefined): Promise<void> {
-    const { client, cardId, card, dispatcher, window } = this.#o;
+    const { client, cardId, dispatcher, window } = this.#o;
+    const card = this.#card;
     const config = { streaming_mode: false, ...(summary === undefined ? {} : { summary: { content: summary } }) };
     const uuid = uuidv4();
     try {
@@ -152,7 +207,7 @@ export class CardWriter implements CardWrites {
       if (tableAt > 0) {
         // The part that stays must fit the card too, and the card must take one more element; else it is full first.
         if (!this.#fits(element, text.slice(0, tableAt))) throw this.#full();
-        if (this.#o.budget?.canAddElement === false) throw new CardFull(element);
+        if (this.#budget?.canAddElement === false) throw new CardFull(element);
         await this.#continueInNewElement(element, text.slice(0, tableAt), tableAt, final);
         continue;
       }
@@ -210,13 +265,17 @@ export class CardWriter implements CardWrites {
 
   /** True when `text`, as the element's current part, fits the card (always for an attached card: its size is unknown). */
   #fits(element: ElementText, text: string): boolean {
-    const budget = this.#o.budget;
+    const budget = this.#budget;
     return budget === undefined || jsonBytes(text) <= budget.room(this.#o.elements.values(), element);
+  }
+
+  free(): number {
+    return this.#budget?.free(this.#o.elements.values()) ?? Number.POSITIVE_INFINITY;
   }
 
   /** Bytes the element's current part may take on this card. */
   room(element: ElementText): number {
-    return this.#o.budget?.room(this.#o.elements.values(), element) ?? Number.POSITIVE_INFINITY;
+    return this.#budget?.room(this.#o.elements.values(), element) ?? Number.POSITIVE_INFINITY;
   }
 
   /** Writes `text` as the element's last text in the element it is in, or in `target` (what follows goes elsewhere). */
@@ -238,14 +297,16 @@ export class CardWriter implements CardWrites {
    */
   async #continueInNewElement(element: ElementText, kept: string, cut: number, final: boolean): Promise<void> {
     const { client, cardId, dispatcher } = this.#o;
-    const declaredIds = this.#o.card ? [...elementsById(this.#o.card).keys()] : [];
+    const declaredIds = this.#card ? [...elementsById(this.#card).keys()] : [];
     const elementIds = (this.#taken ??= new Set([...declaredIds, ...this.#o.elements.keys()]));
     const from = element.target;
     await this.writeFinal(element, kept, final);
     const to = continuationId(element.elementId, elementIds);
     elementIds.add(to);
-    const declared = declaredLike(this.#o.card, element.elementId);
-    this.#o.budget?.added({ ...declared, element_id: to, content: '' });
+    const declared = declaredLike(this.#card, element.elementId);
+    // The card as this writer knows it holds the continuation element too (a layout anchors on it, a full update keeps it).
+    if (this.#card) applyOps(this.#card, [{ kind: 'add', element: { ...declared, element_id: to, content: '' }, anchor: { elementId: from, position: 'insert_after' } }]);
+    this.#budget?.added({ ...declared, element_id: to, content: '' });
     const uuid = uuidv4();
     await dispatcher.send({
       api: ADD_ELEMENT,

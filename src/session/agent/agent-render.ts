@@ -1,0 +1,127 @@
+/**
+ * The agent card's elements, as Card JSON 2.0 (reference §14): the reasoning panel, one element per tool
+ * step, the footer. Pure functions of the agent's state; README "The agent card" shows the JSON.
+ */
+import type { Usage } from '../../adapters/index.js';
+import type { ToolStep } from '../answer-report.js';
+import type { ResolvedAgentOptions } from './agent-options.js';
+
+type JsonObject = Record<string, unknown>;
+
+export const REASONING_PANEL_ID = 'agent_thinking';
+export const REASONING_ID = 'reasoning';
+export const FOOTER_ID = 'agent_footer';
+
+/** The element id of the `index`-th step (from 1). */
+export function stepId(index: number): string {
+  return `agent_step_${index}`;
+}
+
+/** The header of a collapsible panel with `title`, its arrow on the right (Feishu's own panels look so). */
+function panelHeader(title: JsonObject): JsonObject {
+  return {
+    title,
+    icon: { tag: 'standard_icon', token: 'down-small-ccm_outlined', size: '16px 16px' },
+    icon_position: 'right',
+    icon_expanded_angle: -180,
+  };
+}
+
+/** The reasoning panel's header: `Thinking…` while the model thinks, `Thought for N s` after. */
+export function reasoningHeader(o: ResolvedAgentOptions, thinking: boolean, thoughtMs: number): JsonObject {
+  const content = thinking ? o.labels.thinking : o.labels.thought(Math.max(1, Math.round(thoughtMs / 1000)));
+  return panelHeader({ tag: 'plain_text', content });
+}
+
+/** The reasoning panel, collapsed, around the streamed `reasoning` markdown element (its text is the session's). */
+export function reasoningPanel(header: JsonObject): JsonObject {
+  return {
+    tag: 'collapsible_panel',
+    element_id: REASONING_PANEL_ID,
+    expanded: false,
+    header,
+    border: { color: 'grey', corner_radius: '5px' },
+    padding: '4px 8px 4px 8px',
+    elements: [{ tag: 'markdown', element_id: REASONING_ID, content: '', text_size: 'notation' }],
+  };
+}
+
+const STATUS_ICON: Record<ToolStep['status'], string> = { running: '⏳', done: '✅', failed: '❌', called: '🔧' };
+
+/** A step's line: icon, name, status, and how long it took once it ended. */
+export function stepLine(o: ResolvedAgentOptions, step: ToolStep): string {
+  if (o.stepTitle) return o.stepTitle(step);
+  const name = step.name === '' ? 'tool' : escapeMarkdown(step.name);
+  const took = step.endedAt === undefined || step.status === 'called' ? '' : ` · ${seconds(step.endedAt - step.startedAt)}`;
+  return `${STATUS_ICON[step.status]} **${name}** · ${o.labels[step.status]}${took}`;
+}
+
+/**
+ * The step's element: a collapsed panel whose title is the step's line and whose body shows its
+ * arguments and result (or error), each cut to its budget; with `details: false`, the line alone.
+ * `compact` forces the line alone (the card is short of room).
+ */
+export function stepElement(o: ResolvedAgentOptions, step: ToolStep, index: number, compact: boolean): JsonObject {
+  const line = stepLine(o, step);
+  if (o.details === false || compact) return { tag: 'markdown', element_id: stepId(index), content: line, text_size: 'notation' };
+  const parts: string[] = [];
+  if (step.input !== undefined && o.details.arguments > 0) parts.push(`**${o.labels.arguments}**\n${fenced(show(step.input), o.details.arguments, 'json')}`);
+  if (step.status === 'done' && step.output !== undefined && o.details.result > 0) parts.push(`**${o.labels.result}**\n${fenced(show(step.output), o.details.result, '')}`);
+  if (step.status === 'failed' && step.error !== undefined) parts.push(`**${o.labels.error}**\n${fenced(step.error, o.details.result, '')}`);
+  return {
+    tag: 'collapsible_panel',
+    element_id: stepId(index),
+    expanded: false,
+    header: panelHeader({ tag: 'markdown', content: line }),
+    border: { color: 'grey', corner_radius: '5px' },
+    padding: '4px 8px 4px 8px',
+    elements: [{ tag: 'markdown', content: parts.length === 0 ? '—' : parts.join('\n'), text_size: 'notation' }],
+  };
+}
+
+/** The footer's line: model, tokens, elapsed time, as asked for; empty when there is nothing to say. */
+export function footerText(o: ResolvedAgentOptions, usage: Usage | undefined, elapsedMs: number): string {
+  if (o.footer === false) return '';
+  const parts: string[] = [];
+  if (o.footer.model !== undefined && o.footer.model !== '') parts.push(escapeMarkdown(o.footer.model));
+  const tokens = usage?.totalTokens ?? (usage?.inputTokens !== undefined || usage?.outputTokens !== undefined ? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0) : undefined);
+  if (o.footer.tokens && tokens !== undefined) parts.push(`${tokens.toLocaleString('en')} tokens`);
+  if (o.footer.elapsed) parts.push(seconds(elapsedMs));
+  return parts.join(' · ');
+}
+
+export function footerElement(text: string): JsonObject {
+  return { tag: 'markdown', element_id: FOOTER_ID, content: `<font color='grey'>${text}</font>`, text_size: 'notation' };
+}
+
+/** `ms` as seconds with one decimal (`0.3 s`, `12.0 s`). */
+function seconds(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+}
+
+/** A value as text: strings as they are, anything else as indented JSON. */
+function show(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value, null, 2) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * `text` cut to `max` characters (never inside a surrogate pair, marked when cut) in a code block whose
+ * fence is longer than any backtick run inside, so no text can close it early.
+ */
+export function fenced(text: string, max: number, info: string): string {
+  const points = Array.from(text);
+  const cut = points.length > max ? `${points.slice(0, max).join('')}\n… (${(points.length - max).toLocaleString('en')} more characters)` : text;
+  const longest = Math.max(0, ...Array.from(cut.matchAll(/`+/g), (m) => m[0].length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return `${fence}${info}\n${cut}\n${fence}`;
+}
+
+/** Markdown markers in a name shown as themselves. */
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_~[\]()<>#|]/g, (c) => `\\${c}`);
+}

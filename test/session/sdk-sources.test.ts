@@ -16,9 +16,9 @@ import type { Emulator } from '../../src/emulator/index.js';
 import { CardSession, type FeishuClient, type ToolStep } from '../../src/index.js';
 import { type AnthropicServer, startAnthropicServer } from '../support/anthropic-server.js';
 import { clientFor } from '../support/client.js';
-import { elementText, useEmulator } from '../support/emulator-http.js';
+import { cardView } from '../support/agent-view.js';
+import { useEmulator } from '../support/emulator-http.js';
 import { type OpenAIServer, startOpenAIServer } from '../support/openai-server.js';
-import { REASONING_CARD } from '../support/session.js';
 
 const ANSWER = ['流式', '回答：', 'the weather ', 'is sunny 🌞', ', 24 °C.'];
 const THINKING = ['The user asks ', 'about the weather; ', '先查一下。'];
@@ -26,12 +26,30 @@ const THINKING = ['The user asks ', 'about the weather; ', '先查一下。'];
 /** What a test checks of every step: its order, name, status and input. */
 const outline = (steps: readonly ToolStep[]) => steps.map(({ id, name, status, input }) => ({ id, name, status, input }));
 
+/** Each step line of an agent card as [name, status] (`✅ **weather** · done · 0.1 s`). */
+function cardSteps(lines: readonly string[]): [string, string][] {
+  return lines.map((line) => {
+    const match = /^\S+ \*\*(.+?)\*\* · (\w+)/.exec(line);
+    if (!match) throw new Error(`not a step line: ${line}`);
+    return [match[1]!.replace(/\\(.)/g, '$1'), match[2]!];
+  });
+}
+
 describe('pipe() reads every SDK', () => {
   let emulator: Emulator;
   useEmulator((started) => ({ emulator } = started));
   const newClient = (): FeishuClient => clientFor(emulator).client;
-  const start = () => CardSession.start(newClient(), { card: REASONING_CARD, extraElementIds: ['thinking'] });
-  const pipeOptions = { reasoningElementId: 'thinking' } as const;
+  /** An agent card: its reasoning panel, one element per tool step, the answer. */
+  const start = () => CardSession.start(newClient(), { agent: true });
+  const pipeOptions = {} as const;
+  /** The card on the emulator holds the exact answer (and reasoning, when given) and one step per tool call, in order, with its status. */
+  const expectCard = (session: CardSession, result: { steps: readonly ToolStep[] }, reasoning?: string) => {
+    const view = cardView(emulator, session.cardId!);
+    expect(view.answer).toBe(ANSWER.join(''));
+    expect(view.reasoning).toBe(reasoning);
+    expect(cardSteps(view.steps)).toEqual(result.steps.map((step) => [step.name, step.status]));
+    return view;
+  };
 
   describe('openai', () => {
     let server: OpenAIServer;
@@ -55,11 +73,10 @@ describe('pipe() reads every SDK', () => {
       const session = await start();
       const stream = await openai.chat.completions.create({ model: 'm', messages: [], stream: true, stream_options: { include_usage: true } });
       const result = await session.pipe(stream, pipeOptions);
-      expect(elementText(emulator, session.cardId!)).toBe(ANSWER.join(''));
-      expect(elementText(emulator, session.cardId!, 'thinking')).toBe(THINKING.join(''));
+      expectCard(session, result, THINKING.join(''));
       expect(outline(result.steps)).toEqual([
-        { id: 'call_a', name: 'weather', status: 'running', input: { city: '北京' } },
-        { id: 'call_b', name: 'clock', status: 'running', input: {} },
+        { id: 'call_a', name: 'weather', status: 'called', input: { city: '北京' } },
+        { id: 'call_b', name: 'clock', status: 'called', input: {} },
       ]);
       expect(result.usage).toMatchObject({ inputTokens: 30, outputTokens: 12 });
       expect(result.finishReason).toBe('tool_calls');
@@ -71,17 +88,16 @@ describe('pipe() reads every SDK', () => {
       const session = await start();
       const stream = await openai.responses.create({ model: 'm', input: 'q', stream: true });
       const result = await session.pipe(stream, pipeOptions);
-      expect(elementText(emulator, session.cardId!)).toBe(ANSWER.join(''));
-      expect(elementText(emulator, session.cardId!, 'thinking')).toBe(THINKING.join(''));
-      expect(outline(result.steps)).toEqual([{ id: 'call_r', name: 'search', status: 'running', input: { q: 'x' } }]);
+      expectCard(session, result, THINKING.join(''));
+      expect(outline(result.steps)).toEqual([{ id: 'call_r', name: 'search', status: 'called', input: { q: 'x' } }]);
     });
 
     it("a helper stream's toReadableStream() bytes read as the events they carry, not as JSON text", async () => {
       server.script = { answer: ANSWER };
       const session = await start();
       const stream = await openai.chat.completions.create({ model: 'm', messages: [], stream: true });
-      await session.pipe(stream.toReadableStream());
-      expect(elementText(emulator, session.cardId!)).toBe(ANSWER.join(''));
+      const result = await session.pipe(stream.toReadableStream());
+      expectCard(session, result);
     });
   });
 
@@ -103,9 +119,8 @@ describe('pipe() reads every SDK', () => {
       };
       const session = await start();
       const result = await session.pipe(anthropic.messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 100, messages: [{ role: 'user', content: 'q' }] }), pipeOptions);
-      expect(elementText(emulator, session.cardId!)).toBe(ANSWER.join(''));
-      expect(elementText(emulator, session.cardId!, 'thinking')).toBe(THINKING.join(''));
-      expect(outline(result.steps)).toEqual([{ id: 'toolu_01', name: 'weather', status: 'running', input: { city: '北京' } }]);
+      expectCard(session, result, THINKING.join(''));
+      expect(outline(result.steps)).toEqual([{ id: 'toolu_01', name: 'weather', status: 'called', input: { city: '北京' } }]);
       expect(result.usage).toMatchObject({ inputTokens: 40, outputTokens: 20 });
       expect(result.finishReason).toBe('tool_use');
     });
@@ -162,8 +177,7 @@ describe('pipe() reads every SDK', () => {
     it('streamText().fullStream of an agent: the tool that ran is done, the one that threw failed', async () => {
       const session = await start();
       const result = await session.pipe(agent().fullStream, pipeOptions);
-      expect(elementText(emulator, session.cardId!)).toBe(ANSWER.join(''));
-      expect(elementText(emulator, session.cardId!, 'thinking')).toBe(THINKING.join(''));
+      expectCard(session, result, THINKING.join(''));
       expect(outline(result.steps)).toEqual([
         { id: 'c1', name: 'weather', status: 'done', input: { city: '北京' } },
         { id: 'c2', name: 'stations', status: 'failed', input: { city: '北京' } },
@@ -176,11 +190,12 @@ describe('pipe() reads every SDK', () => {
 
     it('textStream (plain strings) and the UI message stream', async () => {
       const plain = await start();
-      await plain.pipe(agent().textStream);
-      expect(elementText(emulator, plain.cardId!)).toBe(ANSWER.join(''));
+      const plainResult = await plain.pipe(agent().textStream);
+      expectCard(plain, plainResult);
+      expect(plainResult.steps).toEqual([]);
       const ui = await start();
       const result = await ui.pipe(agent().toUIMessageStream(), pipeOptions);
-      expect(elementText(emulator, ui.cardId!)).toBe(ANSWER.join(''));
+      expectCard(ui, result, THINKING.join(''));
       expect(result.steps.map((step) => step.status)).toEqual(['done', 'failed']);
     });
 
@@ -203,9 +218,8 @@ describe('pipe() reads every SDK', () => {
       });
       const session = await start();
       const result = await session.pipe(await model.stream('q'), pipeOptions);
-      expect(elementText(emulator, session.cardId!)).toBe(ANSWER.join(''));
-      expect(elementText(emulator, session.cardId!, 'thinking')).toBe(THINKING.join(''));
-      expect(outline(result.steps)).toEqual([{ id: 'lc_1', name: 'weather', status: 'running', input: { city: '北京' } }]);
+      expectCard(session, result, THINKING.join(''));
+      expect(outline(result.steps)).toEqual([{ id: 'lc_1', name: 'weather', status: 'called', input: { city: '北京' } }]);
     });
 
     it("a chain's streamEvents: the tool run is a step, done with its output; the model's text is the answer", async () => {
@@ -221,7 +235,7 @@ describe('pipe() reads every SDK', () => {
       });
       const session = await start();
       const result = await session.pipe(chain.streamEvents('q', { version: 'v2' }), pipeOptions);
-      expect(elementText(emulator, session.cardId!)).toBe(ANSWER.join(''));
+      expectCard(session, result);
       expect(result.steps.map(({ name, status, output }) => ({ name, status, output }))).toEqual([{ name: 'weather', status: 'done', output: '北京: sunny' }]);
     });
   });

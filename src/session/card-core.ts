@@ -158,7 +158,7 @@ export class CardCore {
       // The layout's changes first: an element a text streams into may be one it adds.
       const card = this.writer.card;
       if (this.#layout && card) {
-        await this.writer.apply(this.#layout.ops(card, final, this.writer.free()));
+        await this.writer.apply(this.#layout.ops(card, final, this.writer.free()), final);
         this.#layout.applied();
         if (this.#layout.full) throw new CardFull(largestText(this.elements.values()));
       }

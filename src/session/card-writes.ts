@@ -31,7 +31,7 @@ export interface CardWrites {
   /** The card as the platform has it, its streamed texts aside (undefined for an attached card). */
   readonly card: Readonly<Record<string, unknown>> | undefined;
   /** Changes the card's structure (a layout's ops) before the texts' next write; a card they would overfill is full. */
-  apply(ops: readonly CardOp[]): Promise<void>;
+  apply(ops: readonly CardOp[], urgent?: boolean): Promise<void>;
 }
 
 /** Tables a markdown element may hold (reference §27: 4 per markdown component). */

@@ -70,7 +70,7 @@ export class CardWriter implements CardWrites {
    * Changes the card's structure (a layout's ops), in order with the texts: one op through its element
    * endpoint, several in one batch_update. Ops that would not fit the card make it full first.
    */
-  async apply(ops: readonly CardOp[]): Promise<void> {
+  async apply(ops: readonly CardOp[], urgent = false): Promise<void> {
     if (ops.length === 0) return;
     const { client, cardId, dispatcher } = this.#o;
     const card = this.#card;
@@ -84,7 +84,7 @@ export class CardWriter implements CardWrites {
     await dispatcher.send({
       api: ops.length > 1 ? BATCH : op!.kind === 'add' ? ADD_ELEMENT : op!.kind === 'replace' ? UPDATE_ELEMENT : PATCH,
       cardId,
-      urgent: false,
+      urgent,
       keyed: true,
       request: (sequence) => {
         if (ops.length > 1) return client.cardkit.v1.card.batchUpdate({ card_id: cardId, actions: ops.map(batchAction), sequence, uuid });

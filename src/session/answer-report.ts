@@ -96,6 +96,11 @@ export class AnswerReport {
     }
   }
 
+  /** True when a step with this call id was reported. */
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
   /** The answer ended: a step still running was only called (`called`), or cut short by an abort (`failed`). */
   settle(aborted: boolean): void {
     for (const step of this.steps) {

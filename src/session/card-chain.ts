@@ -155,7 +155,8 @@ export class CardChain {
   async #rollOver(full: CardFull): Promise<void> {
     const old = this.core;
     const { o, events } = this.#context;
-    const next = await rollOver({ o, template: this.#template! }, old, full, (card) =>
+    const layout = this.#context.layout;
+    const next = await rollOver({ o, template: this.#template!, ...(layout ? { layout } : {}) }, old, full, (card) =>
       this.#openCard(
         {
           sequence: 0,

@@ -27,6 +27,8 @@ export interface CardLayout {
   ops(card: Readonly<JsonObject>, final: boolean, free: number): CardOp[];
   /** The ops of the last `ops()` call are on the card (a card that was full first never got them: asked again on the next card). */
   applied(): void;
+  /** The changes a card needs before it is closed while the answer goes on in a continuation card. */
+  closing(card: Readonly<JsonObject>): CardOp[];
   /** The last `ops()` left out what the card had no room for: the answer goes on in a continuation card, where it is shown. */
   readonly full: boolean;
 }

@@ -270,6 +270,7 @@ export class CardSession {
   #toolEvent(event: AnswerEvent & { id: string }): void {
     if (typeof event.id !== 'string' || event.id === '') throw new TypeError(`a tool call id must be a non-empty string; received ${typeOf(event.id)}`);
     this.#requireOpen('report a tool step');
+    if (!this.#report.has(event.id)) throw new TypeError(`no tool call with id ${JSON.stringify(event.id)} was streamed into this session`);
     this.#report.take(event);
     if (this.#agent) this.#chain.core.queueFlush();
   }

@@ -100,9 +100,10 @@ export class MessageWriter implements CardWrites {
     if (ops.length === 0) return Promise.resolve();
     const card = structuredClone(this.#card);
     applyOps(card, ops);
+    // The layout sized its ops to the room the card has; texts that outgrow the card are the flush's to roll over.
     const budget = this.#measure(card);
     const all = [...this.#o.elements.values()];
-    if (budget.free(all) < 0 || !budget.withinElements) throw new CardFull(largestText(all));
+    if (!budget.withinElements) throw new CardFull(largestText(all));
     this.#card = card;
     this.#budget = budget;
     this.#changed = true;
@@ -167,7 +168,10 @@ export class MessageWriter implements CardWrites {
     const placements = new Map<string, Placement>();
     // A text that grew past its element's tables or past the card while the patch waited: decide again.
     if (recheck && this.#budget.free(this.#o.elements.values()) < 0) throw new DecideAgain();
+    const present = elementsById(card);
     for (const [id, element] of this.#o.elements) {
+      // A text whose element the card does not hold yet (a layout adds it with the next patch) stays unwritten.
+      if (!present.has(id)) continue;
       const fixed = this.#finals.get(element);
       const { text, complete } = fixed === undefined ? element.writable() : { text: fixed, complete: true };
       if (recheck && fixed === undefined && tableCutOf(element, text) > 0) throw new DecideAgain();

@@ -6,6 +6,7 @@
  * to the same message; every streamed text goes on there from where it stopped.
  */
 import type { CardCore } from './card-core.js';
+import type { CardLayout } from './card-ops.js';
 import { continuationCard, elementsById } from './card-template.js';
 import { jsonBytes, safeCut } from './markdown-cut.js';
 import type { ResolvedSessionOptions } from './options.js';
@@ -16,6 +17,8 @@ export interface RolloverContext {
   o: ResolvedSessionOptions;
   /** The card the session created first (the continuation is built from it). */
   template: Record<string, unknown>;
+  /** The layout, if any: what a card closed mid-answer should show (`closing`). */
+  layout?: CardLayout;
 }
 
 export interface RolledOverTo {
@@ -52,6 +55,7 @@ export async function rollOver(context: RolloverContext, old: CardCore, full: Ca
   const kept = physical.slice(0, cut.index) + cut.close;
   for (const { e, text, absent } of others) if (!absent && (e.dirty || e === main)) await old.writer.writeFinal(e, e === main ? text + note : text);
   if (!absent) await old.writer.writeFinal(element, element === main ? kept + note : kept);
+  if (context.layout && old.writer.card) await old.writer.apply(context.layout.closing(old.writer.card), true);
   await old.writer.close(summarize(element === main ? kept : (others.find(({ e }) => e === main)?.text ?? '')));
   old.retire();
   for (const { e, text } of others) e.continueOnNextCard(text.length, '');

@@ -77,8 +77,9 @@ export class CardWriter implements CardWrites {
     if (!card) throw new Error('an attached card has no layout');
     const next = structuredClone(card);
     applyOps(next, ops);
+    // The layout sized its ops to the room the card has; texts that outgrow the card are the texts' write's to roll over.
     const budget = new CardBudget(next, this.#o.elements.keys());
-    if (budget.free(this.#o.elements.values()) < 0 || !budget.withinElements) throw this.#full();
+    if (!budget.withinElements) throw this.#full();
     const uuid = uuidv4();
     const [op] = ops;
     await dispatcher.send({
@@ -103,10 +104,11 @@ export class CardWriter implements CardWrites {
   async flush(elements: Iterable<ElementText>, final: boolean): Promise<void> {
     for (const element of elements) {
       if (!element.dirty) continue;
-      // An empty text whose element the card does not hold (a layout adds it once text arrives): nothing to write.
-      const { text, complete } = element.writable();
-      if (text === '' && complete && this.#card && !elementsById(this.#card).has(element.target)) {
-        element.acknowledge(element.version);
+      // A text whose element the card does not hold yet: a layout adds it (the reasoning panel) before the
+      // next write, which the text's arrival queued. An empty one has nothing to write.
+      if (this.#card && !elementsById(this.#card).has(element.target)) {
+        const { text, complete } = element.writable();
+        if (text === '' && complete) element.acknowledge(element.version);
         continue;
       }
       await this.#flushElement(element, final);

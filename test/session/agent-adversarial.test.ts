@@ -306,11 +306,12 @@ describe('the agent card, adversarially', () => {
       expect(cardView(emulator, session.cardId!).steps).toEqual(['🔧 **lookup** · called']);
     });
 
-    it('toolResult() for an id no source announced adds no phantom step to the card', async () => {
+    it('toolResult() for an id no source announced is a TypeError at the call and adds no phantom step to the card', async () => {
       const session = await start();
       await session.pipe(run([{ starts: 'c1', name: 'real' }, { answer: 'Answer.' }]), { finish: false });
       session.toolResult('c1', 'ok');
-      session.toolResult('nobody-called-this', 'ghost');
+      expect(() => session.toolResult('nobody-called-this', 'ghost')).toThrow(TypeError);
+      expect(() => session.toolError('nobody-called-this', 'ghost')).toThrow(/no tool call with id "nobody-called-this"/);
       const result = await session.finish();
       expectSound(emulator, result, 'Answer.');
       expect(cardView(emulator, session.cardId!).steps).toEqual([expect.stringMatching(/^✅ \*\*real\*\* · done/)]);
@@ -366,7 +367,8 @@ describe('the agent card, adversarially', () => {
     });
 
     it('a stepTitle that returns 40 KB does not roll cards over without end', async () => {
-      const session = await start({ agent: { stepTitle: (step) => `${step.name} ${'y'.repeat(40_000)}` } });
+      // The line keeps the default's status icon so the shared checks can read it; the rest is 40 KB.
+      const session = await start({ agent: { stepTitle: (step) => `${step.status === 'done' ? '✅' : '⏳'} ${step.name} ${'y'.repeat(40_000)}` } });
       const storm = watchStorm(session);
       const outcome = await storm.race(session.pipe(run([{ call: 'c1', name: 'big', input: {}, result: 'ok' }, { answer: 'Fine.' }])));
       expect(outcome, `cards made: ${storm.cards()}`).not.toBe('storm');
@@ -387,14 +389,15 @@ describe('the agent card, adversarially', () => {
       expectSound(emulator, result, 'Answer.');
     });
 
-    it('a 20,000-character plain tool name fits a fresh card: shown whole, once, done', async () => {
+    it('a 20,000-character plain tool name fits a fresh card: shown cut to 100 characters, once, done', async () => {
       const session = await start();
       const storm = watchStorm(session);
       const name = 'n'.repeat(20_000);
       const outcome = await storm.race(session.pipe(run([{ answer: 'Before. ' }, { call: 'c1', name, input: {}, result: 'ok' }, { answer: 'After.' }])));
       expect(outcome, `cards made: ${storm.cards()}`).not.toBe('storm');
       const views = expectSound(emulator, outcome as SessionResult, 'Before. After.');
-      expect(views.flatMap((v) => v.steps).filter((line) => line.includes(name))).toHaveLength(1);
+      expect(views.flatMap((v) => v.steps).filter((line) => line.includes(`${'n'.repeat(100)}…`))).toHaveLength(1);
+      expect(views.flatMap((v) => v.steps).filter((line) => line.includes('n'.repeat(101)))).toEqual([]);
     });
 
     it('arguments of emoji and surrogate pairs are cut at a code point, never half a pair', async () => {

@@ -105,7 +105,7 @@ export class AgentCard implements CardLayout {
 
     // What the card can take: details while they leave room for the texts, one line when short, and what
     // does not fit even so waits for the next card (the layout says the card is full, and the answer rolls over).
-    let elements = countElements(card) + ops.length;
+    let elements = countElements(card) + ops.reduce((n, op) => n + (op.kind === 'add' ? countOf(op.element) : 0), 0);
     const fits = (size: number, count: number) => bytes + size <= free - MARGIN_BYTES && elements + count <= MAX_LAYOUT_ELEMENTS;
     let waiting = false;
     steps.forEach((step, i) => {
@@ -118,15 +118,22 @@ export class AgentCard implements CardLayout {
       const detailed = stepElement(this.#o, step, i + 1, false);
       const line = stepElement(this.#o, step, i + 1, true);
       if (!onCard) {
-        if (waiting) return; // keeps the steps in order
-        const roomy = free - bytes - byteSize(detailed) > KEEP_FOR_TEXT_BYTES;
-        const element = roomy && fits(byteSize(detailed), countElements({ schema: '2.0', body: { elements: [detailed] } })) ? detailed : line;
+        // A running step carried from an earlier card is shown again only where there is room: it never
+        // makes a card full (running steps that outnumber a card would otherwise roll cards over without end).
+        // Once it ends it is shown wherever the answer is, like a new step: every step ends on a card.
+        const carried = shown !== undefined && !ended;
+        if (waiting && !carried) return; // keeps the new steps in order
+        // Details while they leave room for the texts and use at most half the card's elements; carried steps are lines.
+        const roomy = !carried && free - bytes - byteSize(detailed) > KEEP_FOR_TEXT_BYTES && elements + countOf(detailed) <= MAX_LAYOUT_ELEMENTS / 2;
+        const element = roomy && fits(byteSize(detailed), countOf(detailed)) ? detailed : line;
+        // Carried steps take at most half of what the new card has: the rest is for what comes next.
+        if (carried && !fits(byteSize(element) + (free - MARGIN_BYTES) / 2, countOf(element) + MAX_LAYOUT_ELEMENTS / 2)) return;
         if (element === line && !fits(byteSize(line), 1)) {
-          waiting = true;
+          if (!carried) waiting = true;
           return;
         }
         add(element, answerId);
-        elements += element === line ? 1 : 2;
+        elements += countOf(element);
       } else {
         // A step shown as one line stays one line; details that no longer fit give way to the line.
         const wanted = onCard.tag === 'markdown' || !fits(byteSize(detailed) - byteSize(onCard), 0) ? line : detailed;
@@ -148,6 +155,14 @@ export class AgentCard implements CardLayout {
     return ops;
   }
 
+  /** A card closed mid-answer: its reasoning panel says how long the model thought so far, not "Thinking…". */
+  closing(card: Readonly<JsonObject>): CardOp[] {
+    const panel = elementsById(card as JsonObject).get(REASONING_PANEL_ID);
+    if (!panel) return [];
+    const header = reasoningHeader(this.#o, false, this.thoughtMs);
+    return JSON.stringify(panel.header) === JSON.stringify(header) ? [] : [{ kind: 'patch', elementId: REASONING_PANEL_ID, partial: { header } }];
+  }
+
   /** The card has no room for what the layout still has to show: the answer goes on in a continuation card. */
   get full(): boolean {
     return this.#waiting;
@@ -163,6 +178,11 @@ export class AgentCard implements CardLayout {
     this.#thoughtMs += now - this.#thinkingSince;
     this.#thinkingSince = undefined;
   }
+}
+
+/** Elements and components of `element` as the 200-per-card limit counts them (its header's title and icon too). */
+function countOf(element: JsonObject): number {
+  return countElements({ schema: '2.0', body: { elements: [element] } });
 }
 
 function byteSize(element: JsonObject): number {

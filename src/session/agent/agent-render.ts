@@ -11,6 +11,10 @@ type JsonObject = Record<string, unknown>;
 export const REASONING_PANEL_ID = 'agent_thinking';
 export const REASONING_ID = 'reasoning';
 export const FOOTER_ID = 'agent_footer';
+/** A tool's or model's name is shown up to this many characters. */
+const MAX_NAME_CHARS = 100;
+/** A step line from `stepTitle` is shown up to this many characters. */
+const MAX_LINE_CHARS = 500;
 
 /** The element id of the `index`-th step (from 1). */
 export function stepId(index: number): string {
@@ -29,8 +33,8 @@ function panelHeader(title: JsonObject): JsonObject {
 
 /** The reasoning panel's header: `Thinking…` while the model thinks, `Thought for N s` after. */
 export function reasoningHeader(o: ResolvedAgentOptions, thinking: boolean, thoughtMs: number): JsonObject {
-  const content = thinking ? o.labels.thinking : o.labels.thought(Math.max(1, Math.round(thoughtMs / 1000)));
-  return panelHeader({ tag: 'plain_text', content });
+  const content = thinking ? o.labels.thinking : String(o.labels.thought(Math.max(1, Math.round(thoughtMs / 1000))));
+  return panelHeader({ tag: 'plain_text', content: clip(content, MAX_LINE_CHARS) });
 }
 
 /** The reasoning panel, collapsed, around the streamed `reasoning` markdown element (its text is the session's). */
@@ -50,10 +54,10 @@ const STATUS_ICON: Record<ToolStep['status'], string> = { running: '⏳', done: 
 
 /** A step's line: icon, name, status, and how long it took once it ended. */
 export function stepLine(o: ResolvedAgentOptions, step: ToolStep): string {
-  if (o.stepTitle) return o.stepTitle(step);
-  const name = step.name === '' ? 'tool' : escapeMarkdown(step.name);
+  if (o.stepTitle) return clip(String(o.stepTitle(step)), MAX_LINE_CHARS);
+  const name = step.name === '' ? 'tool' : escapeMarkdown(clip(step.name, MAX_NAME_CHARS));
   const took = step.endedAt === undefined || step.status === 'called' ? '' : ` · ${seconds(step.endedAt - step.startedAt)}`;
-  return `${STATUS_ICON[step.status]} **${name}** · ${o.labels[step.status]}${took}`;
+  return clip(`${STATUS_ICON[step.status]} **${name}** · ${o.labels[step.status]}${took}`, MAX_LINE_CHARS);
 }
 
 /**
@@ -65,9 +69,9 @@ export function stepElement(o: ResolvedAgentOptions, step: ToolStep, index: numb
   const line = stepLine(o, step);
   if (o.details === false || compact) return { tag: 'markdown', element_id: stepId(index), content: line, text_size: 'notation' };
   const parts: string[] = [];
-  if (step.input !== undefined && o.details.arguments > 0) parts.push(`**${o.labels.arguments}**\n${fenced(show(step.input), o.details.arguments, 'json')}`);
-  if (step.status === 'done' && step.output !== undefined && o.details.result > 0) parts.push(`**${o.labels.result}**\n${fenced(show(step.output), o.details.result, '')}`);
-  if (step.status === 'failed' && step.error !== undefined) parts.push(`**${o.labels.error}**\n${fenced(step.error, o.details.result, '')}`);
+  if (step.input !== undefined && o.details.arguments > 0) parts.push(`**${clip(o.labels.arguments, MAX_NAME_CHARS)}**\n${fenced(show(step.input), o.details.arguments, 'json')}`);
+  if (step.status === 'done' && step.output !== undefined && o.details.result > 0) parts.push(`**${clip(o.labels.result, MAX_NAME_CHARS)}**\n${fenced(show(step.output), o.details.result, '')}`);
+  if (step.status === 'failed' && step.error !== undefined) parts.push(`**${clip(o.labels.error, MAX_NAME_CHARS)}**\n${fenced(step.error, o.details.result, '')}`);
   return {
     tag: 'collapsible_panel',
     element_id: stepId(index),
@@ -83,7 +87,7 @@ export function stepElement(o: ResolvedAgentOptions, step: ToolStep, index: numb
 export function footerText(o: ResolvedAgentOptions, usage: Usage | undefined, elapsedMs: number): string {
   if (o.footer === false) return '';
   const parts: string[] = [];
-  if (o.footer.model !== undefined && o.footer.model !== '') parts.push(escapeMarkdown(o.footer.model));
+  if (o.footer.model !== undefined && o.footer.model !== '') parts.push(escapeMarkdown(clip(o.footer.model, MAX_NAME_CHARS)));
   const tokens = usage?.totalTokens ?? (usage?.inputTokens !== undefined || usage?.outputTokens !== undefined ? (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0) : undefined);
   if (o.footer.tokens && tokens !== undefined) parts.push(`${tokens.toLocaleString('en')} tokens`);
   if (o.footer.elapsed) parts.push(seconds(elapsedMs));
@@ -92,6 +96,12 @@ export function footerText(o: ResolvedAgentOptions, usage: Usage | undefined, el
 
 export function footerElement(text: string): JsonObject {
   return { tag: 'markdown', element_id: FOOTER_ID, content: `<font color='grey'>${text}</font>`, text_size: 'notation' };
+}
+
+/** At most `max` characters of `text` (whole code points), `…` when cut: a line never outgrows a card. */
+function clip(text: string, max: number): string {
+  const points = Array.from(text.slice(0, max * 2 + 2));
+  return points.length > max ? `${points.slice(0, max).join('')}…` : points.join('');
 }
 
 /** `ms` as seconds with one decimal (`0.3 s`, `12.0 s`). */

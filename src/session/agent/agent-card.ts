@@ -157,7 +157,7 @@ export class AgentCard implements CardLayout {
 
   /** A card closed mid-answer: its reasoning panel says how long the model thought so far, not "Thinking…". */
   closing(card: Readonly<JsonObject>): CardOp[] {
-    const panel = elementsById(card as JsonObject).get(REASONING_PANEL_ID);
+    const panel = elementsById(card).get(REASONING_PANEL_ID);
     if (!panel) return [];
     const header = reasoningHeader(this.#o, false, this.thoughtMs);
     return JSON.stringify(panel.header) === JSON.stringify(header) ? [] : [{ kind: 'patch', elementId: REASONING_PANEL_ID, partial: { header } }];

@@ -40,7 +40,7 @@ export async function rollOver(context: RolloverContext, old: CardCore, full: Ca
   const others = [...old.elements.values()]
     .filter((e) => e !== element)
     .map((e) => {
-      if (onCard && !onCard.has(e.target)) return { e, text: '', absent: true };
+      if (onCard && !onCard.has(e.elementId)) return { e, text: '', absent: true };
       const whole = e.writable().text;
       const tables = tableCutOf(e, whole);
       return { e, text: tables > 0 ? whole.slice(0, tables) : whole, absent: false };
@@ -50,7 +50,7 @@ export async function rollOver(context: RolloverContext, old: CardCore, full: Ca
   // As much as fits, and never a fifth table in the element (a full card may not take a continuation element).
   const fitting = safeCut(physical, { maxBytes: Math.max(room, 64) });
   const tableAt = tableCutOf(element, physical);
-  const absent = onCard !== undefined && !onCard.has(element.target);
+  const absent = onCard !== undefined && !onCard.has(element.elementId);
   const cut = absent ? { index: 0, close: '', reopen: '' } : tableAt > 0 && tableAt < fitting.index ? { index: tableAt, close: '', reopen: '' } : fitting;
   const kept = physical.slice(0, cut.index) + cut.close;
   for (const { e, text, absent } of others) if (!absent && (e.dirty || e === main)) await old.writer.writeFinal(e, e === main ? text + note : text);

@@ -106,7 +106,7 @@ export class CardWriter implements CardWrites {
       if (!element.dirty) continue;
       // A text whose element the card does not hold yet: a layout adds it (the reasoning panel) before the
       // next write, which the text's arrival queued. An empty one has nothing to write.
-      if (this.#card && !elementsById(this.#card).has(element.target)) {
+      if (this.#card && !elementsById(this.#card).has(element.elementId)) {
         const { text, complete } = element.writable();
         if (text === '' && complete) element.acknowledge(element.version);
         continue;

@@ -1,7 +1,9 @@
 /**
- * The demo's card (Card JSON 2.0): a header with the question, a collapsible "thinking" panel streamed
- * with the model's reasoning (when there is any), the answer, and a small footer written when the answer
- * is complete.
+ * The demo's cards. By default the library's agent card (`CardSession.start({ agent })`), which the
+ * session builds itself: a collapsed reasoning panel, one element per tool step, the answer and a footer;
+ * `agentOutline` reads it back as a reader sees it. With `--plain`, the demo's own card (Card JSON 2.0):
+ * a header with the question, a collapsible "thinking" panel streamed with the model's reasoning (when
+ * there is any), the answer, and a small footer written when the answer is complete.
  */
 import { truncate } from './terminal.js';
 
@@ -62,4 +64,83 @@ export function elementContent(card: unknown, elementId: string): string | undef
   };
   visit(card, 0);
   return found;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The agent card, as the library builds it (README "The agent card")
+
+/** The agent card's element ids: the collapsed reasoning panel, the reasoning inside it, the footer, each step. */
+export const AGENT_THINKING_PANEL_ID = 'agent_thinking';
+export const AGENT_REASONING_ID = 'reasoning';
+export const AGENT_FOOTER_ID = 'agent_footer';
+const AGENT_STEP_ID = /^agent_step_(\d+)$/;
+/** The reasoning panel's title once the model moved on (the default label). */
+export const THOUGHT_TITLE = /^Thought for \d+ s$/;
+
+/** One tool step as its element shows it. */
+export interface OutlineStep {
+  elementId: string;
+  /** The step's line as markdown, e.g. `🔧 **search\_docs** · called`. */
+  line: string;
+  /** Read back from the default line (icon, name, status, duration); undefined when it has another shape. */
+  icon: string | undefined;
+  name: string | undefined;
+  status: string | undefined;
+  seconds: number | undefined;
+  /** What the step's collapsed panel holds (arguments, result); undefined for a one-line step. */
+  details: string | undefined;
+}
+
+/** An agent card as a reader sees it. */
+export interface AgentOutline {
+  /** The top-level element ids, in order. */
+  order: string[];
+  /** The reasoning panel's title, and whether it is collapsed; undefined when the card has no panel. */
+  thinking: { title: string; expanded: boolean } | undefined;
+  reasoning: string | undefined;
+  steps: OutlineStep[];
+  /** The answer, joined across its continuation elements (`answer`, `answer_2`, …). */
+  answer: string | undefined;
+  /** The footer's text, without its grey font tag. */
+  footer: string | undefined;
+}
+
+/** Reads an agent card (Card JSON 2.0, a CardKit card or a message card's content); undefined when it is none. */
+export function agentOutline(card: unknown): AgentOutline | undefined {
+  const body = isRecord(card) && isRecord(card.body) ? card.body : undefined;
+  const elements = Array.isArray(body?.elements) ? body.elements.filter(isRecord) : [];
+  const outline: AgentOutline = { order: [], thinking: undefined, reasoning: undefined, steps: [], answer: undefined, footer: undefined };
+  for (const element of elements) {
+    const id = typeof element.element_id === 'string' ? element.element_id : '';
+    outline.order.push(id);
+    const title = isRecord(element.header) && isRecord(element.header.title) ? element.header.title.content : undefined;
+    const children = Array.isArray(element.elements) ? element.elements.filter(isRecord) : [];
+    if (id === AGENT_THINKING_PANEL_ID) {
+      outline.thinking = { title: typeof title === 'string' ? title : '', expanded: element.expanded === true };
+      outline.reasoning = elementContent(element, AGENT_REASONING_ID);
+    } else if (AGENT_STEP_ID.test(id)) {
+      const panel = element.tag === 'collapsible_panel';
+      const text = panel ? title : element.content;
+      const line = typeof text === 'string' ? text : '';
+      const details = panel && typeof children[0]?.content === 'string' ? children[0].content : undefined;
+      outline.steps.push({ elementId: id, line, ...parseStepLine(line), details });
+    } else if ((id === ANSWER_ID || /^answer_\d+$/.test(id)) && typeof element.content === 'string') {
+      outline.answer = (outline.answer ?? '') + element.content;
+    } else if (id === AGENT_FOOTER_ID && typeof element.content === 'string') {
+      outline.footer = element.content.replace(/^<font color='grey'>([\s\S]*)<\/font>$/, '$1');
+    }
+  }
+  const isAgent = outline.thinking !== undefined || outline.steps.length > 0 || outline.footer !== undefined;
+  return isAgent ? outline : undefined;
+}
+
+/** The default step line `⏳ **name** · status · 1.2 s` read back (the name's markdown escapes undone). */
+function parseStepLine(line: string): Pick<OutlineStep, 'icon' | 'name' | 'status' | 'seconds'> {
+  const match = /^(\S+) \*\*((?:\\.|[^*\\])*)\*\* · (\w+)(?: · (\d+(?:\.\d+)?) s)?$/u.exec(line);
+  if (!match) return { icon: undefined, name: undefined, status: undefined, seconds: undefined };
+  return { icon: match[1], name: match[2]!.replace(/\\(.)/g, '$1'), status: match[3], seconds: match[4] === undefined ? undefined : Number(match[4]) };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

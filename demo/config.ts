@@ -33,6 +33,11 @@ export interface DemoConfig {
   tokensPerSecond: number;
   /** Stream the model's reasoning into a collapsible "thinking" panel. */
   reasoning: boolean;
+  /**
+   * Which card: the library's agent card (`start({ agent })`: reasoning panel, one element per tool step,
+   * the answer, a footer), or (`--plain`) the demo's own card with the answer, reasoning and footer elements.
+   */
+  card: 'agent' | 'plain';
   keep: boolean;
   json: boolean;
 }
@@ -69,6 +74,8 @@ Options
   --clock-speed <x>        speed of the emulator's clock (default ${DEFAULT_LONG_CLOCK_SPEED} with --minutes, else 1)
   --rate <tokens/s>        speed of the embedded model (default 60; or env DEMO_TOKENS_PER_SECOND)
   --no-reasoning           no "thinking" panel (shown by default with the embedded model)
+  --plain                  the demo's own card (answer, thinking panel, footer) instead of the agent card
+                           (the library's start({ agent }): thinking panel, one line per tool step, answer, footer)
   --reasoning              a "thinking" panel for a real model's reasoning too
   --keep                   keep the emulator and its preview running after the answer, until Ctrl-C
   --json                   print only the final summary, as one JSON line
@@ -135,6 +142,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     clockSpeed,
     tokensPerSecond,
     reasoning,
+    card: flags.plain === true ? 'plain' : 'agent',
     keep: flags.keep === true,
     json: flags.json === true,
   };
@@ -157,6 +165,7 @@ function parseFlags(argv: readonly string[]) {
         rate: { type: 'string' },
         reasoning: { type: 'boolean' },
         'no-reasoning': { type: 'boolean' },
+        plain: { type: 'boolean' },
         keep: { type: 'boolean' },
         json: { type: 'boolean' },
       },

@@ -1,7 +1,9 @@
 /**
  * One conversation: ask the model (a real `openai` client, chat or Responses, streaming) and pipe its
  * answer into a new card through a `CardSession` (a CardKit card, or a message card), noting on the way
- * what the progress line and the summary show. The card is created while the model starts thinking, so
+ * what the progress line and the summary show. The card is the library's agent card (`start({ agent })`:
+ * the reasoning in a collapsed panel, one element per tool step, the answer, a footer with the model's
+ * name), or with `--plain` the demo's own card. The card is created while the model starts thinking, so
  * neither waits for the other.
  */
 import type OpenAI from 'openai';
@@ -16,9 +18,10 @@ import {
   type SessionResult,
   type SessionTransport,
 } from '../src/index.js';
-import { ANSWER_ID, FOOTER_ID, THINKING_ID, demoCard, footerText } from './card.js';
-import type { Api } from './config.js';
+import { AGENT_REASONING_ID, ANSWER_ID, FOOTER_ID, THINKING_ID, demoCard, footerText } from './card.js';
+import type { Api, DemoConfig } from './config.js';
 import { Tracker } from './progress.js';
+import { truncate } from './terminal.js';
 
 /** A card as sent: a CardKit card and the message showing it, or a message card (`cardId` null). */
 export interface SentCard {
@@ -38,6 +41,8 @@ export interface ConversationOptions {
   transport: SessionTransport;
   /** Stream reasoning into the card's "thinking" panel. */
   reasoning: boolean;
+  /** The library's agent card (default), or the demo's own card (`--plain`). */
+  card: DemoConfig['card'];
   /** Ask the model for a reasoning summary (Responses API, real model). */
   askReasoning: boolean;
   /** The session's clock (the emulator's when it runs fast). */
@@ -72,8 +77,14 @@ export interface ConversationOutcome {
 
 const INSTRUCTIONS = 'You are a helpful assistant in a Feishu chat. Answer in Markdown (lists, tables and code blocks are fine).';
 
+/** The element the reasoning streams into: the agent card's panel holds `reasoning`, the demo's own card `thinking`. */
+export function reasoningElementOf(card: DemoConfig['card']): string {
+  return card === 'agent' ? AGENT_REASONING_ID : THINKING_ID;
+}
+
 export async function runConversation(o: ConversationOptions): Promise<ConversationOutcome> {
-  const tracker = new Tracker(o.reasoning ? [ANSWER_ID, THINKING_ID] : [ANSWER_ID]);
+  const reasoningId = reasoningElementOf(o.card);
+  const tracker = new Tracker(o.reasoning ? [ANSWER_ID, reasoningId] : [ANSWER_ID]);
   o.onTracker?.(tracker);
   const outcome: ConversationOutcome = {
     index: o.index,
@@ -116,11 +127,12 @@ export async function runConversation(o: ConversationOptions): Promise<Conversat
       throw streamed.reason;
     }
     try {
-      await session.pipe(tap(streamed.value, tracker, outcome, o.reasoning), {
+      // The agent card streams reasoning into its own panel and writes its own footer.
+      await session.pipe(tap(streamed.value, tracker, outcome, o.reasoning ? reasoningId : undefined), {
         finish: false,
-        ...(o.reasoning ? { reasoningElementId: THINKING_ID } : {}),
+        ...(o.reasoning && o.card === 'plain' ? { reasoningElementId: THINKING_ID } : {}),
       });
-      if (session.state === 'open') {
+      if (o.card === 'plain' && session.state === 'open') {
         const seconds = (performance.now() - tracker.startedAt) / 1000;
         session.setText(footerText(o.model, outcome.streamed.answer.length, seconds), FOOTER_ID);
       }
@@ -139,13 +151,20 @@ export async function runConversation(o: ConversationOptions): Promise<Conversat
 }
 
 function openSession(o: ConversationOptions, onFallback: (event: FallbackEvent) => void): Promise<CardSession> {
+  const card =
+    o.card === 'agent'
+      ? // The agent card builds itself: no card, elementId or extraElementIds; its answer element is `answer`.
+        { title: truncate(o.question.replace(/\s+/g, ' '), 60), agent: { reasoning: o.reasoning, footer: { model: o.model } } }
+      : {
+          card: demoCard({ question: o.question, model: o.model, reasoning: o.reasoning }),
+          elementId: ANSWER_ID,
+          extraElementIds: o.reasoning ? [THINKING_ID, FOOTER_ID] : [FOOTER_ID],
+        };
   return CardSession.start(o.client, {
     transport: o.transport,
     on: { fallback: onFallback },
     to: o.to,
-    card: demoCard({ question: o.question, model: o.model, reasoning: o.reasoning }),
-    elementId: ANSWER_ID,
-    extraElementIds: o.reasoning ? [THINKING_ID, FOOTER_ID] : [FOOTER_ID],
+    ...card,
     signal: o.signal,
     governor: o.governor,
     ...(o.clock ? { clock: o.clock } : {}),
@@ -162,6 +181,8 @@ function openStream(o: ConversationOptions) {
           { role: 'user', content: o.question },
         ],
         stream: true,
+        // The usage chunk at the end: the agent card's footer shows the tokens.
+        ...(o.card === 'agent' ? { stream_options: { include_usage: true } } : {}),
       },
       { signal: o.signal },
     );
@@ -179,7 +200,7 @@ function openStream(o: ConversationOptions) {
 }
 
 /** Passes the model's chunks on to the session unchanged, noting each delta and when it arrived. */
-async function* tap(source: AsyncIterable<unknown>, tracker: Tracker, outcome: ConversationOutcome, reasoning: boolean): AsyncGenerator<unknown> {
+async function* tap(source: AsyncIterable<unknown>, tracker: Tracker, outcome: ConversationOutcome, reasoningId: string | undefined): AsyncGenerator<unknown> {
   for await (const chunk of source) {
     const piece = pieceOf(chunk);
     if (piece?.kind === 'answer') {
@@ -187,7 +208,7 @@ async function* tap(source: AsyncIterable<unknown>, tracker: Tracker, outcome: C
       tracker.appended(ANSWER_ID, piece.text);
     } else if (piece?.kind === 'reasoning') {
       outcome.streamed.reasoning += piece.text;
-      if (reasoning) tracker.appended(THINKING_ID, piece.text);
+      if (reasoningId !== undefined) tracker.appended(reasoningId, piece.text);
     }
     yield chunk;
   }

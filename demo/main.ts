@@ -3,13 +3,15 @@
  *
  * With no configuration everything runs in this process: the Feishu emulator (with its live preview
  * page) and an OpenAI-compatible model server. The real `openai` client asks a question, a
- * `CardSession` pipes the streamed answer into a card sent to a chat, and at the end the card's text
- * on the emulator is checked against the model's answer, character for character.
+ * `CardSession` pipes the streamed answer into an agent card sent to a chat (its reasoning in a collapsed
+ * panel, one element per tool step, the answer, a footer), and at the end the card on the emulator is
+ * checked against the model's answer, character for character, and against the tool calls it made.
  *
  *   npm run demo                         # one answer, with a live progress line
  *   npm run demo -- --sessions 8         # eight conversations sharing one rate-limit budget
  *   npm run demo -- --minutes 11         # a long answer crossing the 10-minute streaming window
  *   npm run demo -- --transport message  # a message card patched through IM instead of a CardKit card
+ *   npm run demo -- --plain              # the demo's own card instead of the agent card
  *   npm run demo -- --keep               # keep the emulator and its preview running afterwards
  *   npm run demo -- --help               # every flag, and the variables for real Feishu / a real model
  */
@@ -19,7 +21,7 @@ import { type Emulator, startEmulator } from '../src/emulator/index.js';
 import { type Clock, FairGovernor, FeishuClient, type Recipient } from '../src/index.js';
 import { ANSWERS, LONG_ANSWER } from './answers.js';
 import { ConfigError, type DemoConfig, HELP, loadConfig } from './config.js';
-import { type ConversationOutcome, type SentCard, runConversation } from './conversation.js';
+import { type ConversationOutcome, type SentCard, reasoningElementOf, runConversation } from './conversation.js';
 import { type ModelServer, startModelServer } from './model-server.js';
 import { LiveLine, type Tracker } from './progress.js';
 import { type RunFacts, check, describeError, exitCode, jsonSummary, registerSecret, sessionsSummary, singleSummary } from './report.js';
@@ -122,6 +124,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
           model: setup.model,
           transport: config.transport,
           reasoning: config.reasoning,
+          card: config.card,
           askReasoning: config.reasoning && config.model.kind === 'openai' && config.api === 'responses',
           governor: setup.governor,
           ...(setup.clock ? { clock: setup.clock } : {}),
@@ -146,7 +149,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
 
     const facts: RunFacts = {
       checked: outcomes.map((outcome) =>
-        check(outcome, { emulator: setup.emulator, modelServer: setup.modelServer, reasoning: config.reasoning }),
+        check(outcome, { emulator: setup.emulator, modelServer: setup.modelServer, reasoning: config.reasoning, card: config.card, model: setup.model }),
       ),
       elapsedMs: performance.now() - startedAt,
       emulator: setup.emulator,
@@ -163,6 +166,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
           modelName: setup.model,
           api: config.api,
           transport: config.transport,
+          card: config.card,
           sessions: config.sessions,
           minutes: config.minutes ?? null,
           clockSpeed: config.clockSpeed,
@@ -257,6 +261,11 @@ function header(config: DemoConfig, setup: Setup, questions: string[], say: (lin
     const host = config.model.baseURL ? safeHost(config.model.baseURL) : 'api.openai.com';
     row('Model', `${setup.model} at ${host} ${p.dim(`(${api} API)`)}`);
   }
+  if (config.card === 'agent') {
+    row('Card', `agent card ${p.dim(`(start({ agent }): ${config.reasoning ? 'the reasoning in a collapsed panel, ' : ''}one element per tool step, the answer, a footer)`)}`);
+  } else {
+    row('Card', `the demo's own card ${p.dim('(--plain: the answer, a thinking panel and a footer it writes itself)')}`);
+  }
   if (config.transport === 'message') {
     row('Transport', `message cards ${p.dim('(the card sent inline in a message and patched whole through IM, at most 5 times a second)')}`);
   }
@@ -311,7 +320,7 @@ function statusLine(
   if (config.sessions === 1) {
     const t = trackers[0];
     const answer = t?.chars('answer') ?? 0;
-    const thinking = t?.chars('thinking') ?? 0;
+    const thinking = t?.chars(reasoningElementOf(config.card)) ?? 0;
     if (!t || t.firstTokenAt === undefined) parts.push('waiting for the model');
     else parts.push(`${config.reasoning ? `thinking ${count(thinking)} · ` : ''}answer ${count(answer)} chars`);
     // A message card has no sequence: each patch replaces the whole card.
@@ -342,7 +351,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 });
 
 main(process.argv.slice(2), process.env).then(
-  (code) => process.exit(code),
+  // Exit once stdout has taken everything: a pipe takes 64 KiB at a time, and --json of many sessions is more.
+  (code) => process.stdout.write('', () => process.exit(code)),
   (error: unknown) => {
     process.stderr.write(`demo failed: ${truncate(describeError(error), 2000)}\n`);
     if (process.env.DEMO_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);

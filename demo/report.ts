@@ -1,22 +1,36 @@
 /**
  * The end of a run: each card checked against what the model said (on the emulator: the card as the
  * platform holds it, a CardKit card or the card a message shows; on real Feishu: the session's result),
- * then a summary for people or one JSON line.
+ * then a summary for people or one JSON line. An agent card is also checked for its outline: the
+ * reasoning panel settled ("Thought for N s"), one step per tool call the model made with its status,
+ * the footer with the model's name, in that order around the answer.
  */
 import { APIConnectionError, APIUserAbortError } from 'openai';
-import { FeishuApiError, FeishuError, type GovernorStats } from '../src/index.js';
+import { FeishuApiError, FeishuError, type GovernorStats, type ToolStep } from '../src/index.js';
 import type { Emulator } from '../src/emulator/index.js';
-import { ANSWER_ID, THINKING_ID, elementContent } from './card.js';
-import type { ConversationOutcome } from './conversation.js';
+import { AGENT_FOOTER_ID, AGENT_THINKING_PANEL_ID, ANSWER_ID, type AgentOutline, THOUGHT_TITLE, agentOutline, elementContent } from './card.js';
+import type { DemoConfig } from './config.js';
+import { type ConversationOutcome, reasoningElementOf } from './conversation.js';
 import type { ModelServer } from './model-server.js';
 import { type Paint, count, duration, padEnd, padStart, plural, truncate, width } from './terminal.js';
 
+/** A tool call the card should show, and how it should end. */
+export interface ExpectedStep {
+  name: string;
+  input: unknown;
+  status: ToolStep['status'];
+}
+
 export interface Checked {
   outcome: ConversationOutcome;
-  /** What the card should say: the model server's answer, or (a real model) what it streamed. */
-  expected: { answer: string; reasoning: string | undefined; source: 'model server' | 'model stream' };
+  /** What the card should say: the model server's answer and tool call, or (a real model) what it streamed. */
+  expected: { answer: string; reasoning: string | undefined; steps: ExpectedStep[]; source: 'model server' | 'model stream' };
   /** What the card says: the emulator's copy, or (real Feishu) the session's result. */
   card: { answer: string | undefined; reasoning: string | undefined; streaming: boolean | undefined; source: 'emulator' | 'session' };
+  /** Which card the session streamed. */
+  kind: DemoConfig['card'];
+  /** The agent card as the emulator holds it (undefined for the plain card, on real Feishu, or when it is not an agent card). */
+  agent: AgentOutline | undefined;
   /** Emulator writes to this card (its log: the card entity's, or the message's) that were accepted, by endpoint. */
   writesByEndpoint: Record<string, number> | undefined;
   /** Emulator writes to this card that were refused, by code. */
@@ -29,7 +43,18 @@ export interface CheckContext {
   emulator: Emulator | undefined;
   modelServer: ModelServer | undefined;
   reasoning: boolean;
+  /** Which card the demo streamed: the agent card, or its own (`--plain`). */
+  card: DemoConfig['card'];
+  /** The model's name, which the agent card's footer shows first. */
+  model: string;
 }
+
+/**
+ * The status a step ends with. The demo runs no tool: the model only asks for the call in its stream
+ * (the embedded server plays the tool's pause itself, then goes on with the answer), and no result is
+ * reported with `session.toolResult()`, so the session ends each step `called` when the answer ends.
+ */
+const STEP_STATUS: ToolStep['status'] = 'called';
 
 export function check(outcome: ConversationOutcome, ctx: CheckContext): Checked {
   const problems: string[] = [];
@@ -37,21 +62,30 @@ export function check(outcome: ConversationOutcome, ctx: CheckContext): Checked 
     ? {
         answer: ctx.modelServer.answerFor(outcome.question),
         reasoning: ctx.reasoning ? ctx.modelServer.reasoningFor(outcome.question) : undefined,
+        steps: serverSteps(ctx.modelServer, outcome.question),
         source: 'model server' as const,
       }
-    : { answer: outcome.streamed.answer, reasoning: ctx.reasoning ? outcome.streamed.reasoning : undefined, source: 'model stream' as const };
+    : {
+        answer: outcome.streamed.answer,
+        reasoning: ctx.reasoning ? outcome.streamed.reasoning : undefined,
+        // A real model's calls are known from its stream only: as the session read them, each ending `called`.
+        steps: (outcome.result?.steps ?? []).map((step) => ({ name: step.name, input: step.input, status: STEP_STATUS })),
+        source: 'model stream' as const,
+      };
 
+  const reasoningId = reasoningElementOf(ctx.card);
   const snapshot = ctx.emulator ? emulatedCard(ctx.emulator, outcome) : undefined;
+  const agent = ctx.card === 'agent' && snapshot ? agentOutline(snapshot.card) : undefined;
   const card = ctx.emulator
     ? {
-        answer: snapshot ? elementContent(snapshot.card, ANSWER_ID) : undefined,
-        reasoning: snapshot && ctx.reasoning ? elementContent(snapshot.card, THINKING_ID) : undefined,
+        answer: agent ? agent.answer : snapshot ? elementContent(snapshot.card, ANSWER_ID) : undefined,
+        reasoning: agent ? agent.reasoning : snapshot && ctx.reasoning ? elementContent(snapshot.card, reasoningId) : undefined,
         streaming: snapshot?.streaming,
         source: 'emulator' as const,
       }
     : {
         answer: outcome.result?.text,
-        reasoning: ctx.reasoning ? outcome.result?.texts[THINKING_ID] : undefined,
+        reasoning: ctx.reasoning ? outcome.result?.texts[reasoningId] : undefined,
         streaming: outcome.result ? false : undefined,
         source: 'session' as const,
       };
@@ -90,8 +124,76 @@ export function check(outcome: ConversationOutcome, ctx: CheckContext): Checked 
       problems.push(difference("session's own text", outcome.result.text, expected.answer) ?? "the session's text differs");
     }
     if (card.streaming === true) problems.push('streaming mode is still on: the chat list would show "[生成中...]"');
+    problems.push(...stepProblems(outcome.result?.steps ?? [], expected.steps));
+    if (ctx.card === 'agent' && snapshot) {
+      if (!agent) problems.push(`the ${cardName(outcome)} is not an agent card: it has no reasoning panel, step or footer`);
+      else problems.push(...outlineProblems(agent, expected, outcome, ctx.model));
+    }
   }
-  return { outcome, expected, card, writesByEndpoint, rejectedWrites, exact: problems.length === 0, problems };
+  return { outcome, expected, card, kind: ctx.card, agent, writesByEndpoint, rejectedWrites, exact: problems.length === 0, problems };
+}
+
+/** The tokens the agent card's footer shows: the total the source reported, else input plus output. */
+function footerTokens(usage: { inputTokens?: number; outputTokens?: number; totalTokens?: number } | undefined): number | undefined {
+  if (usage?.totalTokens !== undefined) return usage.totalTokens;
+  if (usage?.inputTokens === undefined && usage?.outputTokens === undefined) return undefined;
+  return (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+}
+
+/** The model server's tool call for `question`, as the card should show it. */
+function serverSteps(modelServer: ModelServer, question: string): ExpectedStep[] {
+  const call = modelServer.toolCallFor(question);
+  return call ? [{ name: call.name, input: JSON.parse(call.arguments) as unknown, status: STEP_STATUS }] : [];
+}
+
+/** Where the session's steps differ from the tool calls the model made. */
+function stepProblems(steps: readonly ToolStep[], expected: readonly ExpectedStep[]): string[] {
+  if (steps.length !== expected.length) {
+    return [`the session reported ${plural(steps.length, 'tool step')}, the model made ${plural(expected.length, 'tool call')}`];
+  }
+  const problems: string[] = [];
+  steps.forEach((step, i) => {
+    const want = expected[i]!;
+    const which = `tool step ${i + 1} (${want.name})`;
+    if (step.name !== want.name) problems.push(`${which} is named ${JSON.stringify(step.name)} in the session's result`);
+    if (JSON.stringify(step.input) !== JSON.stringify(want.input)) {
+      problems.push(`${which} has the arguments ${truncate(JSON.stringify(step.input) ?? 'none', 80)}, the model sent ${truncate(JSON.stringify(want.input), 80)}`);
+    }
+    if (step.status !== want.status) problems.push(`${which} ended ${step.status} in the session's result, not ${want.status}`);
+  });
+  return problems;
+}
+
+/** Where an agent card's outline differs from what it should show once the answer ended. */
+function outlineProblems(agent: AgentOutline, expected: Checked['expected'], outcome: ConversationOutcome, model: string): string[] {
+  const problems: string[] = [];
+  const thinks = expected.reasoning !== undefined && expected.reasoning !== '';
+  const order = [...(thinks ? [AGENT_THINKING_PANEL_ID] : []), ...expected.steps.map((_, i) => `agent_step_${i + 1}`), ANSWER_ID, AGENT_FOOTER_ID];
+  // The answer may go on in continuation elements (answer_2, …) right after its own.
+  const shown = agent.order.filter((id) => !/^answer_\d+$/.test(id));
+  if (JSON.stringify(shown) !== JSON.stringify(order)) problems.push(`the agent card's elements are ${shown.join(', ')}; expected ${order.join(', ')}`);
+  if (thinks && agent.thinking) {
+    if (!THOUGHT_TITLE.test(agent.thinking.title)) problems.push(`the reasoning panel's title is ${JSON.stringify(agent.thinking.title)}, not "Thought for N s": it did not settle when the answer began`);
+    if (agent.thinking.expanded) problems.push('the reasoning panel is expanded; it should stay collapsed');
+  }
+  agent.steps.forEach((step, i) => {
+    const want = expected.steps[i];
+    if (!want) return; // counted in the order above
+    if (step.name === undefined) problems.push(`step ${i + 1} on the card reads ${JSON.stringify(step.line)}, not "<icon> **name** · status"`);
+    else if (step.name !== want.name || step.status !== want.status) {
+      problems.push(`step ${i + 1} on the card shows ${step.name} · ${step.status}; the model called ${want.name}, which should end ${want.status}`);
+    }
+  });
+  if (agent.footer !== undefined) {
+    const parts = agent.footer.split(' · ');
+    const tokens = footerTokens(outcome.result?.usage);
+    const want = [model, ...(tokens !== undefined ? [`${tokens.toLocaleString('en')} tokens`] : [])];
+    const named = parts[0]?.replace(/\\(.)/g, '$1');
+    if (named !== want[0] || (want[1] !== undefined && parts[1] !== want[1]) || !/^\d+\.\d s$/.test(parts.at(-1) ?? '')) {
+      problems.push(`the footer reads ${JSON.stringify(agent.footer)}; expected ${JSON.stringify([...want, 'N.N s'].join(' · '))}`);
+    }
+  }
+  return problems;
 }
 
 /** The endpoints that make a card: the session does not count them among its writes. */
@@ -215,6 +317,26 @@ function numbers(c: Checked) {
   };
 }
 
+/** The outline for JSON: what a card does not show is null rather than left out. */
+function outlineJson(agent: AgentOutline) {
+  return {
+    order: agent.order,
+    thinking: agent.thinking ?? null,
+    reasoning: agent.reasoning ?? null,
+    steps: agent.steps.map((step) => ({
+      elementId: step.elementId,
+      line: step.line,
+      icon: step.icon ?? null,
+      name: step.name ?? null,
+      status: step.status ?? null,
+      seconds: step.seconds ?? null,
+      details: step.details ?? null,
+    })),
+    answer: agent.answer ?? null,
+    footer: agent.footer ?? null,
+  };
+}
+
 export function jsonSummary(facts: RunFacts, mode: Record<string, unknown>): string {
   const stats = facts.emulator?.stats();
   const conversations = facts.checked.map((c) => ({
@@ -233,7 +355,10 @@ export function jsonSummary(facts: RunFacts, mode: Record<string, unknown>): str
     writesByEndpoint: c.writesByEndpoint ?? null,
     rejectedWrites: c.rejectedWrites ?? null,
     cardText: c.card.answer ?? null,
+    card: c.kind,
     steps: c.outcome.result?.steps ?? [],
+    expectedSteps: c.expected.steps,
+    agentCard: c.agent ? outlineJson(c.agent) : null,
     problems: c.problems,
   }));
   const sum = (key: 'writes' | 'retries' | 'reopens') => conversations.reduce((n, c) => n + c[key], 0);
@@ -271,6 +396,7 @@ export function singleSummary(facts: RunFacts, p: Paint): string[] {
     row('characters', `${count(c.outcome.streamed.answer.length)} of the answer had arrived from the model`);
     row('writes', count(n.writes));
     row('total', duration(n.totalMs));
+    if (c.agent) outlineRows(c, row, p);
     lines.push(...emulatorLine(facts, p));
     lines.push('', ...fallbackLines(facts, p), ...verdicts(facts, p));
     return lines;
@@ -282,7 +408,8 @@ export function singleSummary(facts: RunFacts, p: Paint): string[] {
   else if (c.writesByEndpoint) byEndpoint = ` ${p.dim(`(${endpointBreakdown(c.writesByEndpoint)})`)}`;
   row('writes', `${count(n.writes)}${byEndpoint}`);
   const steps = c.outcome.result?.steps ?? [];
-  if (steps.length > 0) row('tool steps', `${count(steps.length)} ${p.dim(`(${steps.map((s) => s.name).join(', ')})`)}`);
+  if (c.agent) outlineRows(c, row, p);
+  else if (steps.length > 0) row('tool steps', `${count(steps.length)} ${p.dim(`(${steps.map((s) => `${s.name} · ${s.status}`).join(', ')})`)}`);
   row('retries', count(n.retries));
   // A message card has no streaming mode, so nothing to re-open.
   if (!message) row('re-opens', reopenText(n.reopens, c.outcome.tracker.expiredReopens, p));
@@ -299,16 +426,42 @@ export function singleSummary(facts: RunFacts, p: Paint): string[] {
   return lines;
 }
 
+/**
+ * The agent card's outline as the emulator holds it, one row per part:
+ *   agent card    agent_thinking · agent_step_1 · answer · agent_footer
+ *     thinking    Thought for 2 s (collapsed, 133 characters)
+ *     step 1      🔧 search_docs · called ({"query":"…"})
+ *     answer      1,173 characters
+ *     footer      demo-model · 512 tokens · 10.2 s
+ */
+function outlineRows(c: Checked, row: (label: string, value: string) => void, p: Paint): void {
+  const agent = c.agent!;
+  row('agent card', agent.order.join(p.dim(' · ')));
+  if (agent.thinking) {
+    const reasoning = agent.reasoning === undefined ? '' : `, ${count(agent.reasoning.length)} characters`;
+    row('  thinking', `${agent.thinking.title} ${p.dim(`(${agent.thinking.expanded ? 'expanded' : 'collapsed'}${reasoning})`)}`);
+  }
+  const steps = c.outcome.result?.steps ?? [];
+  agent.steps.forEach((step, i) => {
+    const shown = step.name === undefined ? step.line : `${step.icon} ${step.name} · ${step.status}${step.seconds === undefined ? '' : ` · ${step.seconds.toFixed(1)} s`}`;
+    const input = steps[i]?.input;
+    row(`  step ${i + 1}`, `${shown}${input === undefined ? '' : ` ${p.dim(`(${truncate(JSON.stringify(input) ?? '', 60)})`)}`}`);
+  });
+  row('  answer', `${count(agent.answer?.length ?? 0)} characters`);
+  if (agent.footer !== undefined) row('  footer', agent.footer.replace(/\\(.)/g, '$1'));
+}
+
 /** The table of several conversations, then the governor's numbers. */
 export function sessionsSummary(facts: RunFacts, p: Paint): string[] {
   const lines: string[] = [''];
-  const header = ['#', 'question', 'chars', 'writes', 'retries', 're-opens', 'first char', 'max lag', 'total', 'exact'];
+  const header = ['#', 'question', 'chars', 'steps', 'writes', 'retries', 're-opens', 'first char', 'max lag', 'total', 'exact'];
   const rows = facts.checked.map((c) => {
     const n = numbers(c);
     return [
       String(c.outcome.index),
       truncate(c.outcome.question, 30),
       count(n.answerChars),
+      stepsCell(c),
       count(n.writes),
       count(n.retries),
       count(n.reopens),
@@ -323,7 +476,12 @@ export function sessionsSummary(facts: RunFacts, p: Paint): string[] {
     `  ${exact === facts.checked.length ? p.green('✓') : p.red('✗')} ${p.bold(`${plural(facts.checked.length, 'conversation')} in ${duration(facts.elapsedMs)}`)}`,
     '',
   );
-  lines.push(...table(header, rows, [false, false, true, true, true, true, true, true, true, false], p).map((l) => `    ${l}`));
+  lines.push(...table(header, rows, [false, false, true, false, true, true, true, true, true, true, false], p).map((l) => `    ${l}`));
+  const agents = facts.checked.filter((c) => c.agent);
+  if (agents.length > 0) {
+    const which = agents.length === facts.checked.length ? 'agent cards' : `${agents.length} of ${facts.checked.length} cards are agent cards`;
+    lines.push('', `    ${p.dim(`card: ${which}, their steps as the cards show them; card ${agents[0]!.outcome.index}: ${agents[0]!.agent!.order.join(' · ')}`)}`);
+  }
   const messages = facts.checked.filter((c) => c.outcome.transport === 'message');
   if (messages.length > 0) {
     const rejected = mergeCounts(messages.map((c) => c.rejectedWrites));
@@ -349,6 +507,15 @@ export function sessionsSummary(facts: RunFacts, p: Paint): string[] {
   if (facts.emulator) lines.push('', ...emulatorLine(facts, p));
   lines.push('', ...fallbackLines(facts, p), ...verdicts(facts, p));
   return lines;
+}
+
+/** A card's steps for the table: as the agent card shows them (`1 called`), else as the session reported them. */
+function stepsCell(c: Checked): string {
+  const statuses = c.agent ? c.agent.steps.map((s) => s.status ?? '?') : (c.outcome.result?.steps ?? []).map((s) => s.status);
+  if (statuses.length === 0) return '–';
+  const byStatus = new Map<string, number>();
+  for (const status of statuses) byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+  return [...byStatus].map(([status, n]) => `${n} ${status}`).join(', ');
 }
 
 /** A line when CardKit refused to create cards and the sessions streamed through message cards instead. */
@@ -401,6 +568,10 @@ function verdicts(facts: RunFacts, p: Paint): string[] {
       const thinking = c.expected.reasoning !== undefined ? ' (and its thinking panel)' : '';
       if (facts.checked.length === 1) {
         lines.push(`  ${p.green('✓')} ${who}Exact: ${where}${thinking} equals the ${c.expected.source}'s answer, all ${count(c.expected.answer.length)} characters.`);
+        if (c.agent) {
+          const steps = c.expected.steps.length === 0 ? 'no tool step, as the model called no tool' : `${plural(c.expected.steps.length, 'step')} for the model's tool ${c.expected.steps.length === 1 ? 'call' : 'calls'} (${c.expected.steps.map((s) => `${s.name} · ${s.status}`).join(', ')})`;
+          lines.push(`  ${p.green('✓')} ${who}Agent card: ${steps}${c.agent.thinking ? ', the reasoning panel settled' : ''}, the footer names ${c.agent.footer?.split(' · ')[0]?.replace(/\\(.)/g, '$1') ?? 'the model'}.`);
+        }
       }
     } else {
       for (const problem of c.problems) lines.push(`  ${p.red('✗')} ${who}${problem}`);
@@ -409,7 +580,8 @@ function verdicts(facts: RunFacts, p: Paint): string[] {
   if (facts.checked.length > 1) {
     const exact = facts.checked.filter((c) => c.exact).length;
     const source = facts.checked[0]!.expected.source;
-    if (exact === facts.checked.length) lines.unshift(`  ${p.green('✓')} Exact: every card's text equals the ${source}'s answer, character for character.`);
+    const agents = facts.checked.every((c) => c.agent) ? ' Every agent card shows its outline: a step per tool call, as it ended, and the footer.' : '';
+    if (exact === facts.checked.length) lines.unshift(`  ${p.green('✓')} Exact: every card's text equals the ${source}'s answer, character for character.${agents}`);
     else lines.unshift(`  ${p.red('✗')} ${exact} of ${facts.checked.length} cards are exact.`);
   }
   return lines;

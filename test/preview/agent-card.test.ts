@@ -13,51 +13,9 @@ import { CardSession } from '../../src/index.js';
 import { chromiumInstalled, useBrowser } from '../support/browser.js';
 import { clientFor } from '../support/client.js';
 import { useEmulator } from '../support/emulator-http.js';
-import { sleep } from '../support/session.js';
+import { type Beat, gate, run } from '../support/agent-run.js';
 
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
-
-type Part = Record<string, unknown> & { type: string };
-
-/** One step of a scripted agent run, as AI SDK stream parts (the pattern of test/session/agent-card.test.ts). */
-type Beat =
-  | { reasoning: string }
-  | { answer: string }
-  | { call: string; name: string; input: unknown; result?: unknown; error?: string; runMs?: number }
-  /** A result given later in the run, for a call made without one. */
-  | { resultOf: string; name: string; output: unknown }
-  /** Waits until `gate` resolves (the test saw what it wanted on screen), so no stage is missed. */
-  | { gate: Promise<void> }
-  | { usage: { inputTokens: number; outputTokens: number } };
-
-async function* run(beats: readonly Beat[]): AsyncGenerator<Part> {
-  yield { type: 'start' };
-  for (const beat of beats) {
-    if ('gate' in beat) await beat.gate;
-    else if ('reasoning' in beat) yield { type: 'reasoning-delta', id: 'r', text: beat.reasoning };
-    else if ('answer' in beat) yield { type: 'text-delta', id: 't', text: beat.answer };
-    else if ('resultOf' in beat) yield { type: 'tool-result', toolCallId: beat.resultOf, toolName: beat.name, input: {}, output: beat.output };
-    else if ('usage' in beat) {
-      const usage = { ...beat.usage, totalTokens: beat.usage.inputTokens + beat.usage.outputTokens };
-      yield { type: 'finish', finishReason: 'stop', totalUsage: usage };
-    } else {
-      yield { type: 'tool-input-start', id: beat.call, toolName: beat.name };
-      const json = JSON.stringify(beat.input);
-      for (let i = 0; i < json.length; i += 7) yield { type: 'tool-input-delta', id: beat.call, delta: json.slice(i, i + 7) };
-      yield { type: 'tool-call', toolCallId: beat.call, toolName: beat.name, input: beat.input };
-      if (beat.runMs) await sleep(beat.runMs);
-      if (beat.result !== undefined) yield { type: 'tool-result', toolCallId: beat.call, toolName: beat.name, input: beat.input, output: beat.result };
-      if (beat.error !== undefined) yield { type: 'tool-error', toolCallId: beat.call, toolName: beat.name, input: beat.input, error: new Error(beat.error) };
-    }
-  }
-}
-
-/** A promise the test resolves by hand. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
 
 const REASONING = ['The user wants ', 'the weather in 北京; ', 'I will look it up.'];
 const ANSWER = ['北京', '今天晴，', '24 °C 🌞. ', 'Take **sunglasses**.'];

@@ -14,48 +14,9 @@ import { type AgentView, cardView, messageView } from '../support/agent-view.js'
 import { clientFor } from '../support/client.js';
 import { useEmulator } from '../support/emulator-http.js';
 import { FAST_RETRY, sleep, waitFor } from '../support/session.js';
+import { type Beat, type Part, run } from '../support/agent-run.js';
 
-type Part = Record<string, unknown> & { type: string };
 type Json = Record<string, unknown>;
-
-/** One step of a scripted agent run, as AI SDK stream parts (as in agent-card.test.ts). */
-type Beat =
-  | { reasoning: string }
-  | { answer: string }
-  | { call: string; name: string; input: unknown; result?: unknown; error?: string; runMs?: number }
-  /** A call started (and its arguments given) with no result yet. */
-  | { starts: string; name: string; input?: unknown }
-  /** A result given later in the run, for a call made without one. */
-  | { resultOf: string; output: unknown }
-  | { errorOf: string; error: string }
-  | { pause: number }
-  | { usage: { inputTokens: number; outputTokens: number } };
-
-async function* run(beats: readonly Beat[]): AsyncGenerator<Part> {
-  yield { type: 'start' };
-  for (const beat of beats) {
-    if ('pause' in beat) await sleep(beat.pause);
-    else if ('reasoning' in beat) yield { type: 'reasoning-delta', id: 'r', text: beat.reasoning };
-    else if ('answer' in beat) yield { type: 'text-delta', id: 't', text: beat.answer };
-    else if ('resultOf' in beat) yield { type: 'tool-result', toolCallId: beat.resultOf, toolName: '', input: {}, output: beat.output };
-    else if ('errorOf' in beat) yield { type: 'tool-error', toolCallId: beat.errorOf, toolName: '', input: {}, error: new Error(beat.error) };
-    else if ('starts' in beat) {
-      yield { type: 'tool-input-start', id: beat.starts, toolName: beat.name };
-      yield { type: 'tool-call', toolCallId: beat.starts, toolName: beat.name, input: beat.input ?? {} };
-    } else if ('usage' in beat) {
-      const usage = { ...beat.usage, totalTokens: beat.usage.inputTokens + beat.usage.outputTokens };
-      yield { type: 'finish', finishReason: 'stop', totalUsage: usage };
-    } else {
-      yield { type: 'tool-input-start', id: beat.call, toolName: beat.name };
-      const json = JSON.stringify(beat.input);
-      for (let i = 0; i < json.length; i += 7) yield { type: 'tool-input-delta', id: beat.call, delta: json.slice(i, i + 7) };
-      yield { type: 'tool-call', toolCallId: beat.call, toolName: beat.name, input: beat.input };
-      if (beat.runMs) await sleep(beat.runMs);
-      if (beat.result !== undefined) yield { type: 'tool-result', toolCallId: beat.call, toolName: beat.name, input: beat.input, output: beat.result };
-      if (beat.error !== undefined) yield { type: 'tool-error', toolCallId: beat.call, toolName: beat.name, input: beat.input, error: new Error(beat.error) };
-    }
-  }
-}
 
 const CONTINUED = '\n\n_(continued below)_';
 const INTERRUPTED = '\n\n_(interrupted)_';

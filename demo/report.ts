@@ -189,7 +189,7 @@ function outlineProblems(agent: AgentOutline, expected: Checked['expected'], out
     const tokens = footerTokens(outcome.result?.usage);
     const want = [model, ...(tokens !== undefined ? [`${tokens.toLocaleString('en')} tokens`] : [])];
     const named = parts[0]?.replace(/\\(.)/g, '$1');
-    if (named !== want[0] || (want[1] !== undefined && parts[1] !== want[1]) || !/^\d+\.\d s$/.test(parts.at(-1) ?? '')) {
+    if (named !== want[0] || (want[1] !== undefined && parts[1] !== want[1]) || !/^(\d+\.\d s|\d+ min \d+ s)$/.test(parts.at(-1) ?? '')) {
       problems.push(`the footer reads ${JSON.stringify(agent.footer)}; expected ${JSON.stringify([...want, 'N.N s'].join(' · '))}`);
     }
   }

@@ -104,9 +104,12 @@ function clip(text: string, max: number): string {
   return points.length > max ? `${points.slice(0, max).join('')}…` : points.join('');
 }
 
-/** `ms` as seconds with one decimal (`0.3 s`, `12.0 s`). */
-function seconds(ms: number): string {
-  return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+/** A duration as a reader takes it in: seconds with one decimal below a minute (`0.3 s`, `12.0 s`), else `11 min 9 s`. */
+export function seconds(ms: number): string {
+  const tenths = Math.round(Math.max(0, ms) / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
+  const whole = Math.round(tenths / 10);
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }
 
 /** A value as text: strings as they are, anything else as indented JSON. */

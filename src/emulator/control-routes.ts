@@ -13,7 +13,7 @@ type Answer = { status?: number; body: unknown };
 interface ControlRoute {
   method: string;
   path: string;
-  handle(controller: Controller, params: Record<string, string>, body: Body): Answer;
+  handle(controller: Controller, params: Record<string, string>, body: Body): Answer | Promise<Answer>;
 }
 
 const notFound = (what: string): Answer => ({ status: 404, body: { error: `${what} not found` } });
@@ -93,10 +93,39 @@ const ROUTES: ControlRoute[] = [
         appId: b.app_id as string,
         appSecret: b.app_secret as string,
         ...(b.scopes === undefined ? {} : { scopes: b.scopes as string[] }),
+        ...(b.verification_token === undefined ? {} : { verificationToken: b.verification_token as string }),
+        ...(b.encrypt_key === undefined ? {} : { encryptKey: b.encrypt_key as string }),
+        ...(b.event_url === undefined ? {} : { eventUrl: b.event_url as string }),
       });
       return { body: { registered: b.app_id } };
     },
   },
+  { method: 'GET', path: '/_emulator/users', handle: (c) => ({ body: { users: c.users() } }) },
+  { method: 'GET', path: '/_emulator/chats', handle: (c) => ({ body: { chats: c.chats() } }) },
+  {
+    // A user writes in a chat: { text, user_id?, reply_to?, in_thread? }; answers once each bot's first push was answered.
+    method: 'POST',
+    path: '/_emulator/chats/:chat_id/messages',
+    handle: async (c, p, b) => {
+      const posted = await c.postMessage(p.chat_id!, {
+        text: b.text as string,
+        ...(b.user_id === undefined ? {} : { userId: b.user_id as string }),
+        ...(b.reply_to === undefined ? {} : { replyTo: b.reply_to as string }),
+        ...(b.in_thread === undefined ? {} : { inThread: b.in_thread as boolean }),
+      });
+      return { body: { message_id: posted.messageId, deliveries: posted.deliveries } };
+    },
+  },
+  {
+    // Where an app's events go: { url (null to stop), verify? (default true: the url_verification challenge first) }.
+    method: 'PUT',
+    path: '/_emulator/apps/:app_id/events',
+    handle: async (c, p, b) => {
+      await c.subscribe(p.app_id!, { url: (b.url ?? null) as string | null, ...(b.verify === false ? { verify: false } : {}) });
+      return { body: { app_id: p.app_id, url: b.url ?? null } };
+    },
+  },
+  { method: 'GET', path: '/_emulator/deliveries', handle: (c) => ({ body: { deliveries: c.deliveries.list() } }) },
   {
     method: 'POST',
     path: '/_emulator/reset',
@@ -129,7 +158,7 @@ export async function handleControl(
   }
   try {
     const body = parseJsonBody(await readBody(req, controller.services.options.maxBodyBytes));
-    const answer = hit.route.handle(controller, hit.params!, body);
+    const answer = await hit.route.handle(controller, hit.params!, body);
     sendJson(res, answer.status ?? 200, answer.body);
   } catch (error) {
     sendJson(res, 400, { error: error instanceof Error ? error.message : 'bad request' });

@@ -12,14 +12,62 @@ import {
   messageSnapshot,
   statsSnapshot,
 } from './inspect.js';
-import { type EmulatorApp, checkApp } from './options.js';
+import type { EmulatorChat, EmulatorUser } from './directory.js';
+import { type Delivery, EventDeliveries } from './events/delivery.js';
+import { InboundError, type UserMessageInput, postUserMessage } from './events/inbound.js';
+import { type EmulatorApp, checkApp, checkEventUrl } from './options.js';
 import { ENDPOINTS } from './routes/index.js';
 import type { StateEvent } from './state.js';
 
 export class Controller {
   readonly faults = new Faults(ENDPOINTS);
+  readonly deliveries: EventDeliveries;
 
-  constructor(readonly services: Services) {}
+  constructor(readonly services: Services) {
+    this.deliveries = new EventDeliveries(services);
+  }
+
+  users(): EmulatorUser[] {
+    return [...this.services.state.directory.users.values()].map((user) => ({ ...user }));
+  }
+
+  chats(): EmulatorChat[] {
+    return [...this.services.state.directory.chats.values()].map((chat) => ({ ...chat, userIds: [...chat.userIds] }));
+  }
+
+  /**
+   * A user writes `text` in a chat: the message is stored and each bot of the chat gets an
+   * `im.message.receive_v1` event. Resolves once every bot's first push was answered (or failed).
+   */
+  async postMessage(chatId: string, input: UserMessageInput): Promise<{ messageId: string; deliveries: Delivery[] }> {
+    let posted;
+    try {
+      posted = postUserMessage(this.services, this.deliveries, chatId, input);
+    } catch (error) {
+      throw error instanceof InboundError ? new TypeError(error.message) : error;
+    }
+    const deliveries = await posted.deliveries;
+    return { messageId: posted.message.messageId, deliveries: deliveries.map((d) => structuredClone(d)) };
+  }
+
+  /**
+   * Sets where an app's events go (HTTP event subscription), after the URL answered the `url_verification`
+   * challenge (unless `verify: false`); `url: null` unsubscribes. Rejects with the challenge's failure.
+   */
+  async subscribe(appId: string, subscription: { url: string | null; verify?: boolean }): Promise<void> {
+    const app = this.services.state.apps.get(appId);
+    if (!app) throw new TypeError(`no app ${appId}`);
+    if (subscription.url === null) {
+      app.eventUrl = null;
+      return;
+    }
+    const url = checkEventUrl(subscription.url, 'url');
+    if (subscription.verify !== false) {
+      const verdict = await this.deliveries.challenge(appId, url);
+      if (!verdict.ok) throw new Error(`the URL did not pass the url_verification challenge: ${verdict.detail}`);
+    }
+    app.eventUrl = url;
+  }
 
   card(cardId: string): CardSnapshot | undefined {
     const card = this.services.state.cards.get(cardId);

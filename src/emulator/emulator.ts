@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { EmulatorClock } from './clock.js';
 import type { Services } from './context.js';
 import { Controller } from './controller.js';
+import type { EmulatorChat, EmulatorUser } from './directory.js';
+import type { Delivery } from './events/delivery.js';
+import type { UserMessageInput } from './events/inbound.js';
 import type { ActiveFault, FaultSpec } from './faults.js';
 import type { CardSnapshot, MessageSnapshot, StatsSnapshot } from './inspect.js';
 import { type EmulatorApp, type EmulatorOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -55,6 +58,23 @@ export interface Emulator {
   reset(): void;
   /** Calls `listener` on every state change; returns the unsubscribe function. */
   onChange(listener: (event: StateEvent) => void): () => void;
+  /** The tenant's users (the default one is `u_you`). */
+  users(): EmulatorUser[];
+  /** The chats: each user's p2p chat with each app's bot, and the group chats. */
+  chats(): EmulatorChat[];
+  /**
+   * A user writes `text` in `chatId` (default user: the chat's first): the message is stored (its id can be
+   * replied to) and each bot of the chat gets an `im.message.receive_v1` event; resolves once every bot's first
+   * push was answered or failed. A bad chat, user, text or reply_to is a TypeError.
+   */
+  postMessage(chatId: string, input: UserMessageInput): Promise<{ messageId: string; deliveries: Delivery[] }>;
+  /**
+   * Sets where an app's events are POSTed, once the URL passed the `url_verification` challenge (unless
+   * `verify: false`); `url: null` stops. Encrypted and signed when the app has an `encryptKey`.
+   */
+  subscribe(appId: string, subscription: { url: string | null; verify?: boolean }): Promise<void>;
+  /** Every event pushed, with its attempts (redeliveries follow Feishu's 15 s, 5 min, 1 h, 6 h on the emulator's clock). */
+  deliveries(): Delivery[];
 }
 
 /**
@@ -93,6 +113,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     port,
     options: resolved,
     close: () => {
+      controller.deliveries.close();
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
@@ -123,5 +144,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     registerApp: (app) => controller.registerApp(app),
     reset: () => controller.reset(),
     onChange: (listener) => controller.onChange(listener),
+    users: () => controller.users(),
+    chats: () => controller.chats(),
+    postMessage: (chatId, input) => controller.postMessage(chatId, input),
+    subscribe: (appId, subscription) => controller.subscribe(appId, subscription),
+    deliveries: () => controller.deliveries.list(),
   };
 }

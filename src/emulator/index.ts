@@ -11,3 +11,8 @@ export type { WriteLogEntry, MessageLogEntry, StateEvent } from './state.js';
 export { ENDPOINTS } from './routes/index.js';
 export { STREAMING_SUMMARY } from './streaming.js';
 export { ERRORS as EMULATOR_ERROR_MESSAGES } from './errors.js';
+export type { EmulatorUser, EmulatorChat } from './directory.js';
+export type { Delivery, DeliveryAttempt } from './events/delivery.js';
+export { REDELIVERY_DELAYS_MS } from './events/delivery.js';
+export type { EventEnvelope } from './events/envelope.js';
+export type { UserMessageInput } from './events/inbound.js';

@@ -29,7 +29,10 @@ export interface CardSnapshot {
 
 export interface MessageSnapshot {
   message_id: string;
+  /** The sending app; '' for a user's message. */
   app_id: string;
+  /** The sending user (a message typed into the emulator); null for an app's. */
+  sender_user_id: string | null;
   chat_id: string;
   receive_id: string;
   receive_id_type: string;
@@ -94,6 +97,7 @@ export function messageSnapshot(message: Message): MessageSnapshot {
   return {
     message_id: message.messageId,
     app_id: message.appId,
+    sender_user_id: message.senderUserId,
     chat_id: message.chatId,
     receive_id: message.receiveId,
     receive_id_type: message.receiveIdType,

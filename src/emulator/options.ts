@@ -11,6 +11,12 @@ export interface EmulatorApp {
    * `src/emulator/scopes.ts` for the table). `[]` is an app with no scope at all.
    */
   scopes?: string[];
+  /** The app's Verification Token, sent in every event's `header.token` and the URL challenge. Default `v_<appId>`. */
+  verificationToken?: string;
+  /** The app's Encrypt Key: events are pushed encrypted and signed with it. Default none (plain, unsigned). */
+  encryptKey?: string;
+  /** Where the app's events are POSTed (HTTP event subscription). Default none; see `emulator.subscribe()`. */
+  eventUrl?: string;
 }
 
 /** Rate limits the emulator enforces. Defaults are Feishu's (reference §16). */
@@ -194,11 +200,35 @@ export function checkApp(app: EmulatorApp, where: string): EmulatorApp {
     throw new TypeError(`${where}: appId and appSecret must be non-empty strings; received ${describe(app)}`);
   }
   const { scopes } = app;
-  if (scopes === undefined) return { appId: app.appId, appSecret: app.appSecret };
-  if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string' && scope !== '')) {
+  if (scopes !== undefined && (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string' && scope !== ''))) {
     throw new TypeError(`${where}: scopes, when given, must be an array of non-empty strings; received ${describe(scopes)}`);
   }
-  return { appId: app.appId, appSecret: app.appSecret, scopes: [...scopes] };
+  for (const key of ['verificationToken', 'encryptKey'] as const) {
+    if (app[key] !== undefined && (typeof app[key] !== 'string' || app[key] === '')) throw new TypeError(`${where}: ${key}, when given, must be a non-empty string`);
+  }
+  if (app.eventUrl !== undefined) checkEventUrl(app.eventUrl, `${where}: eventUrl`);
+  return {
+    appId: app.appId,
+    appSecret: app.appSecret,
+    ...(scopes === undefined ? {} : { scopes: [...scopes] }),
+    ...(app.verificationToken === undefined ? {} : { verificationToken: app.verificationToken }),
+    ...(app.encryptKey === undefined ? {} : { encryptKey: app.encryptKey }),
+    ...(app.eventUrl === undefined ? {} : { eventUrl: app.eventUrl }),
+  };
+}
+
+/** An event URL: http or https, absolute. */
+export function checkEventUrl(url: unknown, where: string): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof url === 'string' ? new URL(url) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new TypeError(`${where} must be an absolute http(s) URL; received ${describe(url)}`);
+  }
+  return url as string;
 }
 
 function positiveNumber(name: string, value: unknown): number {

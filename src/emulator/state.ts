@@ -1,4 +1,5 @@
 /** Everything the emulator remembers: apps, tokens, card entities, messages and counters. */
+import { Directory } from './directory.js';
 import { EventEmitter } from 'node:events';
 import type { JsonObject } from './card-tree.js';
 import type { EmulatorApp } from './options.js';
@@ -65,7 +66,10 @@ export interface CardEntity {
 
 export interface Message {
   messageId: string;
+  /** The app that sent it; '' for a user's message (`senderUserId`). */
   appId: string;
+  /** The user who sent it (a message typed into the emulator, issue 12); null for an app's message. */
+  senderUserId: string | null;
   chatId: string;
   receiveId: string;
   receiveIdType: string;
@@ -87,10 +91,16 @@ export interface Message {
   log: MessageLogEntry[];
 }
 
-/** An app as the emulator knows it: its secret, and its scopes (null: every scope). */
+/** An app as the emulator knows it: its secret, its scopes (null: every scope), and where its events go. */
 export interface RegisteredApp {
   secret: string;
   scopes: ReadonlySet<string> | null;
+  /** Put in every event's `header.token` and in the URL challenge. */
+  verificationToken: string;
+  /** When set, events are pushed encrypted and signed with it. */
+  encryptKey: string | null;
+  /** Where events are POSTed (HTTP event subscription); null: nowhere. */
+  eventUrl: string | null;
 }
 
 export interface Token {
@@ -112,6 +122,8 @@ export class EmulatorState {
   readonly tokens = new Map<string, Token>();
   readonly cards = new Map<string, CardEntity>();
   readonly messages = new Map<string, Message>();
+  /** The tenant's users and chats (issue 12). */
+  readonly directory = new Directory();
   /** IM send/reply idempotency: `${appId}\n${uuid}` to the message it produced and when. */
   readonly sendUuids = new Map<string, { messageId: string; at: number }>();
   readonly stats = {
@@ -152,7 +164,14 @@ export class EmulatorState {
 
   /** Registers `app` (already checked), replacing an app of the same id. */
   addApp(app: EmulatorApp): void {
-    this.apps.set(app.appId, { secret: app.appSecret, scopes: app.scopes === undefined ? null : new Set(app.scopes) });
+    this.apps.set(app.appId, {
+      secret: app.appSecret,
+      scopes: app.scopes === undefined ? null : new Set(app.scopes),
+      verificationToken: app.verificationToken ?? `v_${app.appId}`,
+      encryptKey: app.encryptKey ?? null,
+      eventUrl: app.eventUrl ?? null,
+    });
+    this.directory.addApp(app.appId);
   }
 
   logWrite(card: CardEntity, entry: WriteLogEntry): void {

@@ -116,7 +116,7 @@ function isShared(card: unknown): boolean {
   return card.schema === '2.0' ? updateMulti !== false : updateMulti === true;
 }
 
-function newMessageId(): string {
+export function newMessageId(): string {
   return `om_${randomBytes(16).toString('hex')}`;
 }
 
@@ -137,7 +137,10 @@ export function messageData(message: Message): JsonObject {
     deleted: message.deleted,
     updated: message.updated,
     chat_id: message.chatId,
-    sender: { id: message.appId, id_type: 'app_id', sender_type: 'app', tenant_key: 'emulator_tenant' },
+    sender:
+      message.senderUserId === null
+        ? { id: message.appId, id_type: 'app_id', sender_type: 'app', tenant_key: 'emulator_tenant' }
+        : { id: message.senderUserId, id_type: 'user_id', sender_type: 'user', tenant_key: 'emulator_tenant' },
     body: { content: message.content },
     mentions: [],
     upper_message_id: '',
@@ -173,6 +176,7 @@ function deliver(ctx: RequestContext, to: Outgoing): JsonObject {
   const message: Message = {
     messageId: newMessageId(),
     appId: ctx.appId,
+    senderUserId: null,
     chatId: to.chatId,
     receiveId: to.receiveId,
     receiveIdType: to.receiveIdType,

@@ -1,0 +1,138 @@
+/**
+ * HTTP event subscription (issue 12; docs/design/issue-12-event-protocols.md §1): the emulator POSTs each
+ * event to the app's URL, as compact JSON (encrypted and signed when the app has an Encrypt Key). A push
+ * counts as delivered when the app answers 2xx within 3 s; otherwise it is pushed again, with the same
+ * `event_id`, 15 s, 5 min, 1 h and 6 h later on the emulator's clock (Feishu's schedule), then given up.
+ * Configuring a URL first passes the `url_verification` challenge, as on the developer console.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Services } from '../context.js';
+import { encryptEvent, signatureHeaders } from './crypto.js';
+import type { EventEnvelope } from './envelope.js';
+
+/** Feishu's redelivery schedule after a failed push. */
+export const REDELIVERY_DELAYS_MS = [15_000, 5 * 60_000, 60 * 60_000, 6 * 60 * 60_000] as const;
+/** How long an app has to answer a push (real time). */
+export const ANSWER_TIMEOUT_MS = 3000;
+/** Deliveries kept for inspection, most recent last. */
+const KEPT = 1000;
+
+export interface DeliveryAttempt {
+  /** Emulated time of the push, epoch ms. */
+  at: number;
+  /** The app's HTTP status; null when it did not answer (refused, reset, timed out). */
+  status: number | null;
+  /** Why it failed, when it did. */
+  error?: string;
+  /** The app's answer body (first 64 KB). */
+  body?: string;
+}
+
+export interface Delivery {
+  eventId: string;
+  eventType: string;
+  appId: string;
+  /** The event as pushed (before encryption). */
+  envelope: EventEnvelope;
+  /** `pending` (a push in flight or a redelivery scheduled), `delivered`, `failed` (all pushes failed), `unsubscribed` (the app has no URL). */
+  state: 'pending' | 'delivered' | 'failed' | 'unsubscribed';
+  attempts: DeliveryAttempt[];
+}
+
+export class EventDeliveries {
+  readonly #services: Services;
+  readonly #log: Delivery[] = [];
+  readonly #cancels = new Set<() => void>();
+
+  constructor(services: Services) {
+    this.#services = services;
+  }
+
+  /** Every delivery kept, oldest first (copies). */
+  list(): Delivery[] {
+    return this.#log.map((delivery) => structuredClone(delivery));
+  }
+
+  /** Pushes `envelope` to its app now; resolves once the first push was answered (or failed). */
+  push(envelope: EventEnvelope): Promise<Delivery> {
+    const delivery: Delivery = { eventId: envelope.header.event_id, eventType: envelope.header.event_type, appId: envelope.header.app_id, envelope, state: 'pending', attempts: [] };
+    this.#log.push(delivery);
+    if (this.#log.length > KEPT) this.#log.shift();
+    return this.#attempt(delivery).then(() => delivery);
+  }
+
+  /**
+   * The `url_verification` challenge (encrypted when the app has an Encrypt Key): resolves true when
+   * `url` answers `{"challenge": …}` with the challenge sent, within 3 s.
+   */
+  async challenge(appId: string, url: string): Promise<{ ok: boolean; detail: string }> {
+    const app = this.#services.state.apps.get(appId);
+    if (!app) return { ok: false, detail: `no app ${appId}` };
+    const challenge = randomBytes(16).toString('hex');
+    const json = JSON.stringify({ challenge, token: app.verificationToken, type: 'url_verification' });
+    const body = app.encryptKey === null ? json : JSON.stringify({ encrypt: encryptEvent(app.encryptKey, json) });
+    const answer = await post(url, body, {});
+    if (answer.status === null) return { ok: false, detail: answer.error ?? 'no answer' };
+    try {
+      const parsed = JSON.parse(answer.body ?? '') as { challenge?: unknown };
+      if (parsed.challenge === challenge) return { ok: true, detail: 'challenge answered' };
+    } catch {
+      // not JSON: said below
+    }
+    return { ok: false, detail: `the URL answered ${answer.status} ${JSON.stringify((answer.body ?? '').slice(0, 200))}, not {"challenge":"${challenge}"}` };
+  }
+
+  /** Cancels every scheduled redelivery (the emulator is closing). */
+  close(): void {
+    for (const cancel of this.#cancels) cancel();
+    this.#cancels.clear();
+  }
+
+  async #attempt(delivery: Delivery): Promise<void> {
+    const { state, clock } = this.#services;
+    const app = state.apps.get(delivery.appId);
+    if (!app?.eventUrl) {
+      delivery.state = 'unsubscribed';
+      return;
+    }
+    const json = JSON.stringify(delivery.envelope);
+    const body = app.encryptKey === null ? json : JSON.stringify({ encrypt: encryptEvent(app.encryptKey, json) });
+    const headers = app.encryptKey === null ? {} : signatureHeaders(app.encryptKey, body, clock.now());
+    const at = clock.now();
+    const answer = await post(app.eventUrl, body, headers);
+    const ok = answer.status !== null && answer.status >= 200 && answer.status < 300;
+    delivery.attempts.push({ at, ...answer, ...(ok || answer.error !== undefined ? {} : { error: `HTTP ${answer.status}` }) });
+    if (ok) {
+      delivery.state = 'delivered';
+      return;
+    }
+    const delay = REDELIVERY_DELAYS_MS[delivery.attempts.length - 1];
+    if (delay === undefined) {
+      delivery.state = 'failed';
+      return;
+    }
+    const cancel = clock.timer(delay, () => {
+      this.#cancels.delete(cancel);
+      void this.#attempt(delivery);
+    });
+    this.#cancels.add(cancel);
+  }
+}
+
+/** One POST; never throws: a failure is `status: null` with the reason. */
+async function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number | null; body?: string; error?: string }> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers },
+      body,
+      signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS),
+      redirect: 'manual',
+    });
+    const text = await response.text();
+    return { status: response.status, body: text.slice(0, 65_536) };
+  } catch (error) {
+    const reason = error instanceof Error && error.name === 'TimeoutError' ? `no answer within ${ANSWER_TIMEOUT_MS} ms` : error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+    return { status: null, error: reason };
+  }
+}

@@ -17,6 +17,10 @@ Usage: feishu-emulator [options]
   --app-secret <secret>          that app's secret (default s_x)
   --app-scopes <list>            that app's scopes, comma-separated, e.g. im:message (default every scope);
                                  an API the app has no scope for answers 99991672
+  --event-url <url>              where that app's events are POSTed (HTTP event subscription; no challenge
+                                 at start, the bot may not be up yet); set later with PUT /_emulator/apps/:id/events
+  --verification-token <token>   that app's Verification Token (default v_<app id>)
+  --encrypt-key <key>            that app's Encrypt Key: events are pushed encrypted and signed
   --streaming-timeout-ms <ms>    streaming mode closes this long after it was opened (default 600000)
   --token-lifetime-sec <s>       tenant token lifetime (default 7200)
   --api-qps <n>                  calls per second per app per API (default 50)
@@ -34,6 +38,9 @@ const FLAGS = {
   'app-id': { type: 'string' },
   'app-secret': { type: 'string' },
   'app-scopes': { type: 'string' },
+  'event-url': { type: 'string' },
+  'verification-token': { type: 'string' },
+  'encrypt-key': { type: 'string' },
   'streaming-timeout-ms': { type: 'string' },
   'token-lifetime-sec': { type: 'string' },
   'api-qps': { type: 'string' },
@@ -77,6 +84,9 @@ function optionsFrom(argv: string[]): EmulatorOptions | null {
         appId: values['app-id'] ?? 'cli_x',
         appSecret: values['app-secret'] ?? 's_x',
         ...(values['app-scopes'] === undefined ? {} : { scopes: scopeList(values['app-scopes']) }),
+        ...(values['event-url'] === undefined ? {} : { eventUrl: values['event-url'] }),
+        ...(values['verification-token'] === undefined ? {} : { verificationToken: values['verification-token'] }),
+        ...(values['encrypt-key'] === undefined ? {} : { encryptKey: values['encrypt-key'] }),
       },
     ],
     streamingTimeoutMs: numberFlag(values, 'streaming-timeout-ms'),

@@ -5,6 +5,9 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as lark from '@larksuiteoapi/node-sdk';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = 'node_modules/.bin/tsx';
@@ -117,12 +120,40 @@ describe('emulator CLI', () => {
     expect(await cli.exited).toEqual({ code: 0, signal: null });
   });
 
+  it('--event-url, --encrypt-key and --verification-token: a message posted in the p2p chat reaches the bot encrypted, as the SDK reads it', async () => {
+    const received: Record<string, unknown>[] = [];
+    const dispatcher = new lark.EventDispatcher({ encryptKey: 'cli-key', loggerLevel: lark.LoggerLevel.fatal }).register({
+      'im.message.receive_v1': (data) => {
+        received.push(data);
+        return Promise.resolve();
+      },
+    });
+    const handle = lark.adaptDefault('/events', dispatcher);
+    const bot = createServer((req, res) => void handle(req, res));
+    await new Promise<void>((resolve) => bot.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(bot.address() as AddressInfo).port}/events`;
+      const cli = runCli(['--port', '0', '--event-url', url, '--encrypt-key', 'cli-key', '--verification-token', 'vt_cli']);
+      const base = await baseUrl(cli);
+      const { chats } = (await (await fetch(`${base}/_emulator/chats`)).json()) as { chats: { chatId: string; type: string }[] };
+      const chat = chats.find((c) => c.type === 'p2p')!;
+      const posted = await post(`${base}/_emulator/chats/${chat.chatId}/messages`, { text: 'from the CLI' });
+      expect(posted.status).toBe(200);
+      expect(received).toHaveLength(1);
+      expect(received[0]).toMatchObject({ token: 'vt_cli', message: { chat_id: chat.chatId, content: JSON.stringify({ text: 'from the CLI' }) } });
+      cli.child.kill('SIGTERM');
+      expect(await cli.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      await new Promise<void>((resolve) => bot.close(() => resolve()));
+    }
+  });
+
   it('--help names the command feishu-emulator, prints every flag and exits 0', async () => {
     const cli = runCli(['--help']);
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(cli.stdout()).toContain('Usage: feishu-emulator [options]');
     expect(cli.stdout()).not.toContain('npm run');
-    for (const flag of ['--host', '--port', '--app-id', '--app-secret', '--app-scopes', '--streaming-timeout-ms', '--token-lifetime-sec', '--api-qps', '--api-qpm', '--card-qps', '--clock-speed', '--table-limit', '--table-limit-per', '--help']) {
+    for (const flag of ['--host', '--port', '--app-id', '--app-secret', '--app-scopes', '--event-url', '--verification-token', '--encrypt-key', '--streaming-timeout-ms', '--token-lifetime-sec', '--api-qps', '--api-qpm', '--card-qps', '--clock-speed', '--table-limit', '--table-limit-per', '--help']) {
       expect(cli.stdout()).toContain(flag);
     }
     expect(cli.stdout()).not.toContain('listening on');

@@ -121,8 +121,21 @@ const ROUTES: ControlRoute[] = [
     method: 'PUT',
     path: '/_emulator/apps/:app_id/events',
     handle: async (c, p, b) => {
-      await c.subscribe(p.app_id!, { url: (b.url ?? null) as string | null, ...(b.verify === false ? { verify: false } : {}) });
-      return { body: { app_id: p.app_id, url: b.url ?? null } };
+      await c.subscribe(p.app_id!, {
+        url: (b.url ?? null) as string | null,
+        ...(b.callback_url === undefined ? {} : { callbackUrl: b.callback_url as string | null }),
+        ...(b.verify === false ? { verify: false } : {}),
+      });
+      return { body: { app_id: p.app_id, url: b.url ?? null, callback_url: b.callback_url ?? null } };
+    },
+  },
+  {
+    // A user clicks a card's component: { action: { tag, value?, name? }, user_id? }; answers with the app's answer.
+    method: 'POST',
+    path: '/_emulator/messages/:message_id/actions',
+    handle: async (c, p, b) => {
+      const result = await c.clickCard(p.message_id!, { action: b.action as never, ...(b.user_id === undefined ? {} : { userId: b.user_id as string }) });
+      return { body: { toast: result.toast, card_updated: result.cardUpdated, delivery: result.delivery } };
     },
   },
   { method: 'GET', path: '/_emulator/deliveries', handle: (c) => ({ body: { deliveries: c.deliveries.list() } }) },

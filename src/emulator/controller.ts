@@ -14,6 +14,7 @@ import {
 } from './inspect.js';
 import type { EmulatorChat, EmulatorUser } from './directory.js';
 import { type Delivery, EventDeliveries } from './events/delivery.js';
+import { type CardClick, type CardClickResult, clickCard } from './events/card-actions.js';
 import { InboundError, type UserMessageInput, postUserMessage } from './events/inbound.js';
 import { type EmulatorApp, checkApp, checkEventUrl } from './options.js';
 import { ENDPOINTS } from './routes/index.js';
@@ -51,12 +52,28 @@ export class Controller {
   }
 
   /**
+   * A user clicks a component of the card `messageId` shows: the app gets `card.action.trigger` at its
+   * callback URL; the card is in interaction (200810) until it answers or 3 s pass; its answer is applied.
+   */
+  async clickCard(messageId: string, click: CardClick): Promise<CardClickResult> {
+    try {
+      const result = await clickCard(this.services, this.deliveries, messageId, click);
+      return { ...result, delivery: structuredClone(result.delivery) };
+    } catch (error) {
+      throw error instanceof InboundError ? new TypeError(error.message) : error;
+    }
+  }
+
+  /**
    * Sets where an app's events go (HTTP event subscription), after the URL answered the `url_verification`
    * challenge (unless `verify: false`); `url: null` unsubscribes. Rejects with the challenge's failure.
    */
-  async subscribe(appId: string, subscription: { url: string | null; verify?: boolean }): Promise<void> {
+  async subscribe(appId: string, subscription: { url: string | null; callbackUrl?: string | null; verify?: boolean }): Promise<void> {
     const app = this.services.state.apps.get(appId);
     if (!app) throw new TypeError(`no app ${appId}`);
+    if (subscription.callbackUrl !== undefined) {
+      app.callbackUrl = subscription.callbackUrl === null ? null : checkEventUrl(subscription.callbackUrl, 'callbackUrl');
+    }
     if (subscription.url === null) {
       app.eventUrl = null;
       return;

@@ -5,6 +5,7 @@ import type { Services } from './context.js';
 import { Controller } from './controller.js';
 import type { EmulatorChat, EmulatorUser } from './directory.js';
 import type { Delivery } from './events/delivery.js';
+import type { CardClick, CardClickResult } from './events/card-actions.js';
 import type { UserMessageInput } from './events/inbound.js';
 import type { ActiveFault, FaultSpec } from './faults.js';
 import type { CardSnapshot, MessageSnapshot, StatsSnapshot } from './inspect.js';
@@ -72,7 +73,14 @@ export interface Emulator {
    * Sets where an app's events are POSTed, once the URL passed the `url_verification` challenge (unless
    * `verify: false`); `url: null` stops. Encrypted and signed when the app has an `encryptKey`.
    */
-  subscribe(appId: string, subscription: { url: string | null; verify?: boolean }): Promise<void>;
+  subscribe(appId: string, subscription: { url: string | null; callbackUrl?: string | null; verify?: boolean }): Promise<void>;
+  /**
+   * A user clicks a component of the card message `messageId` shows (`{ action: { tag: 'button', value } }`):
+   * the app gets `card.action.trigger` at its callback URL (default its event URL); CardKit writes to the card
+   * get 200810 until it answers or 3 s pass; a `{ toast }` answer is returned, a `{ card: { type: 'raw', data } }`
+   * answer replaces the card.
+   */
+  clickCard(messageId: string, click: CardClick): Promise<CardClickResult>;
   /** Every event pushed, with its attempts (redeliveries follow Feishu's 15 s, 5 min, 1 h, 6 h on the emulator's clock). */
   deliveries(): Delivery[];
 }
@@ -149,5 +157,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     postMessage: (chatId, input) => controller.postMessage(chatId, input),
     subscribe: (appId, subscription) => controller.subscribe(appId, subscription),
     deliveries: () => controller.deliveries.list(),
+    clickCard: (messageId, click) => controller.clickCard(messageId, click),
   };
 }

@@ -16,3 +16,5 @@ export type { Delivery, DeliveryAttempt } from './events/delivery.js';
 export { REDELIVERY_DELAYS_MS } from './events/delivery.js';
 export type { EventEnvelope } from './events/envelope.js';
 export type { UserMessageInput } from './events/inbound.js';
+export type { CardClick, CardClickResult, Toast } from './events/card-actions.js';
+export type { ClickedAction } from './events/envelope.js';

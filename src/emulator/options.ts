@@ -17,6 +17,8 @@ export interface EmulatorApp {
   encryptKey?: string;
   /** Where the app's events are POSTed (HTTP event subscription). Default none; see `emulator.subscribe()`. */
   eventUrl?: string;
+  /** Where the app's card callbacks (`card.action.trigger`) are POSTed. Default `eventUrl`. */
+  callbackUrl?: string;
 }
 
 /** Rate limits the emulator enforces. Defaults are Feishu's (reference §16). */
@@ -207,6 +209,7 @@ export function checkApp(app: EmulatorApp, where: string): EmulatorApp {
     if (app[key] !== undefined && (typeof app[key] !== 'string' || app[key] === '')) throw new TypeError(`${where}: ${key}, when given, must be a non-empty string`);
   }
   if (app.eventUrl !== undefined) checkEventUrl(app.eventUrl, `${where}: eventUrl`);
+  if (app.callbackUrl !== undefined) checkEventUrl(app.callbackUrl, `${where}: callbackUrl`);
   return {
     appId: app.appId,
     appSecret: app.appSecret,
@@ -214,6 +217,7 @@ export function checkApp(app: EmulatorApp, where: string): EmulatorApp {
     ...(app.verificationToken === undefined ? {} : { verificationToken: app.verificationToken }),
     ...(app.encryptKey === undefined ? {} : { encryptKey: app.encryptKey }),
     ...(app.eventUrl === undefined ? {} : { eventUrl: app.eventUrl }),
+    ...(app.callbackUrl === undefined ? {} : { callbackUrl: app.callbackUrl }),
   };
 }
 

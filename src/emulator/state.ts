@@ -101,6 +101,8 @@ export interface RegisteredApp {
   encryptKey: string | null;
   /** Where events are POSTed (HTTP event subscription); null: nowhere. */
   eventUrl: string | null;
+  /** Where card callbacks are POSTed; null: to `eventUrl`. */
+  callbackUrl: string | null;
 }
 
 export interface Token {
@@ -170,6 +172,7 @@ export class EmulatorState {
       verificationToken: app.verificationToken ?? `v_${app.appId}`,
       encryptKey: app.encryptKey ?? null,
       eventUrl: app.eventUrl ?? null,
+      callbackUrl: app.callbackUrl ?? null,
     });
     this.directory.addApp(app.appId);
   }

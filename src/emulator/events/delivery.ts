@@ -37,6 +37,8 @@ export interface Delivery {
   /** `pending` (a push in flight or a redelivery scheduled), `delivered`, `failed` (all pushes failed), `unsubscribed` (the app has no URL). */
   state: 'pending' | 'delivered' | 'failed' | 'unsubscribed';
   attempts: DeliveryAttempt[];
+  /** A callback (card action): to the callback URL, answered at once, never pushed again. */
+  callback: boolean;
 }
 
 export class EventDeliveries {
@@ -53,9 +55,21 @@ export class EventDeliveries {
     return this.#log.map((delivery) => structuredClone(delivery));
   }
 
-  /** Pushes `envelope` to its app now; resolves once the first push was answered (or failed). */
-  push(envelope: EventEnvelope): Promise<Delivery> {
-    const delivery: Delivery = { eventId: envelope.header.event_id, eventType: envelope.header.event_type, appId: envelope.header.app_id, envelope, state: 'pending', attempts: [] };
+  /**
+   * Pushes `envelope` to its app now; resolves once the first push was answered (or failed). A callback
+   * (`callback: true`, a card action) goes to the app's callback URL and is never pushed again: the user
+   * is waiting for its answer.
+   */
+  push(envelope: EventEnvelope, options: { callback?: boolean } = {}): Promise<Delivery> {
+    const delivery: Delivery = {
+      eventId: envelope.header.event_id,
+      eventType: envelope.header.event_type,
+      appId: envelope.header.app_id,
+      envelope,
+      state: 'pending',
+      attempts: [],
+      callback: options.callback === true,
+    };
     this.#log.push(delivery);
     if (this.#log.length > KEPT) this.#log.shift();
     return this.#attempt(delivery).then(() => delivery);
@@ -91,7 +105,8 @@ export class EventDeliveries {
   async #attempt(delivery: Delivery): Promise<void> {
     const { state, clock } = this.#services;
     const app = state.apps.get(delivery.appId);
-    if (!app?.eventUrl) {
+    const url = delivery.callback ? (app?.callbackUrl ?? app?.eventUrl) : app?.eventUrl;
+    if (!app || !url) {
       delivery.state = 'unsubscribed';
       return;
     }
@@ -99,14 +114,14 @@ export class EventDeliveries {
     const body = app.encryptKey === null ? json : JSON.stringify({ encrypt: encryptEvent(app.encryptKey, json) });
     const headers = app.encryptKey === null ? {} : signatureHeaders(app.encryptKey, body, clock.now());
     const at = clock.now();
-    const answer = await post(app.eventUrl, body, headers);
+    const answer = await post(url, body, headers);
     const ok = answer.status !== null && answer.status >= 200 && answer.status < 300;
     delivery.attempts.push({ at, ...answer, ...(ok || answer.error !== undefined ? {} : { error: `HTTP ${answer.status}` }) });
     if (ok) {
       delivery.state = 'delivered';
       return;
     }
-    const delay = REDELIVERY_DELAYS_MS[delivery.attempts.length - 1];
+    const delay = delivery.callback ? undefined : REDELIVERY_DELAYS_MS[delivery.attempts.length - 1];
     if (delay === undefined) {
       delivery.state = 'failed';
       return;

@@ -52,3 +52,28 @@ export function messageReceived(appId: string, token: string, user: EmulatorUser
     },
   };
 }
+
+/** What was clicked: the component's `value` (as the card declares it), its `tag`, its `name` when it has one. */
+export interface ClickedAction {
+  value?: JsonObject;
+  tag: string;
+  name?: string;
+  /** For inputs and selects: what the user entered or chose. */
+  input_value?: string;
+  option?: string;
+}
+
+/** `card.action.trigger`: a user clicked an interactive component of a card the app sent. */
+export function cardActionTriggered(appId: string, token: string, user: EmulatorUser, message: Message, action: ClickedAction, now: number): EventEnvelope {
+  return {
+    schema: '2.0',
+    header: header(appId, 'card.action.trigger', token, now),
+    event: {
+      operator: { tenant_key: TENANT_KEY, ...userIdsFor(user, appId) },
+      token: `c-${randomBytes(16).toString('hex')}`,
+      action: { ...action },
+      host: 'im_message',
+      context: { open_message_id: message.messageId, open_chat_id: message.chatId },
+    },
+  };
+}

@@ -65,7 +65,13 @@ export {
   SessionStateError,
   SessionDeadlineError,
   SequenceExhaustedError,
+  SessionStoppedError,
   type SessionState,
+  type AgentCardOptions,
+  type AgentLabels,
+  type AgentFooterOptions,
+  type StopButtonOptions,
+  STOP_ACTION_VALUE,
   DEFAULT_STREAMING_CONFIG,
   type RetryPolicy,
   type Clock,
@@ -101,3 +107,4 @@ export {
   pieceOf,
   textPieces,
 } from './adapters/index.js';
+export { stopFromAction, type StopAnswer, type StopFromActionOptions, EventDeduper, type EventDeduperOptions } from './bot/index.js';

@@ -58,7 +58,7 @@ export function categorize(code: number, httpStatus: number): ErrorCategory {
  * - `deadline`: a session kept being throttled past its deadline (`SessionDeadlineError`);
  * - `sequence_exhausted`: the card has used every int32 sequence (`SequenceExhaustedError`).
  */
-export type FeishuErrorKind = 'api' | 'network' | 'timeout' | 'session_state' | 'deadline' | 'sequence_exhausted';
+export type FeishuErrorKind = 'api' | 'network' | 'timeout' | 'session_state' | 'deadline' | 'sequence_exhausted' | 'stopped';
 
 /** The root of every error the library raises; switch on `kind`. */
 export abstract class FeishuError extends Error {

@@ -15,7 +15,9 @@ export type CardOp =
   /** Replaces the element `elementId` whole (its children too). */
   | { kind: 'replace'; elementId: string; element: JsonObject }
   /** Sets some properties of the element `elementId` (given whole at their top level: `header`, not `header.title`). */
-  | { kind: 'patch'; elementId: string; partial: JsonObject };
+  | { kind: 'patch'; elementId: string; partial: JsonObject }
+  /** Removes the element `elementId` (and what it holds). */
+  | { kind: 'delete'; elementId: string };
 
 /** What decides a card's structure besides its texts: asked for its changes before each write of the card. */
 export interface CardLayout {
@@ -47,6 +49,9 @@ export function applyOps(card: JsonObject, ops: readonly CardOp[]): void {
     } else if (op.kind === 'replace') {
       const { list, index } = locate(card, op.elementId);
       list[index] = structuredClone(op.element);
+    } else if (op.kind === 'delete') {
+      const { list, index } = locate(card, op.elementId);
+      list.splice(index, 1);
     } else {
       const element = elementsById(card).get(op.elementId);
       if (!element) throw new Error(`no element ${op.elementId} to patch`);
@@ -69,7 +74,22 @@ export function batchAction(op: CardOp): BatchAction {
       return { action: 'update_element', params: { element_id: op.elementId, element: op.element } };
     case 'patch':
       return { action: 'partial_update_element', params: { element_id: op.elementId, partial_element: op.partial } };
+    case 'delete':
+      return { action: 'delete_elements', params: { element_ids: [op.elementId] } };
   }
+}
+
+/** Several layouts over one card (the agent card and the Stop button): their ops in order, full when one is. */
+export function combineLayouts(layouts: readonly CardLayout[]): CardLayout {
+  if (layouts.length === 1) return layouts[0]!;
+  return {
+    ops: (card, final, free) => layouts.flatMap((layout) => layout.ops(card, final, free)),
+    applied: () => layouts.forEach((layout) => layout.applied()),
+    closing: (card) => layouts.flatMap((layout) => layout.closing(card)),
+    get full() {
+      return layouts.some((layout) => layout.full);
+    },
+  };
 }
 
 /** The body's element list of a Card JSON 2.0 card. */

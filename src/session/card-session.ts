@@ -14,7 +14,7 @@ import { DEFAULT_STREAMING_CONFIG, type StreamTag, cardToStart } from './card-te
 import type { Transport } from './card-writes.js';
 import { drain } from './drain.js';
 import type { ElementText } from './element-text.js';
-import { type SessionState, SessionStateError } from './errors.js';
+import { type SessionState, SessionStateError, SessionStoppedError } from './errors.js';
 import type { SessionEvents, SessionResult } from './events.js';
 import { follow } from './signal-followers.js';
 import {
@@ -37,6 +37,9 @@ import { openFirstCard } from './transport-choice.js';
 import { AgentCard } from './agent/agent-card.js';
 import { type ResolvedAgentOptions, resolveAgentOptions } from './agent/agent-options.js';
 import { REASONING_ID } from './agent/agent-render.js';
+import { type CardLayout, combineLayouts } from './card-ops.js';
+import { listSession, unlistSession } from './registry.js';
+import { StopButtonLayout, resolveStopButton, stopButtonElement } from './stop-button.js';
 
 type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => void;
 
@@ -58,15 +61,22 @@ export class CardSession {
   /** The agent card's layout, when the session streams one (`start({ agent })`). */
   readonly #agent: AgentCard | undefined;
 
-  private constructor(client: FeishuClient, o: ResolvedSessionOptions, events: EventEmitter<SessionEvents>, to?: Recipient, agent?: ResolvedAgentOptions) {
+  private constructor(client: FeishuClient, o: ResolvedSessionOptions, events: EventEmitter<SessionEvents>, to?: Recipient, extras: { agent?: ResolvedAgentOptions; stopButton?: boolean } = {}) {
     this.#o = o;
     this.#events = events;
     this.#report = new AnswerReport(o.clock, (event, ...args) => events.emit(event, ...(args as never)));
+    const { agent } = extras;
     this.#agent = agent
       ? new AgentCard({ options: agent, report: this.#report, reasoning: () => this.#chain.core.elements.get(REASONING_ID), answerId: o.elementId, clock: o.clock })
       : undefined;
-    const context = { client, o, events, halt: this.#halt, onRelease: () => this.#unlisten(), ...(to ? { to } : {}), ...(this.#agent ? { layout: this.#agent } : {}) };
+    const layouts: CardLayout[] = [...(this.#agent ? [this.#agent] : []), ...(extras.stopButton ? [new StopButtonLayout()] : [])];
+    const layout = layouts.length > 0 ? combineLayouts(layouts) : undefined;
+    const context = { client, o, events, halt: this.#halt, onRelease: () => this.#unlisten(), ...(to ? { to } : {}), ...(layout ? { layout } : {}) };
     this.#chain = new CardChain(context);
+    // A card callback finds the session by the message its card is in (the Stop button, stopFromAction).
+    events.on('rollover', (event) => {
+      if (event.kind === 'card' && event.messageId) listSession(event.messageId, this);
+    });
   }
 
   /**
@@ -87,14 +97,19 @@ export class CardSession {
     if (agent && (options.card !== undefined || options.elementId !== undefined || options.extraElementIds !== undefined)) {
       throw new TypeError('options.agent builds its own card: options.card, elementId and extraElementIds cannot be given with it');
     }
+    const stopButton = resolveStopButton(options.stopButton);
+    if (stopButton && options.card !== undefined) {
+      throw new TypeError('options.stopButton goes on the default card and the agent card; on your own card, add a button whose callback value is STOP_ACTION_VALUE');
+    }
     const { card, tags } = cardToStart(options, o.elementId, o.elementIds, transport);
+    if (stopButton) (card.body as { elements: unknown[] }).elements.push(stopButtonElement(stopButton));
     // The agent card's reasoning streams into an element its layout adds once reasoning arrives.
     if (agent?.reasoning) tags.set(REASONING_ID, 'markdown');
     o.signal?.throwIfAborted();
     const governor = o.governor ?? defaultGovernor(client);
     const events = new EventEmitter<SessionEvents>();
     for (const [event, listener] of Object.entries(on)) events.on(event as keyof SessionEvents, guard(listener));
-    const session = new CardSession(client, o, events, to, agent);
+    const session = new CardSession(client, o, events, to, { ...(agent ? { agent } : {}), stopButton: stopButton !== undefined });
     // The requests of the start follow the caller's signal through one shared listener (see signal-followers.ts).
     const starting = new AbortController();
     const unfollow = o.signal ? follow(o.signal, () => starting.abort(o.signal!.reason)) : () => false;
@@ -104,6 +119,7 @@ export class CardSession {
       // A message card needs a recipient: without one, a refusal is the caller's to see.
       await openFirstCard(client, session.#chain, { ...first, transport }, { fallback: messageFallback && to !== undefined, signal, events });
       session.#messageId = session.#chain.cards[0]!.messageId;
+      if (session.#messageId !== null) listSession(session.#messageId, session);
       session.#listen();
       return session;
     } finally {
@@ -322,6 +338,19 @@ export class CardSession {
     return this.#ending;
   }
 
+  /**
+   * The user stopped the answer (the Stop button, through `stopFromAction`): like `abort()`, but the card
+   * ends with `stoppedText` and the result's `abortReason` is a `SessionStoppedError`. A running pipe stops
+   * reading at once, which cancels the model's request.
+   */
+  stop(): Promise<SessionResult> {
+    if (this.#chain.core.failure) return this.#failed();
+    // Already closing (the answer ended): nothing is left to stop.
+    if (this.#ending && this.#chain.core.ending) return this.#ending;
+    this.#markAborted(new SessionStoppedError(), this.#o.stoppedText);
+    return this.abort(this.#abortReason);
+  }
+
   async #end(summary: string | undefined): Promise<SessionResult> {
     if (this.#chain.core.failure) return this.#failed();
     this.#report.settle(this.#aborted);
@@ -345,13 +374,13 @@ export class CardSession {
     return result;
   }
 
-  #markAborted(reason: unknown): void {
+  #markAborted(reason: unknown, marker = this.#o.interruptedText): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#abortReason = reason;
     const main = this.#element(this.#o.elementId);
     main.settle(); // never half a character before the marker
-    if (this.#o.interruptedText !== '') main.append(this.#o.interruptedText);
+    if (marker !== '') main.append(marker);
   }
 
   /** Rejects with the session's failure once the close it started has landed or definitively failed. */
@@ -393,8 +422,9 @@ export class CardSession {
     });
   }
 
-  /** The session ended: a long-lived signal (a process-wide shutdown) must not keep it alive. */
+  /** The session ended: a long-lived signal (a process-wide shutdown) must not keep it alive, nor a callback find it. */
   #unlisten(): void {
+    unlistSession(this);
     this.#unfollow?.();
     this.#unfollow = undefined;
   }

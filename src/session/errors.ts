@@ -22,6 +22,16 @@ export class SessionStateError extends SessionError {
   }
 }
 
+/** The user stopped the answer (`session.stop()`, the Stop button): the result's `abortReason`, and a piping source's end. */
+export class SessionStoppedError extends SessionError {
+  readonly kind = 'stopped' as const;
+
+  constructor() {
+    super('the user stopped the answer', undefined);
+    this.name = 'SessionStoppedError';
+  }
+}
+
 /** A write kept getting rate-limit answers for longer than `retry.maxThrottledMs`; the session stops. */
 export class SessionDeadlineError extends SessionError {
   readonly kind = 'deadline' as const;

@@ -7,6 +7,7 @@ import type { Transport } from './card-writes.js';
 import type { SessionEvents } from './events.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import type { AgentCardOptions } from './agent/agent-options.js';
+import type { StopButtonOptions } from './stop-button.js';
 
 /** Where the card is sent: one of the IM receive id types, or a reply to a message. */
 export type Recipient =
@@ -55,6 +56,8 @@ export interface SessionOptions {
   reopenMarginMs?: number;
   /** Appended to the main element when the session is aborted, so readers see the answer was cut. Default `\n\n_(interrupted)_`. */
   interruptedText?: string;
+  /** Appended to the main element when the user stopped the answer (`stop()`, the Stop button). Default `\n\n_(stopped)_`. */
+  stoppedText?: string;
   /**
    * Appended to the main element of a card that is full (30 KB), before the answer goes on in a
    * continuation card. Default `\n\n_(continued below)_`.
@@ -76,6 +79,11 @@ export interface StartOptions extends SessionOptions {
    * its own card: not with `card`, `elementId` or `extraElementIds`.
    */
   agent?: boolean | AgentCardOptions;
+  /**
+   * A Stop button under the answer (default card and agent card): its callback, handed to
+   * `stopFromAction(event)`, stops the session; the card ends with `stoppedText`. `true` or `{ text }`.
+   */
+  stopButton?: boolean | StopButtonOptions;
   /**
    * Your own card instead of the default one; must contain `elementId` (and `extraElementIds`). Card JSON
    * 2.0; with the message transport also Card JSON 1.0 (no `schema`, elements at the top).
@@ -145,6 +153,7 @@ export interface ResolvedSessionOptions {
   streamingWindowMs: number;
   reopenMarginMs: number;
   interruptedText: string;
+  stoppedText: string;
   continuedText: string;
   retry: RetryPolicy;
 }
@@ -188,6 +197,8 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
   }
   const interruptedText = options.interruptedText ?? '\n\n_(interrupted)_';
   if (typeof interruptedText !== 'string') throw new TypeError('options.interruptedText must be a string');
+  const stoppedText = options.stoppedText ?? '\n\n_(stopped)_';
+  if (typeof stoppedText !== 'string') throw new TypeError('options.stoppedText must be a string');
   const continuedText = options.continuedText ?? '\n\n_(continued below)_';
   if (typeof continuedText !== 'string' || continuedText.length > 200) throw new TypeError('options.continuedText must be a string of at most 200 characters');
   return {
@@ -199,6 +210,7 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
     streamingWindowMs,
     reopenMarginMs,
     interruptedText,
+    stoppedText,
     continuedText,
     retry,
   };

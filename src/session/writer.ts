@@ -24,6 +24,8 @@ const BATCH = 'cardkit.card.batchUpdate';
 const ADD_ELEMENT = 'cardkit.cardElement.create';
 const UPDATE = 'cardkit.card.update';
 const UPDATE_ELEMENT = 'cardkit.cardElement.update';
+/** The endpoint of a layout change sent alone. */
+const SINGLE_OP_API = { add: ADD_ELEMENT, replace: UPDATE_ELEMENT, patch: PATCH, delete: 'cardkit.cardElement.delete' } as const;
 /** Re-opens tried for one write before falling back to patches. */
 const MAX_REOPENS_PER_WRITE = 2;
 
@@ -83,7 +85,7 @@ export class CardWriter implements CardWrites {
     const uuid = uuidv4();
     const [op] = ops;
     await dispatcher.send({
-      api: ops.length > 1 ? BATCH : op!.kind === 'add' ? ADD_ELEMENT : op!.kind === 'replace' ? UPDATE_ELEMENT : PATCH,
+      api: ops.length > 1 ? BATCH : SINGLE_OP_API[op!.kind],
       cardId,
       urgent,
       keyed: true,
@@ -92,6 +94,7 @@ export class CardWriter implements CardWrites {
         const one = op!;
         if (one.kind === 'replace') return client.cardkit.v1.cardElement.update({ card_id: cardId, element_id: one.elementId, element: one.element, sequence, uuid });
         if (one.kind === 'patch') return client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: one.elementId, partial_element: one.partial, sequence, uuid });
+        if (one.kind === 'delete') return client.cardkit.v1.cardElement.delete({ card_id: cardId, element_id: one.elementId, sequence, uuid });
         const where = one.anchor ? { type: one.anchor.position, target_element_id: one.anchor.elementId } : { type: 'append' as const };
         return client.cardkit.v1.cardElement.create({ card_id: cardId, ...where, elements: [one.element], sequence, uuid });
       },

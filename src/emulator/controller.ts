@@ -17,15 +17,19 @@ import { type Delivery, EventDeliveries } from './events/delivery.js';
 import { type CardClick, type CardClickResult, clickCard } from './events/card-actions.js';
 import { InboundError, type UserMessageInput, postUserMessage } from './events/inbound.js';
 import { type EmulatorApp, checkApp, checkEventUrl } from './options.js';
+import { LongConnections } from './ws/long-connection.js';
 import { ENDPOINTS } from './routes/index.js';
 import type { StateEvent } from './state.js';
 
 export class Controller {
   readonly faults = new Faults(ENDPOINTS);
   readonly deliveries: EventDeliveries;
+  /** The official SDK's long connections (`WSClient`). */
+  readonly connections: LongConnections;
 
   constructor(readonly services: Services) {
-    this.deliveries = new EventDeliveries(services);
+    this.connections = new LongConnections(services);
+    this.deliveries = new EventDeliveries(services, this.connections);
   }
 
   users(): EmulatorUser[] {

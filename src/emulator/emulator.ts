@@ -81,6 +81,8 @@ export interface Emulator {
    * answer replaces the card.
    */
   clickCard(messageId: string, click: CardClick): Promise<CardClickResult>;
+  /** How many long connections (the SDK's `WSClient`) an app has open; while it has one, its events go there. */
+  longConnections(appId: string): number;
   /** Every event pushed, with its attempts (redeliveries follow Feishu's 15 s, 5 min, 1 h, 6 h on the emulator's clock). */
   deliveries(): Delivery[];
 }
@@ -122,6 +124,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     options: resolved,
     close: () => {
       controller.deliveries.close();
+      controller.connections.close();
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
@@ -158,5 +161,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     subscribe: (appId, subscription) => controller.subscribe(appId, subscription),
     deliveries: () => controller.deliveries.list(),
     clickCard: (messageId, click) => controller.clickCard(messageId, click),
+    longConnections: (appId) => controller.connections.count(appId),
   };
 }

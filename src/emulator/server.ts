@@ -7,7 +7,9 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { JsonObject } from './card-tree.js';
 import type { RequestContext } from './context.js';
+import type { Duplex } from 'node:stream';
 import { handleControl } from './control-routes.js';
+import { CONNECT_PATH, ENDPOINT_PATH } from './ws/long-connection.js';
 import { handlePreview } from './preview/routes.js';
 import type { Controller } from './controller.js';
 import { EmulatorError } from './errors.js';
@@ -23,6 +25,12 @@ export function createEmulatorServer(controller: Controller): Server {
     handleRequest(controller, req, res).catch(() => {
       sendJson(res, 500, { code: 1500, msg: 'internal error' });
     });
+  });
+  // The long connection of the SDK's WSClient (the only upgrade the emulator serves).
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    const url = requestUrl(req.url);
+    if (url?.pathname === CONNECT_PATH) controller.connections.upgrade(req, socket, url);
+    else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
   server.on('clientError', (_error, socket) => {
     const body = JSON.stringify({ code: 10002, msg: 'malformed HTTP request' });
@@ -51,6 +59,17 @@ async function handleRequest(controller: Controller, req: IncomingMessage, res: 
   if (url && req.method === 'GET' && handlePreview(controller, req, res, url.pathname)) return;
   if (url && (url.pathname === '/_emulator' || url.pathname.startsWith('/_emulator/'))) {
     await handleControl(controller, req, res, url.pathname);
+    return;
+  }
+  if (url?.pathname === ENDPOINT_PATH && req.method === 'POST') {
+    // Discovery of the SDK's long connection: the socket's URL on the host the client reached.
+    let body: Record<string, unknown> = {};
+    try {
+      body = parseJsonBody(await readBody(req, controller.services.options.maxBodyBytes));
+    } catch {
+      // an unreadable body has no credentials: answered as such
+    }
+    sendJson(res, 200, controller.connections.endpoint(body, `http://${req.headers.host ?? '127.0.0.1'}`));
     return;
   }
   const { state } = controller.services;

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Services } from '../context.js';
 import { encryptEvent, signatureHeaders } from './crypto.js';
+import type { LongConnections } from '../ws/long-connection.js';
 import type { EventEnvelope } from './envelope.js';
 
 /** Feishu's redelivery schedule after a failed push. */
@@ -45,9 +46,12 @@ export class EventDeliveries {
   readonly #services: Services;
   readonly #log: Delivery[] = [];
   readonly #cancels = new Set<() => void>();
+  readonly #connections: LongConnections | undefined;
 
-  constructor(services: Services) {
+  /** `connections`: an app with a long connection open gets its events there instead of at its URLs. */
+  constructor(services: Services, connections?: LongConnections) {
     this.#services = services;
+    this.#connections = connections;
   }
 
   /** Every delivery kept, oldest first (copies). */
@@ -106,15 +110,21 @@ export class EventDeliveries {
     const { state, clock } = this.#services;
     const app = state.apps.get(delivery.appId);
     const url = delivery.callback ? (app?.callbackUrl ?? app?.eventUrl) : app?.eventUrl;
-    if (!app || !url) {
+    const at = clock.now();
+    // The long connection first: pushes there are plain (the socket is the app's own, opened with its secret).
+    const viaSocket = this.#connections?.push(delivery.envelope, ANSWER_TIMEOUT_MS);
+    if (!viaSocket && (!app || !url)) {
       delivery.state = 'unsubscribed';
       return;
     }
-    const json = JSON.stringify(delivery.envelope);
-    const body = app.encryptKey === null ? json : JSON.stringify({ encrypt: encryptEvent(app.encryptKey, json) });
-    const headers = app.encryptKey === null ? {} : signatureHeaders(app.encryptKey, body, clock.now());
-    const at = clock.now();
-    const answer = await post(url, body, headers);
+    let answer: Awaited<ReturnType<typeof post>>;
+    if (viaSocket) answer = await viaSocket;
+    else {
+      const json = JSON.stringify(delivery.envelope);
+      const body = app!.encryptKey === null ? json : JSON.stringify({ encrypt: encryptEvent(app!.encryptKey, json) });
+      const headers = app!.encryptKey === null ? {} : signatureHeaders(app!.encryptKey, body, clock.now());
+      answer = await post(url!, body, headers);
+    }
     const ok = answer.status !== null && answer.status >= 200 && answer.status < 300;
     delivery.attempts.push({ at, ...answer, ...(ok || answer.error !== undefined ? {} : { error: `HTTP ${answer.status}` }) });
     if (ok) {

@@ -187,7 +187,7 @@ describe('npm run demo', () => {
       expect(card!.steps[0]!.id).toMatch(/^call_/);
       expect(card!.agentCard!.steps).toMatchObject([{ elementId: 'agent_step_1', line: '🔧 **search\\_docs** · called', name: 'search_docs', status: 'called' }]);
     }
-  });
+  }, 60_000); // two demo runs: slow on a busy machine
 
   it('the card is an agent card (read on an emulator the test runs): the settled reasoning panel, the tool call as one step ending called, the exact answer, the footer naming the model; on both transports', async () => {
     const emulator = await startEmulator({ apps: [{ appId: 'cli_agent', appSecret: 's_agent' }] });
@@ -214,7 +214,7 @@ describe('npm run demo', () => {
     } finally {
       await emulator.close();
     }
-  });
+  }, 60_000); // two demo runs: slow on a busy machine
 
   it('--no-reasoning with the Responses API: an agent card without a reasoning panel, the step and the footer still there, exact', async () => {
     const run = await demo(['--api', 'responses', '--no-reasoning', '--json', ...FAST]);

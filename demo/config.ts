@@ -40,6 +40,8 @@ export interface DemoConfig {
   card: 'agent' | 'plain';
   keep: boolean;
   json: boolean;
+  /** `--chat`: run a bot that answers what is written to it, until Ctrl-C. */
+  chat: boolean;
 }
 
 /** A configuration mistake: printed without a stack trace, exit code 2. */
@@ -78,6 +80,9 @@ Options
                            (the library's start({ agent }): thinking panel, one line per tool step, answer, footer)
   --reasoning              a "thinking" panel for a real model's reasoning too
   --keep                   keep the emulator and its preview running after the answer, until Ctrl-C
+  --chat                   run a bot you chat with (in the preview page, or in Feishu with FEISHU_APP_ID and
+                           FEISHU_APP_SECRET): each message answered in an agent card with a Stop button, through
+                           the SDK's long connection, until Ctrl-C
   --json                   print only the final summary, as one JSON line
   -h, --help               show this help
 
@@ -101,7 +106,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     return value === undefined || value === '' ? undefined : value;
   };
 
-  const feishu = feishuTarget(get);
+  const feishu = feishuTarget(get, flags.chat === true);
   const model = modelSource(get);
 
   const sessions = flags.sessions === undefined ? 1 : integer('--sessions', flags.sessions, 1, MAX_SESSIONS);
@@ -145,6 +150,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     card: flags.plain === true ? 'plain' : 'agent',
     keep: flags.keep === true,
     json: flags.json === true,
+    chat: flags.chat === true,
   };
 }
 
@@ -168,6 +174,7 @@ function parseFlags(argv: readonly string[]) {
         plain: { type: 'boolean' },
         keep: { type: 'boolean' },
         json: { type: 'boolean' },
+        chat: { type: 'boolean' },
       },
     }).values;
   } catch (error) {
@@ -177,14 +184,16 @@ function parseFlags(argv: readonly string[]) {
   }
 }
 
-function feishuTarget(get: (name: string) => string | undefined): FeishuTarget {
+/** Real Feishu when configured; `chat`: a bot answers whoever writes to it, so no FEISHU_RECEIVE_ID is needed. */
+function feishuTarget(get: (name: string) => string | undefined, chat: boolean): FeishuTarget {
   const given = [...FEISHU_REQUIRED, ...FEISHU_OPTIONAL].filter((name) => get(name) !== undefined);
   if (given.length === 0) return { kind: 'emulator' };
-  const missing = FEISHU_REQUIRED.filter((name) => get(name) === undefined);
+  const required = chat ? FEISHU_REQUIRED.filter((name) => name !== 'FEISHU_RECEIVE_ID') : FEISHU_REQUIRED;
+  const missing = required.filter((name) => get(name) === undefined);
   if (missing.length > 0) {
     throw new ConfigError(
       `${list(given)} ${given.length === 1 ? 'is' : 'are'} set, but ${list(missing)} ${missing.length === 1 ? 'is' : 'are'} not. ` +
-        `To stream into real Feishu set ${list(FEISHU_REQUIRED)}; unset them all to use the embedded emulator.`,
+        `To stream into real Feishu set ${list(required)}; unset them all to use the embedded emulator.`,
     );
   }
   const receiveIdType = get('FEISHU_RECEIVE_ID_TYPE') ?? 'chat_id';
@@ -200,7 +209,7 @@ function feishuTarget(get: (name: string) => string | undefined): FeishuTarget {
     appId: get('FEISHU_APP_ID')!,
     appSecret: get('FEISHU_APP_SECRET')!,
     receiveIdType: receiveIdType as ReceiveIdType,
-    receiveId: get('FEISHU_RECEIVE_ID')!,
+    receiveId: get('FEISHU_RECEIVE_ID') ?? '',
     domain,
   };
 }

@@ -13,6 +13,7 @@
  *   npm run demo -- --transport message  # a message card patched through IM instead of a CardKit card
  *   npm run demo -- --plain              # the demo's own card instead of the agent card
  *   npm run demo -- --keep               # keep the emulator and its preview running afterwards
+ *   npm run demo -- --chat               # a bot you chat with in the preview page (or in Feishu), until Ctrl-C
  *   npm run demo -- --help               # every flag, and the variables for real Feishu / a real model
  */
 import { setMaxListeners } from 'node:events';
@@ -20,6 +21,7 @@ import OpenAI from 'openai';
 import { type Emulator, startEmulator } from '../src/emulator/index.js';
 import { type Clock, FairGovernor, FeishuClient, type Recipient } from '../src/index.js';
 import { ANSWERS, LONG_ANSWER } from './answers.js';
+import { runChat } from './chat.js';
 import { ConfigError, type DemoConfig, HELP, loadConfig } from './config.js';
 import { type ConversationOutcome, type SentCard, reasoningElementOf, runConversation } from './conversation.js';
 import { type ModelServer, startModelServer } from './model-server.js';
@@ -79,6 +81,8 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+
+  if (config.chat) return runChat(config, interrupt.signal, say, p);
 
   const cleanups: (() => Promise<void>)[] = [];
   try {

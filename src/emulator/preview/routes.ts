@@ -22,6 +22,7 @@ const CONTENT_TYPES = {
 /** Every file the page may load, with its content type. Nothing else under `assets/` is served. */
 export const PREVIEW_ASSETS: ReadonlyMap<string, string> = new Map([
   ['app.js', CONTENT_TYPES.js],
+  ['card-actions.js', CONTENT_TYPES.js],
   ['card-components.js', CONTENT_TYPES.js],
   ['card-containers.js', CONTENT_TYPES.js],
   ['card-paint.js', CONTENT_TYPES.js],
@@ -29,6 +30,9 @@ export const PREVIEW_ASSETS: ReadonlyMap<string, string> = new Map([
   ['card-text.js', CONTENT_TYPES.js],
   ['card-view.js', CONTENT_TYPES.js],
   ['card.js', CONTENT_TYPES.js],
+  ['chat-list.js', CONTENT_TYPES.js],
+  ['composer.js', CONTENT_TYPES.js],
+  ['conversation.js', CONTENT_TYPES.js],
   ['dom.js', CONTENT_TYPES.js],
   ['emulator-api.js', CONTENT_TYPES.js],
   ['format.js', CONTENT_TYPES.js],
@@ -45,6 +49,7 @@ export const PREVIEW_ASSETS: ReadonlyMap<string, string> = new Map([
   ['sidebar.js', CONTENT_TYPES.js],
   ['stage.js', CONTENT_TYPES.js],
   ['store.js', CONTENT_TYPES.js],
+  ['toast.js', CONTENT_TYPES.js],
   ['typewriter.js', CONTENT_TYPES.js],
   ['preview.css', CONTENT_TYPES.css],
   ['favicon.svg', CONTENT_TYPES.svg],

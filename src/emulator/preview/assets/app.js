@@ -3,7 +3,8 @@
 // way the Feishu client shows it (streamed text typed out), and its write log, all kept current
 // through the emulator's server-sent events. Only the emulator is ever contacted.
 // This module wires the parts together and routes: the selection lives in the URL fragment
-// (`#card=<card_id>` or `#message=<message_id>`).
+// (`#card=<card_id>`, `#message=<message_id>` or `#chat=<chat_id>`).
+import { ChatList } from './chat-list.js';
 import { Live } from './live.js';
 import { Sidebar } from './sidebar.js';
 import { Stage } from './stage.js';
@@ -18,12 +19,14 @@ function selectionFromHash() {
   if (card) return { kind: 'card', id: card };
   const message = params.get('message');
   if (message) return { kind: 'message', id: message };
+  const chat = params.get('chat');
+  if (chat) return { kind: 'chat', id: chat };
   return null;
 }
 
 /**
- * Selects a card or message and records it in the URL, so back and forward work.
- * @param {'card' | 'message'} kind
+ * Selects a card, message or chat and records it in the URL, so back and forward work.
+ * @param {'card' | 'message' | 'chat'} kind
  * @param {string} id
  */
 function select(kind, id) {
@@ -36,14 +39,29 @@ function select(kind, id) {
 function applySelection(selection) {
   state.selection = selection;
   sidebar.markSelection();
+  chatList.render();
   stage.render();
   if (selection?.kind === 'card') void live.refreshCard(selection.id);
 }
 
+/**
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+function byId(id) {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`the page has no #${id}`);
+  return node;
+}
+
 const sidebar = new Sidebar(select);
+const chatList = new ChatList(byId('chat-list'), byId('no-chats'), (id) => select('chat', id));
 const stage = new Stage();
 const live = new Live({
-  listsChanged: () => sidebar.render(),
+  listsChanged: () => {
+    sidebar.render();
+    chatList.render();
+  },
   stageChanged: () => stage.render(),
   firstCard: (id) => applySelection({ kind: 'card', id }),
 });

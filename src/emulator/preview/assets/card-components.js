@@ -43,7 +43,8 @@ export function renderDiv(element, ctx, path) {
 }
 
 /**
- * A row of buttons. They are inert: the emulator does not emulate callbacks.
+ * A row of buttons. A button with a callback value (Card 2.0 `behaviors: [{ type: 'callback', value }]`, or
+ * 1.0's `value`) is clickable when `ctx.action` is set; otherwise buttons are inert.
  * @param {JsonObject[]} buttons
  * @param {RenderContext} ctx
  * @param {string} path
@@ -59,11 +60,32 @@ export function renderButtons(buttons, ctx, path) {
     if (button.width === 'fill') node.classList.add('btn-fill');
     if (typeof button.element_id === 'string') node.dataset.elementId = button.element_id;
     if (button.disabled === true) node.disabled = true;
-    node.title = 'Buttons are inert in the preview: callbacks are not emulated';
+    const value = callbackValue(button);
+    const action = ctx.action;
+    if (action && value !== undefined && button.disabled !== true) {
+      node.classList.add('clickable');
+      const name = typeof button.name === 'string' ? button.name : undefined;
+      node.addEventListener('click', () => action({ tag: 'button', value, ...(name === undefined ? {} : { name }) }));
+    } else {
+      node.title = action ? 'This button has no callback' : 'Buttons of a card not sent in a message are inert';
+    }
     node.append(textSlot(isObject(button.text) ? button.text : { tag: 'plain_text', content: '' }, `${path}.${index}.text`, ctx, false));
     row.append(node);
   });
   return row;
+}
+
+/**
+ * The value a button's callback carries, or undefined for a button without one.
+ * @param {JsonObject} button
+ * @returns {unknown}
+ */
+function callbackValue(button) {
+  if (Array.isArray(button.behaviors)) {
+    const callback = button.behaviors.find((/** @type {unknown} */ b) => isObject(b) && b.type === 'callback');
+    if (isObject(callback)) return callback.value ?? {};
+  }
+  return button.value;
 }
 
 /**

@@ -10,6 +10,8 @@ import { isObject, textContent } from './card-text.js';
  *   the node that holds a piece of text (the caller paints it; `streamable` text may be typed out)
  * @property {(key: string, expanded: boolean) => boolean} panelOpen whether a collapsible panel shows open
  * @property {(key: string, open: boolean) => void} setPanelOpen a click opened or closed a panel
+ * @property {((action: import('./emulator-api.js').CardAction) => void) | null} [action] a click on an interactive
+ *   component (set only for a card a message shows: a card not sent has nobody to call back)
  */
 
 const TEXT_SIZES = new Set([

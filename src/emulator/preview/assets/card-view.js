@@ -23,6 +23,8 @@ export class CardView {
     this.streaming = false;
     /** @type {number | null} How many write-log entries the view has taken into account; null before the first snapshot. */
     this.logSeen = null;
+    /** @type {((action: import('./emulator-api.js').CardAction) => void) | null} clicks on buttons; null leaves them inert */
+    this.onAction = null;
   }
 
   /**
@@ -86,9 +88,10 @@ export class CardView {
         const known = this.panels.get(key);
         if (known) known.open = open;
       },
+      action: this.onAction,
     };
     const root = renderCard(card, ctx);
-    const signature = structureOf(card);
+    const signature = `${this.onAction ? 'clickable' : 'inert'}:${structureOf(card)}`;
     this.typewriter.retain(new Set(slots.keys()));
     if (signature !== this.signature || this.slots.size !== slots.size || ![...slots.keys()].every((key) => this.slots.has(key))) {
       this.signature = signature;

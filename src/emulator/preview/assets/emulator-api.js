@@ -27,6 +27,10 @@
  * @typedef {object} MessageSnapshot
  * @property {string} message_id
  * @property {string} chat_id
+ * @property {string | null} [sender_user_id] the user who wrote it; null for the bot's
+ * @property {string | null} [app_id] the bot that sent it
+ * @property {string | null} [parent_id] the message it replies to
+ * @property {string | null} [thread_id] the thread it is in
  * @property {string} msg_type
  * @property {string} content JSON text
  * @property {string | null} card_id
@@ -34,6 +38,22 @@
  * @property {number} updated_at
  * @property {boolean} updated
  * @property {boolean} deleted recalled by its sender (IM delete)
+ *
+ * @typedef {object} ChatInfo one chat of `/_emulator/chats`
+ * @property {string} chatId
+ * @property {'p2p' | 'group'} type
+ * @property {string} name
+ * @property {string[]} userIds
+ * @property {string | null} appId the bot of a p2p chat
+ *
+ * @typedef {object} UserInfo one user of `/_emulator/users`
+ * @property {string} userId
+ * @property {string} name
+ *
+ * @typedef {object} CardAction what a click on a card component sends
+ * @property {string} tag
+ * @property {unknown} value
+ * @property {string} [name]
  *
  * @typedef {object} StatsSnapshot
  * @property {number} accepted
@@ -57,3 +77,21 @@ export async function getJson(path) {
 export const cardPath = (id) => `/_emulator/cards/${encodeURIComponent(id)}`;
 /** @param {string} id */
 export const messagePath = (id) => `/_emulator/messages/${encodeURIComponent(id)}`;
+
+/**
+ * POSTs JSON to a control route and returns its JSON answer; an error status throws with the route's message.
+ * @param {string} path
+ * @param {unknown} body
+ * @returns {Promise<any>}
+ */
+export async function postJson(path, body) {
+  const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+  const answer = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(typeof answer?.error === 'string' ? answer.error : `${path} answered HTTP ${response.status}`);
+  return answer;
+}
+
+/** @param {string} id */
+export const chatMessagesPath = (id) => `/_emulator/chats/${encodeURIComponent(id)}/messages`;
+/** @param {string} id */
+export const actionsPath = (id) => `${messagePath(id)}/actions`;

@@ -3,7 +3,7 @@
 // message changed, and the page fetches it; on (re)connect it reloads everything. Two polls cover what
 // sends no event: a streaming window that runs out, and a reset.
 import { cardPath, getJson, messagePath } from './emulator-api.js';
-import { isSelected, newestFirst, state } from './store.js';
+import { isShown, newestFirst, state } from './store.js';
 
 /** @typedef {import('./emulator-api.js').CardSnapshot} CardSnapshot */
 /** @typedef {import('./emulator-api.js').MessageSnapshot} MessageSnapshot */
@@ -61,7 +61,7 @@ export class Live {
         do {
           entry.again = false;
           // Cards nobody is looking at need not keep up with every write.
-          if (!isSelected('card', id)) await sleep(300);
+          if (!isShown('card', id)) await sleep(300);
           /** @type {CardSnapshot | null} */
           const snapshot = await getJson(cardPath(id));
           if (snapshot) this.#applyCard(snapshot);
@@ -81,14 +81,14 @@ export class Live {
     state.cards.set(snapshot.card_id, snapshot);
     this.hooks.listsChanged();
     if (!state.selection) this.hooks.firstCard(snapshot.card_id);
-    else if (isSelected('card', snapshot.card_id)) this.hooks.stageChanged();
+    else if (isShown('card', snapshot.card_id)) this.hooks.stageChanged();
   }
 
   /** @param {string} id */
   #removeCard(id) {
     if (!state.cards.delete(id)) return;
     this.hooks.listsChanged();
-    if (isSelected('card', id)) this.hooks.stageChanged();
+    if (isShown('card', id)) this.hooks.stageChanged();
   }
 
   /** @param {string} id */
@@ -96,18 +96,29 @@ export class Live {
     try {
       /** @type {MessageSnapshot | null} */
       const message = await getJson(messagePath(id));
+      const shownBefore = isShown('message', id);
       if (message) state.messages.set(message.message_id, message);
       else state.messages.delete(id);
+      if (message && !state.chats.some((chat) => chat.chatId === message.chat_id)) await this.#loadDirectory();
       this.hooks.listsChanged();
-      if (isSelected('message', id)) this.hooks.stageChanged();
+      if (shownBefore || isShown('message', id)) this.hooks.stageChanged();
     } catch (error) {
       this.#showProblem(error);
     }
   }
 
+  /** Fetches the chats and users (they change only when apps, users or groups are added). */
+  async #loadDirectory() {
+    /** @type {[{ chats: import('./store.js').ChatInfo[] } | null, { users: import('./store.js').UserInfo[] } | null]} */
+    const [chats, users] = await Promise.all([getJson('/_emulator/chats'), getJson('/_emulator/users')]);
+    state.chats = chats?.chats ?? [];
+    state.users = new Map((users?.users ?? []).map((user) => [user.userId, user]));
+  }
+
   /** Fetches every card and message afresh. */
   async reloadAll() {
     try {
+      await this.#loadDirectory();
       /** @type {[{ cards: CardSnapshot[] } | null, { messages: MessageSnapshot[] } | null]} */
       const [cards, messages] = await Promise.all([getJson('/_emulator/cards'), getJson('/_emulator/messages')]);
       // A card fetched on its own meanwhile may be newer than the list's copy: keep the one with more writes.
@@ -134,6 +145,10 @@ export class Live {
       const answered = (stats?.accepted ?? 0) + Object.values(stats?.rejected ?? {}).reduce((sum, n) => sum + n, 0);
       if (answered < this.lastAnswered) void this.reloadAll();
       this.lastAnswered = answered;
+      // Apps and users registered later bring chats, which send no event either.
+      const known = state.chats.length;
+      await this.#loadDirectory();
+      if (state.chats.length !== known) this.hooks.listsChanged();
     } catch {
       // The event stream reports an unreachable emulator.
     }

@@ -1,11 +1,15 @@
 // @ts-check
 // The stage: the selected card (or inline message) as the Feishu client shows it in a chat, its facts
 // (card_id, sequence, streaming window …), and its write log.
+import { cardActions } from './card-actions.js';
 import { CardView } from './card-view.js';
 import { textContent } from './card.js';
 import { el } from './dom.js';
 import { clockTime } from './format.js';
 import { LogView } from './log-view.js';
+import { chatName } from './chat-list.js';
+import { Composer } from './composer.js';
+import { Conversation } from './conversation.js';
 import { cardLabel, messageExcerpt } from './sidebar.js';
 import { state } from './store.js';
 
@@ -45,11 +49,23 @@ export class Stage {
     this.empty = byId('stage-empty');
     this.chat = byId('chat');
     this.title = byId('stage-title');
+    this.conversationBox = byId('conversation');
+    this.conversation = new Conversation(byId('conversation-list'));
+    this.composer = new Composer(
+      /** @type {HTMLTextAreaElement} */ (byId('composer-input')),
+      /** @type {HTMLButtonElement} */ (byId('composer-send')),
+    );
   }
 
   /** Shows the selection as the store has it now. */
   render() {
     const selection = state.selection;
+    if (selection?.kind === 'chat') {
+      this.#chat(selection.id);
+      return;
+    }
+    this.conversationBox.hidden = true;
+    this.conversation.clear();
     const key = selection ? `${selection.kind}:${selection.id}` : null;
     if (key !== this.viewKey) {
       this.view?.dispose();
@@ -82,6 +98,29 @@ export class Stage {
     this.#message(message, this.view);
   }
 
+  /**
+   * A chat: its conversation and the composer, in place of the single card.
+   * @param {string} chatId
+   */
+  #chat(chatId) {
+    this.view?.dispose();
+    this.view = null;
+    this.viewKey = null;
+    const chat = state.chats.find((known) => known.chatId === chatId);
+    this.title.textContent = chat ? chatName(chat) : chatId;
+    this.empty.hidden = true;
+    this.chat.hidden = true;
+    this.indicator.hidden = true;
+    this.facts.replaceChildren(fact('chat_id', chatId), fact('type', chat?.type ?? 'unknown'));
+    this.log.clear('Select a card to see its writes.');
+    this.conversationBox.hidden = false;
+    if (this.composer.chatId !== chatId) {
+      this.composer.chatId = chatId;
+      this.composer.input.focus();
+    }
+    this.conversation.render(chatId);
+  }
+
   /** @param {string} text */
   #waiting(text) {
     this.empty.hidden = false;
@@ -109,6 +148,8 @@ export class Stage {
       fact('streaming', snapshot.streaming_mode ? `on, closes ${clockTime(snapshot.streaming_closes_at)}` : 'off'),
     );
     byId('sender-time').textContent = clockTime(snapshot.created_at);
+    // A card sent in a message can be clicked; one not sent has nobody to call back.
+    if (snapshot.message_id && !view.onAction) view.onAction = cardActions(snapshot.message_id);
     view.update(snapshot);
     this.log.update(snapshot);
   }
@@ -134,6 +175,7 @@ export class Stage {
       content = null;
     }
     if (message.msg_type === 'interactive' && content && typeof content === 'object') {
+      view.onAction ??= cardActions(message.message_id);
       view.update({ card: content, streaming_mode: false });
     } else {
       view.dispose();

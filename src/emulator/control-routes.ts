@@ -101,7 +101,22 @@ const ROUTES: ControlRoute[] = [
     },
   },
   { method: 'GET', path: '/_emulator/users', handle: (c) => ({ body: { users: c.users() } }) },
+  {
+    method: 'POST',
+    path: '/_emulator/users',
+    handle: (c, _p, b) => {
+      c.addUser({ userId: b.user_id as string, name: b.name as string });
+      return { body: { user_id: b.user_id } };
+    },
+  },
   { method: 'GET', path: '/_emulator/chats', handle: (c) => ({ body: { chats: c.chats() } }) },
+  {
+    method: 'POST',
+    path: '/_emulator/chats',
+    handle: (c, _p, b) => ({
+      body: c.addGroup({ chatId: b.chat_id as string, name: b.name as string, ...(b.user_ids === undefined ? {} : { userIds: b.user_ids as string[] }) }),
+    }),
+  },
   {
     // A user writes in a chat: { text, user_id?, reply_to?, in_thread? }; answers once each bot's first push was answered.
     method: 'POST',

@@ -16,7 +16,7 @@ import type { EmulatorChat, EmulatorUser } from './directory.js';
 import { type Delivery, EventDeliveries } from './events/delivery.js';
 import { type CardClick, type CardClickResult, clickCard } from './events/card-actions.js';
 import { InboundError, type UserMessageInput, postUserMessage } from './events/inbound.js';
-import { type EmulatorApp, checkApp, checkEventUrl } from './options.js';
+import { type EmulatorApp, checkApp, checkEventUrl, checkGroup, checkUser } from './options.js';
 import { LongConnections } from './ws/long-connection.js';
 import { ENDPOINTS } from './routes/index.js';
 import type { StateEvent } from './state.js';
@@ -34,6 +34,25 @@ export class Controller {
 
   users(): EmulatorUser[] {
     return [...this.services.state.directory.users.values()].map((user) => ({ ...user }));
+  }
+
+  addUser(user: EmulatorUser): void {
+    const checked = checkUser(user, 'addUser');
+    try {
+      this.services.state.directory.addUser(checked);
+    } catch (error) {
+      throw new TypeError(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  addGroup(group: { chatId: string; name: string; userIds?: string[] }): EmulatorChat {
+    const checked = checkGroup(group, 'addGroup');
+    try {
+      const chat = this.services.state.directory.addGroup(checked);
+      return { ...chat, userIds: [...chat.userIds] };
+    } catch (error) {
+      throw new TypeError(error instanceof Error ? error.message : String(error));
+    }
   }
 
   chats(): EmulatorChat[] {

@@ -61,6 +61,10 @@ export interface Emulator {
   onChange(listener: (event: StateEvent) => void): () => void;
   /** The tenant's users (the default one is `u_you`). */
   users(): EmulatorUser[];
+  /** Adds a user (a p2p chat with every bot comes with it); a TypeError for a bad or taken id. */
+  addUser(user: EmulatorUser): void;
+  /** Adds a group chat (every bot is in it; its users default to the default user); a TypeError for a bad or taken id. */
+  addGroup(group: { chatId: string; name: string; userIds?: string[] }): EmulatorChat;
   /** The chats: each user's p2p chat with each app's bot, and the group chats. */
   chats(): EmulatorChat[];
   /**
@@ -105,6 +109,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     limiter: new RateLimiter(),
   };
   for (const app of resolved.apps) services.state.addApp(app);
+  for (const user of resolved.users) services.state.directory.addUser(user);
+  for (const group of resolved.groups) services.state.directory.addGroup(group);
   const controller = new Controller(services);
   const server = createEmulatorServer(controller);
   await new Promise<void>((resolve, reject) => {
@@ -156,6 +162,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     reset: () => controller.reset(),
     onChange: (listener) => controller.onChange(listener),
     users: () => controller.users(),
+    addUser: (user) => controller.addUser(user),
+    addGroup: (group) => controller.addGroup(group),
     chats: () => controller.chats(),
     postMessage: (chatId, input) => controller.postMessage(chatId, input),
     subscribe: (appId, subscription) => controller.subscribe(appId, subscription),

@@ -61,6 +61,10 @@ export interface EmulatorOptions {
   port?: number;
   /** Apps that may request tokens. Default one app, `cli_x` / `s_x`. */
   apps?: EmulatorApp[];
+  /** Users of the tenant besides the default one (`u_you`), e.g. `[{ userId: 'u_ana', name: 'Ana' }]`; each gets a p2p chat with every bot. */
+  users?: { userId: string; name: string }[];
+  /** Group chats besides the default one, e.g. `[{ chatId: 'oc_team', name: 'Team', userIds: ['u_you', 'u_ana'] }]`; every bot is in each. */
+  groups?: { chatId: string; name: string; userIds?: string[] }[];
   /** Lifetime of a tenant token in seconds. Default 7200. */
   tokenLifetimeSec?: number;
   /**
@@ -106,6 +110,8 @@ export interface ResolvedOptions {
   host: string;
   port: number;
   apps: EmulatorApp[];
+  users: { userId: string; name: string }[];
+  groups: { chatId: string; name: string; userIds?: string[] }[];
   tokenLifetimeMs: number;
   tokenRenewWindowMs: number;
   streamingTimeoutMs: number;
@@ -159,6 +165,8 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     host: options.host ?? '127.0.0.1',
     port,
     apps: apps.map((app) => checkApp(app, 'options.apps')),
+    users: (options.users ?? []).map((user) => checkUser(user, 'options.users')),
+    groups: (options.groups ?? []).map((group) => checkGroup(group, 'options.groups')),
     tokenLifetimeMs: positiveNumber('tokenLifetimeSec', options.tokenLifetimeSec ?? 7200) * 1000,
     tokenRenewWindowMs: nonNegativeNumber('tokenRenewWindowSec', options.tokenRenewWindowSec ?? 1800) * 1000,
     streamingTimeoutMs: positiveNumber('streamingTimeoutMs', options.streamingTimeoutMs ?? 600_000),
@@ -219,6 +227,27 @@ export function checkApp(app: EmulatorApp, where: string): EmulatorApp {
     ...(app.eventUrl === undefined ? {} : { eventUrl: app.eventUrl }),
     ...(app.callbackUrl === undefined ? {} : { callbackUrl: app.callbackUrl }),
   };
+}
+
+/** A user: a user_id (letters, digits, `_`, `-`, at most 64) and a name. */
+export function checkUser(user: unknown, where: string): { userId: string; name: string } {
+  const u = user as { userId?: unknown; name?: unknown } | null;
+  if (typeof u?.userId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(u.userId) || typeof u.name !== 'string' || u.name.trim() === '') {
+    throw new TypeError(`${where}: a user needs a userId (letters, digits, _ or -, at most 64) and a non-blank name; received ${describe(user)}`);
+  }
+  return { userId: u.userId, name: u.name };
+}
+
+/** A group chat: a chat_id (`oc_` and letters, digits, `_`), a name, and optionally its users. */
+export function checkGroup(group: unknown, where: string): { chatId: string; name: string; userIds?: string[] } {
+  const g = group as { chatId?: unknown; name?: unknown; userIds?: unknown } | null;
+  if (typeof g?.chatId !== 'string' || !/^oc_[A-Za-z0-9_]{1,61}$/.test(g.chatId) || typeof g.name !== 'string' || g.name.trim() === '') {
+    throw new TypeError(`${where}: a group needs a chatId (oc_ and letters, digits or _) and a non-blank name; received ${describe(group)}`);
+  }
+  if (g.userIds !== undefined && (!Array.isArray(g.userIds) || !g.userIds.every((id) => typeof id === 'string'))) {
+    throw new TypeError(`${where}: userIds, when given, must be an array of user ids`);
+  }
+  return { chatId: g.chatId, name: g.name, ...(g.userIds === undefined ? {} : { userIds: [...(g.userIds as string[])] }) };
 }
 
 /** An event URL: http or https, absolute. */

@@ -70,6 +70,31 @@ describe('a user writes, the bot receives it (HTTP event subscription)', () => {
     expect(chats.every((chat) => /^oc_[0-9a-f]{32}$/.test(chat.chatId))).toBe(true);
   });
 
+  it('more users and groups through options and the control API; a message in a group reaches the bot from its writer', async () => {
+    const emulator = await startEmulator({
+      apps: [APP],
+      users: [{ userId: 'u_ana', name: 'Ana' }],
+      groups: [{ chatId: 'oc_team', name: 'Team', userIds: ['u_you', 'u_ana'] }],
+    });
+    cleanups.push(() => emulator.close());
+    expect(emulator.users().map((u) => u.userId)).toEqual(['u_you', 'u_ana']);
+    expect(emulator.chats().filter((c) => c.type === 'p2p').map((c) => c.userIds)).toEqual([['u_you'], ['u_ana']]);
+    const added = await api(emulator, 'POST', '/_emulator/users', { body: { user_id: 'u_bo', name: 'Bo' } });
+    expect(added.status).toBe(200);
+    const group = await api(emulator, 'POST', '/_emulator/chats', { body: { chat_id: 'oc_pair', name: 'Pair', user_ids: ['u_ana', 'u_bo'] } });
+    expect(group.body).toMatchObject({ chatId: 'oc_pair', type: 'group', userIds: ['u_ana', 'u_bo'] });
+    expect((await api(emulator, 'POST', '/_emulator/users', { body: { user_id: 'u_bo', name: 'Again' } })).status).toBe(400);
+    expect((await api(emulator, 'POST', '/_emulator/chats', { body: { chat_id: 'oc_x', name: 'X', user_ids: ['u_nobody'] } })).status).toBe(400);
+    expect(() => emulator.addGroup({ chatId: 'not-a-chat', name: 'bad' })).toThrow(TypeError);
+
+    const { received, url } = await bot();
+    await emulator.subscribe(APP.appId, { url });
+    await emulator.postMessage('oc_team', { text: 'hi team', userId: 'u_ana' });
+    expect(received[0]).toMatchObject({ sender: { sender_id: { user_id: 'u_ana' } }, message: { chat_id: 'oc_team', chat_type: 'group' } });
+    await expect(emulator.postMessage('oc_pair', { text: 'not a member', userId: 'u_you' })).rejects.toThrow(/not in chat/);
+    await expect(startEmulator({ users: [{ userId: 'bad id', name: 'x' }] })).rejects.toThrow(TypeError);
+  });
+
   it('plain: the SDK dispatcher gets im.message.receive_v1 with the message, its chat and the sender as the app sees them', async () => {
     const emulator = await emulatorWith();
     const { received, url } = await bot();

@@ -164,6 +164,7 @@ export class Controller {
   reset(): void {
     this.services.state.reset();
     this.services.limiter.clear();
+    this.deliveries.reset();
     this.faults.clear();
   }
 

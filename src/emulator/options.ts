@@ -247,7 +247,7 @@ export function checkGroup(group: unknown, where: string): { chatId: string; nam
   if (g.userIds !== undefined && (!Array.isArray(g.userIds) || !g.userIds.every((id) => typeof id === 'string'))) {
     throw new TypeError(`${where}: userIds, when given, must be an array of user ids`);
   }
-  return { chatId: g.chatId, name: g.name, ...(g.userIds === undefined ? {} : { userIds: [...(g.userIds as string[])] }) };
+  return { chatId: g.chatId, name: g.name, ...(g.userIds === undefined ? {} : { userIds: [...(g.userIds)] }) };
 }
 
 /** An event URL: http or https, absolute. */

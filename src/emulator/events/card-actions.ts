@@ -14,6 +14,9 @@ import { InboundError } from './inbound.js';
 /** How long a card stays in interaction without an answer (emulated ms): Feishu waits 3 s for a callback. */
 export const CALLBACK_WINDOW_MS = 3000;
 
+/** Callbacks in flight per card: the card leaves interaction when the last of them is answered. */
+const inFlight = new WeakMap<object, number>();
+
 export interface CardClick {
   action: ClickedAction;
   /** Default the chat's first user (the default user). */
@@ -50,13 +53,21 @@ export async function clickCard(services: Services, deliveries: EventDeliveries,
 
   const card = message.cardId === null ? undefined : state.cards.get(message.cardId);
   const lockedUntil = clock.now() + CALLBACK_WINDOW_MS;
-  if (card) card.interactionUntil = Math.max(card.interactionUntil, lockedUntil);
+  if (card) {
+    card.interactionUntil = Math.max(card.interactionUntil, lockedUntil);
+    inFlight.set(card, (inFlight.get(card) ?? 0) + 1);
+  }
   let delivery: Delivery;
   try {
     delivery = await deliveries.push(cardActionTriggered(message.appId, app.verificationToken, user, message, click.action, clock.now()), { callback: true });
   } finally {
-    // The app answered (or gave up): the card is out of interaction, unless something else holds it longer.
-    if (card && card.interactionUntil === lockedUntil) card.interactionUntil = Math.min(lockedUntil, clock.now());
+    // The last callback in flight was answered (or given up): the card is out of interaction, unless a lock of
+    // its own (emulator.lockCard) holds it longer.
+    if (card) {
+      const left = (inFlight.get(card) ?? 1) - 1;
+      inFlight.set(card, left);
+      if (left === 0 && card.interactionUntil <= clock.now() + CALLBACK_WINDOW_MS) card.interactionUntil = Math.min(card.interactionUntil, clock.now());
+    }
   }
   const answer = answerOf(delivery);
   let cardUpdated = false;

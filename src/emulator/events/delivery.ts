@@ -47,6 +47,9 @@ export class EventDeliveries {
   readonly #log: Delivery[] = [];
   readonly #cancels = new Set<() => void>();
   readonly #connections: LongConnections | undefined;
+  /** Bumped by `close()` and `reset()`: a push in flight from before schedules nothing after. */
+  #generation = 0;
+  #closed = false;
 
   /** `connections`: an app with a long connection open gets its events there instead of at its URLs. */
   constructor(services: Services, connections?: LongConnections) {
@@ -100,14 +103,27 @@ export class EventDeliveries {
     return { ok: false, detail: `the URL answered ${answer.status} ${JSON.stringify((answer.body ?? '').slice(0, 200))}, not {"challenge":"${challenge}"}` };
   }
 
-  /** Cancels every scheduled redelivery (the emulator is closing). */
+  /** Cancels every scheduled redelivery and pushes nothing more (the emulator is closing). */
   close(): void {
+    this.#closed = true;
+    this.reset();
+  }
+
+  /** Forgets every delivery and cancels their redeliveries (`emulator.reset()` forgets the messages too). */
+  reset(): void {
+    this.#generation++;
     for (const cancel of this.#cancels) cancel();
     this.#cancels.clear();
+    this.#log.length = 0;
   }
 
   async #attempt(delivery: Delivery): Promise<void> {
     const { state, clock } = this.#services;
+    if (this.#closed) {
+      delivery.state = 'failed';
+      return;
+    }
+    const generation = this.#generation;
     const app = state.apps.get(delivery.appId);
     const url = delivery.callback ? (app?.callbackUrl ?? app?.eventUrl) : app?.eventUrl;
     const at = clock.now();
@@ -132,7 +148,8 @@ export class EventDeliveries {
       return;
     }
     const delay = delivery.callback ? undefined : REDELIVERY_DELAYS_MS[delivery.attempts.length - 1];
-    if (delay === undefined) {
+    // Closed or reset while this push was in flight: nothing is scheduled for it.
+    if (delay === undefined || generation !== this.#generation) {
       delivery.state = 'failed';
       return;
     }

@@ -39,8 +39,8 @@ export interface PushAnswer {
 
 export class LongConnections {
   readonly #services: Services;
-  /** Service ids handed out by discovery, to the app they were handed to. */
-  readonly #serviceApps = new Map<number, string>();
+  /** Service ids handed out by discovery, to the app and the device id they were handed out with. */
+  readonly #serviceApps = new Map<number, { appId: string; deviceId: string }>();
   readonly #connections: Connection[] = [];
   #nextService = 1;
   #nextSeq = 1;
@@ -59,23 +59,25 @@ export class LongConnections {
     const app = typeof body.AppID === 'string' ? this.#services.state.apps.get(body.AppID) : undefined;
     if (!app || body.AppSecret !== app.secret) return { code: BAD_CREDENTIALS, msg: 'app id or app secret is invalid', data: {} };
     const serviceId = this.#nextService++;
-    this.#serviceApps.set(serviceId, body.AppID as string);
+    // The device id is the URL's secret: only a client that passed discovery with the app's secret has it.
+    const deviceId = randomBytes(16).toString('hex');
+    this.#serviceApps.set(serviceId, { appId: body.AppID as string, deviceId });
     // device_id first: the SDK reads the query with the URL's start as the first key (service_id must not be first).
-    const url = `${baseUrl.replace(/^http/, 'ws')}${CONNECT_PATH}?device_id=${randomBytes(8).toString('hex')}&service_id=${serviceId}`;
+    const url = `${baseUrl.replace(/^http/, 'ws')}${CONNECT_PATH}?device_id=${deviceId}&service_id=${serviceId}`;
     return { code: 0, msg: 'ok', data: { URL: url, ClientConfig: CLIENT_CONFIG } };
   }
 
   /** An upgrade to `CONNECT_PATH` with a service id from discovery becomes the app's connection. */
   upgrade(req: IncomingMessage, socket: Duplex, url: URL): void {
     const serviceId = Number(url.searchParams.get('service_id'));
-    const appId = this.#serviceApps.get(serviceId);
-    if (appId === undefined) {
+    const issued = this.#serviceApps.get(serviceId);
+    if (issued === undefined || url.searchParams.get('device_id') !== issued.deviceId) {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
       return;
     }
     const ws = acceptUpgrade(req, socket);
     if (!ws) return;
-    const connection: Connection = { appId, serviceId, socket: ws, ready: false, waiting: new Map() };
+    const connection: Connection = { appId: issued.appId, serviceId, socket: ws, ready: false, waiting: new Map() };
     this.#connections.push(connection);
     ws.on('message', (data) => this.#receive(connection, data));
     ws.on('close', () => {

@@ -21,6 +21,8 @@ export class ServerSocket extends EventEmitter<{ message: [Buffer]; close: [] }>
     super();
     socket.on('data', (chunk: Buffer) => this.#receive(chunk));
     socket.on('close', () => this.#end());
+    // A client that half-closes (FIN without a close frame) is gone: the server side must not keep it as live.
+    socket.on('end', () => this.#end());
     socket.on('error', () => this.#end());
   }
 

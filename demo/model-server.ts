@@ -73,6 +73,8 @@ export interface ModelServer {
   reasoningFor(question: string): string;
   /** Requests answered so far (each streamed or not). */
   readonly requests: number;
+  /** Streams the client closed before their end (a stopped answer cancels its request). */
+  readonly cancelled: number;
   /** Stops listening, ends streams in flight. Calling it again returns the same promise. */
   close(): Promise<void>;
 }
@@ -88,9 +90,10 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
   const stop = new AbortController();
   setMaxListeners(0, stop.signal); // one listener per stream in flight, however many
   let requests = 0;
+  const counts = { cancelled: 0 };
   const server = createServer((req, res) => {
     requests++;
-    handle(req, res, o, stop.signal).catch((error: unknown) => {
+    handle(req, res, o, stop.signal, counts).catch((error: unknown) => {
       if (!res.headersSent) sendError(res, 500, `internal error: ${error instanceof Error ? error.message : String(error)}`, 'server_error');
       else res.destroy();
     });
@@ -113,6 +116,9 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     reasoningFor: (question) => scriptFor(question).reasoning,
     get requests() {
       return requests;
+    },
+    get cancelled() {
+      return counts.cancelled;
     },
     close: () => {
       closing ??= new Promise<void>((done, fail) => {
@@ -253,7 +259,7 @@ class BadRequest extends Error {
   }
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, o: Resolved, stop: AbortSignal): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, o: Resolved, stop: AbortSignal, counts: { cancelled: number }): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
   if (req.method === 'GET' && path === '/v1/models') {
     sendJson(res, 200, { object: 'list', data: [{ id: o.model, object: 'model', created: 1_700_000_000, owned_by: 'feishu-card-session-demo' }] });
@@ -289,6 +295,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: Resolved, st
     res.end();
   } catch (error) {
     if (!signal.aborted) throw error;
+    // The client went away mid-stream (not the server closing): its request was cancelled.
+    if (done.signal.aborted && !stop.aborted) counts.cancelled++;
     res.destroy();
   }
 }

@@ -2,11 +2,14 @@
  * Chatting with a bot in the live preview (issue 12), in a real headless Chromium: the user picks the p2p
  * chat, types a question in the composer and sends it; the bot (the official SDK's EventDispatcher on its own
  * HTTP server, answering with the library's CardSession) streams a card in reply; the user clicks the card's
- * Stop button, the page shows the bot's toast, the card ends with "(stopped)" and the model stream is cancelled.
+ * Stop button, the page shows the bot's toast, the card ends with "(stopped)" and the model server (the demo's
+ * OpenAI-compatible server, asked through the real `openai` client) sees its request cancelled.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as lark from '@larksuiteoapi/node-sdk';
+import OpenAI from 'openai';
+import { type ModelServer, startModelServer } from '../../demo/model-server.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../src/emulator/index.js';
 import { CardSession, FeishuClient, type SessionResult, stopFromAction } from '../../src/index.js';
@@ -21,34 +24,6 @@ interface Bot {
   questions: string[];
   /** The answers' pipe() results, in order. */
   answers: Promise<SessionResult>[];
-  /** True once the model stream of the answer was cancelled. */
-  released: boolean[];
-  /** Releases the model streams still open (the test's end). */
-  finish(): void;
-}
-
-/** A model that says two things, a moment apart, and then thinks until cancelled. */
-function slowModel(question: string, released: boolean[], finishers: (() => void)[]) {
-  const index = released.push(false) - 1;
-  let timer: NodeJS.Timeout | undefined;
-  return new ReadableStream<string>({
-    start(controller) {
-      controller.enqueue(`You asked: ${question}. `);
-      timer = setTimeout(() => controller.enqueue('Thinking it over'), 400);
-      finishers.push(() => {
-        clearTimeout(timer);
-        try {
-          controller.close();
-        } catch {
-          // Already cancelled.
-        }
-      });
-    },
-    cancel() {
-      clearTimeout(timer);
-      released[index] = true;
-    },
-  });
 }
 
 describe.skipIf(!chromiumInstalled())('chatting with a bot in the live preview', () => {
@@ -58,40 +33,42 @@ describe.skipIf(!chromiumInstalled())('chatting with a bot in the live preview',
   });
   const browser = useBrowser();
 
-  async function setUp(): Promise<{ emulator: Emulator; bot: Bot }> {
+  async function setUp(): Promise<{ emulator: Emulator; bot: Bot; model: ModelServer }> {
     const emulator = await startEmulator({ apps: [APP] });
     cleanups.push(() => emulator.close());
+    // A slow model: the answer is still streaming when the user clicks Stop.
+    const model = await startModelServer({ tokensPerSecond: 8, jitter: 0, reasoning: false, toolCalls: false });
+    const openai = new OpenAI({ apiKey: 'test', baseURL: model.url });
     const client = new FeishuClient({ appId: APP.appId, appSecret: APP.appSecret, domain: emulator.url });
-    const finishers: (() => void)[] = [];
-    const bot: Bot = { questions: [], answers: [], released: [], finish: () => finishers.splice(0).forEach((finish) => finish()) };
+    const bot: Bot = { questions: [], answers: [] };
     const dispatcher = new lark.EventDispatcher({ loggerLevel: lark.LoggerLevel.fatal }).register({
       'im.message.receive_v1': (event: { message: { message_id: string; content: string } }) => {
         const question = (JSON.parse(event.message.content) as { text: string }).text;
         bot.questions.push(question);
         // Answer in the background: the event is acknowledged at once, as a bot must.
         bot.answers.push(
-          CardSession.start(client, { to: { reply_to: event.message.message_id }, stopButton: true }).then((session) =>
-            session.pipe(slowModel(question, bot.released, finishers)),
+          CardSession.start(client, { to: { reply_to: event.message.message_id }, stopButton: true }).then(async (session) =>
+            session.pipe(await openai.chat.completions.create({ model: 'demo-model', messages: [{ role: 'user', content: question }], stream: true })),
           ),
         );
         return Promise.resolve();
       },
       'card.action.trigger': async (event: unknown) => Promise.resolve(stopFromAction(event) ?? undefined),
-    } as never);
+    });
     const handle = lark.adaptDefault('/events', dispatcher);
     const server = createServer((req, res) => void handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     cleanups.push(async () => {
-      bot.finish();
+      await model.close();
       await Promise.allSettled(bot.answers);
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
     await emulator.subscribe(APP.appId, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`, verify: false });
-    return { emulator, bot };
+    return { emulator, bot, model };
   }
 
   it('the user sends a question from the composer, the card streams in, and its Stop button stops the answer', async () => {
-    const { emulator, bot } = await setUp();
+    const { emulator, bot, model } = await setUp();
     const { page, errors } = await browser.open(emulator.url);
     const chat = emulator.chats().find((known) => known.type === 'p2p' && known.appId === APP.appId)!;
 
@@ -118,8 +95,9 @@ describe.skipIf(!chromiumInstalled())('chatting with a bot in the live preview',
     // The bot's card streams in below the question, marked as a reply to it.
     const botRow = page.locator('#conversation-list .conv-row.from-bot');
     const answer = botRow.locator('[data-element-id="answer"]');
-    await answer.filter({ hasText: 'Thinking it over' }).waitFor({ timeout: 10_000 });
-    expect(await answer.innerText()).toContain(`You asked: ${question}.`);
+    const expected = model.answerFor(question);
+    // The model quotes the question first: the answer is streaming once its words show.
+    await answer.filter({ hasText: 'This embedded' }).waitFor({ timeout: 15_000 });
     expect(await botRow.locator('.conv-quote').innerText()).toContain('Why is the sky');
     const order = await page.locator('#conversation-list .conv-row').evaluateAll((rows: Element[]) => rows.map((row) => row.className));
     expect(order).toEqual(['conv-row from-user', 'conv-row from-bot']);
@@ -132,10 +110,13 @@ describe.skipIf(!chromiumInstalled())('chatting with a bot in the live preview',
     await toast.filter({ hasText: 'Stopped' }).waitFor({ state: 'visible', timeout: 5000 });
     const result = await bot.answers[0]!;
     expect(result.aborted).toBe(true);
-    expect(bot.released).toEqual([true]);
+    // The model's stream was cut: the server saw its request closed before the answer's end.
+    await expect.poll(() => model.cancelled, { timeout: 5000 }).toBe(1);
+    expect(expected.startsWith(result.text.replace('\n\n_(stopped)_', ''))).toBe(true);
+    expect(result.text.length).toBeLessThan(expected.length);
     await answer.filter({ hasText: '(stopped)' }).waitFor({ timeout: 10_000 });
     await expect.poll(() => stop.count(), { timeout: 5000 }).toBe(0);
-    expect(await answer.innerText()).toMatch(/Thinking it over\s*\(stopped\)$/);
+    expect(await answer.innerText()).toMatch(/\(stopped\)$/);
     // The toast goes away again.
     await toast.waitFor({ state: 'hidden', timeout: 5000 });
     expect(errors).toEqual([]);

@@ -38,7 +38,8 @@ import { AgentCard } from './agent/agent-card.js';
 import { type ResolvedAgentOptions, resolveAgentOptions } from './agent/agent-options.js';
 import { REASONING_ID } from './agent/agent-render.js';
 import { type CardLayout, combineLayouts } from './card-ops.js';
-import { listSession, unlistSession } from './registry.js';
+import { listSession, openSession, unlistSession } from './registry.js';
+import { refusesNewSessions } from './shutdown.js';
 import { StopButtonLayout, resolveStopButton, stopButtonElement } from './stop-button.js';
 
 type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => void;
@@ -60,10 +61,17 @@ export class CardSession {
   readonly #report: AnswerReport;
   /** The agent card's layout, when the session streams one (`start({ agent })`). */
   readonly #agent: AgentCard | undefined;
+  /** The client the session writes through. */
+  readonly client: FeishuClient;
+  /** Settles once the session ended (finished, aborted or failed) and its card was closed or given up. */
+  readonly ended: Promise<void>;
+  #markEnded!: () => void;
 
   private constructor(client: FeishuClient, o: ResolvedSessionOptions, events: EventEmitter<SessionEvents>, to?: Recipient, extras: { agent?: ResolvedAgentOptions; stopButton?: boolean } = {}) {
     this.#o = o;
     this.#events = events;
+    this.client = client;
+    this.ended = new Promise<void>((resolve) => (this.#markEnded = resolve));
     this.#report = new AnswerReport(o.clock, (event, ...args) => events.emit(event, ...(args as never)));
     const { agent } = extras;
     this.#agent = agent
@@ -90,6 +98,7 @@ export class CardSession {
    */
   static async start(client: FeishuClient, options: StartOptions = {}): Promise<CardSession> {
     requireClient(client);
+    if (refusesNewSessions(client)) throw new SessionStateError('start a session', 'finished', 'the process is shutting down (shutdown() was called)');
     const o = resolveSessionOptions(options);
     const to = options.to === undefined ? undefined : checkRecipient(options.to);
     const { transport, messageFallback, on } = checkTransport(options, to);
@@ -119,6 +128,7 @@ export class CardSession {
       // A message card needs a recipient: without one, a refusal is the caller's to see.
       await openFirstCard(client, session.#chain, { ...first, transport }, { fallback: messageFallback && to !== undefined, signal, events });
       session.#messageId = session.#chain.cards[0]!.messageId;
+      openSession(session);
       if (session.#messageId !== null) listSession(session.#messageId, session);
       session.#listen();
       return session;
@@ -139,6 +149,8 @@ export class CardSession {
     session.#chain.adopt({ target: { transport: 'cardkit', cardId }, sequence, tags, governor, streamingConfig: DEFAULT_STREAMING_CONFIG }, messageId);
     session.#messageId = messageId;
     if (streamingOpenedAt !== undefined) session.#chain.core.window.opened(streamingOpenedAt);
+    openSession(session);
+    if (messageId !== null) listSession(messageId, session);
     session.#listen();
     return session;
   }
@@ -425,6 +437,7 @@ export class CardSession {
   /** The session ended: a long-lived signal (a process-wide shutdown) must not keep it alive, nor a callback find it. */
   #unlisten(): void {
     unlistSession(this);
+    this.#markEnded();
     this.#unfollow?.();
     this.#unfollow = undefined;
   }

@@ -9,3 +9,4 @@ export type { RetryPolicy } from './retry.js';
 export { type Clock, systemClock } from './clock.js';
 export type { AgentCardOptions, AgentLabels, AgentFooterOptions } from './agent/agent-options.js';
 export { type StopButtonOptions, STOP_ACTION_VALUE } from './stop-button.js';
+export { shutdown, resumeSessions, type ShutdownOptions, type ShutdownResult } from './shutdown.js';

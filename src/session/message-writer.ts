@@ -93,14 +93,14 @@ export class MessageWriter implements CardWrites {
   }
 
   /**
-   * Changes the card's structure (a layout's ops); the next patch carries them with the texts. Ops that
-   * would not fit the card make it full first.
+   * Changes the card's structure (a layout's ops); the next patch carries them with the texts. The layout
+   * sized them to the card's room; ops past 200 elements make the card full first.
    */
   apply(ops: readonly CardOp[]): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
     const card = structuredClone(this.#card);
     applyOps(card, ops);
-    // The layout sized its ops to the room the card has; texts that outgrow the card are the flush's to roll over.
+    // Texts that outgrow the card are the flush's to roll over.
     const budget = this.#measure(card);
     const all = [...this.#o.elements.values()];
     if (!budget.withinElements) throw new CardFull(largestText(all));

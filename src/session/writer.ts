@@ -53,6 +53,8 @@ export class CardWriter implements CardWrites {
   #card: Record<string, unknown> | undefined;
   /** What the card may still hold; absent for attached cards (their size is not known). */
   #budget: CardBudget | undefined;
+  /** The element ids `#card` holds: derived from it whenever it changes, so a flush does not walk the card. */
+  #held: Set<string> | undefined;
   /** The element ids the card holds, once a continuation element is needed. */
   #taken: Set<string> | undefined;
 
@@ -61,6 +63,7 @@ export class CardWriter implements CardWrites {
     if (options.card) {
       this.#card = structuredClone(options.card);
       this.#budget = new CardBudget(this.#card, options.elements.keys());
+      this.#held = new Set(elementsById(this.#card).keys());
     }
   }
 
@@ -70,7 +73,8 @@ export class CardWriter implements CardWrites {
 
   /**
    * Changes the card's structure (a layout's ops), in order with the texts: one op through its element
-   * endpoint, several in one batch_update. Ops that would not fit the card make it full first.
+   * endpoint, several in one batch_update. The layout sized them to the card's room; ops past 200 elements
+   * make the card full first.
    */
   async apply(ops: readonly CardOp[], urgent = false): Promise<void> {
     if (ops.length === 0) return;
@@ -79,7 +83,7 @@ export class CardWriter implements CardWrites {
     if (!card) throw new Error('an attached card has no layout');
     const next = structuredClone(card);
     applyOps(next, ops);
-    // The layout sized its ops to the room the card has; texts that outgrow the card are the texts' write's to roll over.
+    // Texts that outgrow the card are the texts' write's to roll over.
     const budget = new CardBudget(next, this.#o.elements.keys());
     if (!budget.withinElements) throw this.#full();
     const uuid = uuidv4();
@@ -101,6 +105,7 @@ export class CardWriter implements CardWrites {
     });
     this.#card = next;
     this.#budget = budget;
+    this.#held = new Set(elementsById(next).keys());
   }
 
   /** Writes the latest text of every element the platform does not have yet; `final` writes it whole. */
@@ -109,7 +114,7 @@ export class CardWriter implements CardWrites {
       if (!element.dirty) continue;
       // A text whose element the card does not hold yet: a layout adds it (the reasoning panel) before the
       // next write, which the text's arrival queued. An empty one has nothing to write.
-      if (this.#card && !elementsById(this.#card).has(element.elementId)) {
+      if (this.#held && !this.#held.has(element.elementId)) {
         const { text, complete } = element.writable();
         if (text === '' && complete) element.acknowledge(element.version);
         continue;
@@ -302,7 +307,7 @@ export class CardWriter implements CardWrites {
    */
   async #continueInNewElement(element: ElementText, kept: string, cut: number, final: boolean): Promise<void> {
     const { client, cardId, dispatcher } = this.#o;
-    const declaredIds = this.#card ? [...elementsById(this.#card).keys()] : [];
+    const declaredIds = this.#held ? [...this.#held] : [];
     const elementIds = (this.#taken ??= new Set([...declaredIds, ...this.#o.elements.keys()]));
     const from = element.target;
     await this.writeFinal(element, kept, final);
@@ -310,7 +315,10 @@ export class CardWriter implements CardWrites {
     elementIds.add(to);
     const declared = declaredLike(this.#card, element.elementId);
     // The card as this writer knows it holds the continuation element too (a layout anchors on it, a full update keeps it).
-    if (this.#card) applyOps(this.#card, [{ kind: 'add', element: { ...declared, element_id: to, content: '' }, anchor: { elementId: from, position: 'insert_after' } }]);
+    if (this.#card) {
+      applyOps(this.#card, [{ kind: 'add', element: { ...declared, element_id: to, content: '' }, anchor: { elementId: from, position: 'insert_after' } }]);
+      this.#held?.add(to);
+    }
     this.#budget?.added({ ...declared, element_id: to, content: '' });
     const uuid = uuidv4();
     await dispatcher.send({

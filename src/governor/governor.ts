@@ -15,7 +15,10 @@ export interface PermitRequest {
    * A write targets one card or one message, never both: a request naming both is refused with a TypeError.
    */
   messageId?: string;
-  /** `urgent` for finishing writes and card creation for a waiting user. Default `normal`. */
+  /**
+   * `urgent` for finishing writes and card creation for a waiting user. Default `normal`. Read each time
+   * the governor chooses: a write waiting when its card starts ending turns urgent.
+   */
   priority?: 'normal' | 'urgent';
   signal?: AbortSignal;
 }

@@ -176,6 +176,8 @@ export class CardCore {
    */
   async end(summary: () => string): Promise<void> {
     this.ending = true;
+    // The last text (with the interrupted marker, on an abort) may be in a write already waiting for its turn: it goes first now.
+    this.dispatcher.ending = true;
     this.window.stop();
     for (const element of this.elements.values()) element.settle();
     await this.run(async () => {

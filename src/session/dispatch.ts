@@ -61,6 +61,8 @@ export class Dispatcher {
   /** Writes to the card the platform accepted (creating and sending it are not counted). */
   writes = 0;
   retries = 0;
+  /** The card is ending: every write to it goes first from now on, also one already waiting for its permit. */
+  ending = false;
   readonly #o: DispatcherOptions;
 
   constructor(options: DispatcherOptions) {
@@ -79,10 +81,14 @@ export class Dispatcher {
     let conflicts = 0;
     let jump = 16;
     let floor = this.sequence;
+    // Read each time the governor chooses: a write waiting when its card starts ending turns urgent.
+    const urgent = () => write.urgent || this.ending;
     for (let tries = 0; ; tries++) {
       await governor.acquire({
         api,
-        priority: write.urgent ? 'urgent' : 'normal',
+        get priority() {
+          return urgent() ? 'urgent' : 'normal';
+        },
         ...(cardId === undefined ? {} : { cardId }),
         ...(messageId === undefined ? {} : { messageId }),
         ...(signal ? { signal } : {}),

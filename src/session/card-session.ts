@@ -184,6 +184,14 @@ export class CardSession {
     return this.#element(this.#o.elementId).text;
   }
 
+  /**
+   * The element of the card being written that holds the end of the main text: the main element, or after
+   * more than 4 tables the markdown element its text continues in (crash recovery puts its marker after it).
+   */
+  get answerElementId(): string {
+    return this.#element(this.#o.elementId).target;
+  }
+
   get state(): SessionState {
     return this.#chain.core.failure && this.#state !== 'finished' && this.#state !== 'aborted' ? 'failed' : this.#state;
   }

@@ -21,6 +21,10 @@ export interface OpenSession {
   readonly cards: readonly { cardId: string | null; messageId: string | null }[];
   /** The main element's text so far. */
   readonly text: string;
+  /** The element of the card being written that holds the end of the main text. */
+  readonly answerElementId: string;
+  /** The last sequence used on the card being written. */
+  readonly sequence: number;
   on<K extends keyof SessionEvents>(event: K, listener: (...args: SessionEvents[K]) => void): unknown;
 }
 

@@ -99,6 +99,19 @@ export {
   type Limits,
 } from './governor/index.js';
 export {
+  CardRecovery,
+  RecoveryError,
+  type CardRecoveryOptions,
+  type CardRecoveryEvents,
+  type CardJournal,
+  type JournalEntry,
+  MemoryJournal,
+  RedisJournal,
+  type RedisJournalOptions,
+  RECOVERED_MARKER_ID,
+  type RecoveredCard,
+} from './recovery/index.js';
+export {
   type StreamSource,
   type TextPiece,
   type AnswerEvent,

@@ -60,43 +60,46 @@ export class MemoryJournal implements CardJournal {
   }
 
   put(entry: JournalEntry, leaseMs: number): Promise<void> {
-    checkEntry(entry);
-    checkLease(leaseMs);
-    this.#app(entry.appId).set(entry.cardId, { entry: { ...entry }, until: this.#now() + leaseMs });
-    return Promise.resolve();
+    return settle(() => {
+      checkEntry(entry);
+      checkLease(leaseMs);
+      this.#app(entry.appId).set(entry.cardId, { entry: { ...entry }, until: this.#now() + leaseMs });
+    });
   }
 
   renew(appId: string, cardIds: readonly string[], leaseMs: number): Promise<void> {
-    checkLease(leaseMs);
-    const app = this.#apps.get(appId);
-    const until = this.#now() + leaseMs;
-    for (const cardId of cardIds) {
-      const held = app?.get(cardId);
-      if (held) held.until = until;
-    }
-    return Promise.resolve();
+    return settle(() => {
+      checkLease(leaseMs);
+      const app = this.#apps.get(appId);
+      const until = this.#now() + leaseMs;
+      for (const cardId of cardIds) {
+        const held = app?.get(cardId);
+        if (held) held.until = until;
+      }
+    });
   }
 
   remove(appId: string, cardId: string): Promise<void> {
-    this.#apps.get(appId)?.delete(cardId);
-    return Promise.resolve();
+    return settle(() => void this.#apps.get(appId)?.delete(cardId));
   }
 
   claimExpired(appId: string, limit: number): Promise<{ entries: JournalEntry[]; nextExpiryMs: number | undefined }> {
-    checkLimit(limit);
-    const app = this.#apps.get(appId);
-    const now = this.#now();
-    const entries: JournalEntry[] = [];
-    let next: number | undefined;
-    for (const [cardId, held] of app ?? []) {
-      if (held.until <= now && entries.length < limit) {
-        app!.delete(cardId);
-        entries.push(held.entry);
-      } else if (next === undefined || held.until < next) {
-        next = held.until;
+    return settle(() => {
+      checkLimit(limit);
+      const app = this.#apps.get(appId);
+      const now = this.#now();
+      const entries: JournalEntry[] = [];
+      let next: number | undefined;
+      for (const [cardId, held] of app ?? []) {
+        if (held.until <= now && entries.length < limit) {
+          app!.delete(cardId);
+          entries.push(held.entry);
+        } else if (next === undefined || held.until < next) {
+          next = held.until;
+        }
       }
-    }
-    return Promise.resolve({ entries, nextExpiryMs: next === undefined ? undefined : Math.max(0, next - now) });
+      return { entries, nextExpiryMs: next === undefined ? undefined : Math.max(0, next - now) };
+    });
   }
 
   /** The entries recorded now (a copy), for inspection. */
@@ -110,6 +113,15 @@ export class MemoryJournal implements CardJournal {
     let app = this.#apps.get(appId);
     if (!app) this.#apps.set(appId, (app = new Map<string, Held>()));
     return app;
+  }
+}
+
+/** `run()`'s value, or its exception, as a promise (the journal's methods reject, never throw). */
+function settle<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
 

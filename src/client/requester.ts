@@ -4,6 +4,8 @@
  * (reference §17 "T", §18). Every token the platform rejects is forgotten, the retry's too, so a later
  * call starts with a fresh one. Errors leave here with the client's secrets redacted.
  */
+import { type RequestCapture, claimRequest } from '../observe/hub.js';
+import { rememberSecrets } from '../observe/secrets.js';
 import { deadline } from './deadline.js';
 import { FeishuApiError, FeishuError, FeishuNetworkError, FeishuTimeoutError } from './errors.js';
 import type { Secrets } from './redact.js';
@@ -37,6 +39,9 @@ interface Envelope {
 
 type Attempt = { ok: true; data: unknown } | { ok: false; error: FeishuApiError; token: string | undefined };
 
+/** How the answer of an observed request (see observe/hub.ts) reaches its capture. */
+type Capture = RequestCapture | undefined;
+
 export class Requester {
   tokens: TokenSource | undefined;
 
@@ -45,20 +50,25 @@ export class Requester {
     readonly defaultTimeoutMs: number,
     /** What the client holds that must never appear in an error. */
     readonly secrets: Secrets,
-  ) {}
+  ) {
+    // Telemetry redacts text it did not write (a source's error, an abort reason) with every client's secrets.
+    rememberSecrets(secrets);
+  }
 
   /** Throws a `RangeError` at once for a bad per-call `timeoutMs`; otherwise the call's promise. */
   call<T>(spec: CallSpec): Promise<T> {
     if (spec.timeoutMs !== undefined) requireTimeout(spec.timeoutMs, 'timeoutMs');
-    return this.#call<T>(spec);
+    // Taken synchronously, before this call may ask for a token (a request of its own).
+    return this.#call<T>(spec, claimRequest());
   }
 
-  async #call<T>(spec: CallSpec): Promise<T> {
+  async #call<T>(spec: CallSpec, capture: Capture): Promise<T> {
     const useToken = !spec.tokenRequest && !this.transport.managesTokens;
-    const first = await this.#attempt(spec, useToken);
+    const first = await this.#attempt(spec, useToken, capture);
     if (first.ok) return first.data as T;
     if (!this.#tokenRejected(first)) throw first.error;
-    const second = await this.#attempt(spec, useToken);
+    capture?.tokenRefusals.push({ error: first.error });
+    const second = await this.#attempt(spec, useToken, capture);
     if (second.ok) return second.data as T;
     this.#tokenRejected(second);
     throw second.error;
@@ -71,8 +81,11 @@ export class Requester {
     return true;
   }
 
-  /** One try; a platform error comes back with the token it was sent with, for the retry decision. */
-  async #attempt(spec: CallSpec, useToken: boolean): Promise<Attempt> {
+  /**
+   * One try; a platform error comes back with the token it was sent with, for the retry decision. An
+   * observed request notes its answer's log id in `capture` (errors carry theirs).
+   */
+  async #attempt(spec: CallSpec, useToken: boolean, capture: Capture): Promise<Attempt> {
     spec.signal?.throwIfAborted();
     const timeoutMs = spec.timeoutMs ?? this.defaultTimeoutMs;
     const limit = deadline(timeoutMs, spec.signal);
@@ -90,6 +103,7 @@ export class Requester {
         ...(token === undefined ? {} : { token }),
       });
       const result = unwrap(spec, response, this.secrets);
+      if (capture) capture.logId = redactOptional(this.secrets, response.header('x-tt-logid'));
       return result instanceof FeishuApiError ? { ok: false, error: result, token } : { ok: true, data: result };
     } catch (error) {
       if (spec.signal?.aborted) throw spec.signal.reason;

@@ -7,6 +7,7 @@
 import { INT32_MAX } from '../client/index.js';
 import type { Governor, SequenceStore } from '../governor/index.js';
 import { delay } from '../governor/index.js';
+import { WriteWatch, observers } from '../observe/hub.js';
 import { SequenceExhaustedError, SessionDeadlineError } from './errors.js';
 import type { RetryEvent } from './events.js';
 import { type RetryPolicy, backoff, judge } from './retry.js';
@@ -70,7 +71,25 @@ export class Dispatcher {
     this.sequence = options.sequence;
   }
 
-  async send<T>(write: Write<T>): Promise<Sent<T>> {
+  send<T>(write: Write<T>): Promise<Sent<T>> {
+    // Telemetry (observe/hub.ts): nothing is measured unless an observer is registered.
+    return observers.length === 0 ? this.#send(write, undefined) : this.#watched(write);
+  }
+
+  /** `send`, told to the observers attempt by attempt. */
+  async #watched<T>(write: Write<T>): Promise<Sent<T>> {
+    const watch = new WriteWatch(write, this.#o.governor);
+    try {
+      const sent = await this.#send(write, watch);
+      watch.ended(undefined);
+      return sent;
+    } catch (error) {
+      watch.ended(error);
+      throw error;
+    }
+  }
+
+  async #send<T>(write: Write<T>, watch: WriteWatch | undefined): Promise<Sent<T>> {
     const { governor, retry } = this.#o;
     const { api, cardId, messageId, signal } = write;
     // Writes to a card or a message card count; creating and sending a card do not.
@@ -84,6 +103,7 @@ export class Dispatcher {
     // Read each time the governor chooses: a write waiting when its card starts ending turns urgent.
     const urgent = () => write.urgent || this.ending;
     for (let tries = 0; ; tries++) {
+      watch?.begin(tries + 1);
       await governor.acquire({
         api,
         get priority() {
@@ -93,16 +113,23 @@ export class Dispatcher {
         ...(messageId === undefined ? {} : { messageId }),
         ...(signal ? { signal } : {}),
       });
+      watch?.permitted();
       const sequence = cardId === undefined ? 0 : await this.#nextSequence(write, cardId, floor);
       floor = Math.max(floor, sequence);
       try {
         // The platform counted the write by the time it answered: the governor keeps the card's limit from then.
-        const value = await write.request(sequence).finally(() => counted && governor.answered?.({ cardId, messageId }));
+        const sent = watch ? watch.issue(sequence, () => write.request(sequence)) : write.request(sequence);
+        const value = await sent.finally(() => counted && governor.answered?.({ cardId, messageId }));
         if (counted) this.writes++;
+        watch?.answered('accepted', undefined, value);
         return { value, sequence };
       } catch (error) {
-        if (signal?.aborted) throw error;
+        if (signal?.aborted) {
+          watch?.answered('aborted', error);
+          throw error;
+        }
         const verdict = judge(error, write.keyed && tries > 0);
+        watch?.answered(verdict.kind, error);
         let delayMs = 0;
         switch (verdict.kind) {
           case 'applied':
@@ -134,6 +161,7 @@ export class Dispatcher {
             break;
         }
         this.retries++;
+        watch?.retrying(delayMs);
         this.#o.onRetry({ api, attempt: tries + 1, delayMs, error: error as Error });
         // A rate limit is waited out in the governor (the pause holds every card's writes to the API).
         if (verdict.kind === 'retry') await delay(delayMs, signal);

@@ -6,6 +6,11 @@
  * A long answer may outgrow one element (more tables than a markdown element may hold): its text then
  * continues in another element, the target. `text` is always the whole answer; what a write sends is
  * the part from `base` on, the part before it having landed in earlier elements.
+ *
+ * It also knows how long the platform has lacked its text (a flush's `lagMs`): when the oldest change
+ * not yet accepted was made, and the oldest made since a write last read the text. Only changes
+ * that find neither time set read the clock, so a write cycle reads it at most twice, however
+ * many deltas it carries.
  */
 import type { StreamTag } from './card-template.js';
 
@@ -25,6 +30,10 @@ export class ElementText {
   #cardStart = { base: 0, prefix: '' };
   /** Elements that held part of a text a snapshot replaced: to be emptied. */
   #stale: string[] | undefined;
+  /** `performance.now()` of the oldest change the platform does not have; -1 when it has them all. */
+  #pendingSince = -1;
+  /** Of the oldest change since a write last read the text (`sending`), once one is pending; -1: none. */
+  #laterSince = -1;
 
   constructor(
     readonly elementId: string,
@@ -46,6 +55,7 @@ export class ElementText {
   continueIn(target: string, kept: string): void {
     if (!this.#current().startsWith(kept)) {
       this.#version++;
+      this.#changed();
       return;
     }
     (this.#earlier ??= []).push({ elementId: this.#target, text: kept });
@@ -76,6 +86,7 @@ export class ElementText {
     this.#base += Math.max(0, cut - this.#prefix.length);
     this.#prefix = prefix;
     this.#version++;
+    this.#changed();
   }
 
   /** Every element of the current card holding part of this text, in order, with its share (the last one's is what arrived so far). */
@@ -92,6 +103,7 @@ export class ElementText {
     if (delta === '') return;
     this.#chunks.push(delta);
     this.#version++;
+    if (this.#laterSince < 0) this.#changed();
   }
 
   set(text: string): void {
@@ -99,6 +111,7 @@ export class ElementText {
     this.#chunks.length = 0;
     this.#text = text;
     this.#version++;
+    this.#changed();
     // The snapshot no longer starts with what the earlier elements of this card hold: the text goes back
     // to its own element, and the elements it had continued in are emptied (the card shows the new text only).
     if (this.#earlier && !text.startsWith(placed)) {
@@ -145,9 +158,30 @@ export class ElementText {
     return this.#version !== this.#ackedVersion;
   }
 
-  /** The platform accepted the text as it was at `version`. */
-  acknowledge(version: number): void {
-    if (version > this.#ackedVersion) this.#ackedVersion = version;
+  /** A write reads the text now, to send it: what changes from here on it does not carry. */
+  sending(): void {
+    this.#laterSince = -1;
+  }
+
+  /**
+   * The platform accepted the text as it was at `version` (0: the write held back half a character and
+   * covers no version). Returns the ms since the oldest change it carried that the platform lacked.
+   */
+  acknowledge(version: number): number {
+    const lagMs = this.#pendingSince < 0 ? 0 : performance.now() - this.#pendingSince;
+    if (version > this.#ackedVersion) {
+      this.#ackedVersion = version;
+      // What changed after the write read the text is all the platform lacks now.
+      this.#pendingSince = version === this.#version ? -1 : this.#laterSince;
+      this.#laterSince = -1;
+    }
+    return lagMs;
+  }
+
+  /** A change the platform does not have yet: the first since the last acceptance, or since the last read. */
+  #changed(): void {
+    if (this.#pendingSince < 0) this.#pendingSince = performance.now();
+    else if (this.#laterSince < 0) this.#laterSince = performance.now();
   }
 }
 

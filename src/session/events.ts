@@ -14,6 +14,12 @@ export interface FlushEvent {
    * re-opened (`patch`), or with the whole message card (`message`, the message transport; sequence 0).
    */
   via: 'content' | 'patch' | 'message';
+  /**
+   * How long the platform lacked this text, ms: from the oldest change the write carried (an append or a
+   * `setText` the platform did not have yet) to the platform accepting the write. The delay a reader sees,
+   * short of the card's typewriter animation.
+   */
+  lagMs: number;
 }
 
 export interface RetryEvent {

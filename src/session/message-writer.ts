@@ -29,11 +29,12 @@ export interface MessageWriterOptions {
   emit: <K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]) => void;
 }
 
-/** What a patch wrote of one element: the version it covers, the text's length, and whether the platform lacked it. */
+/** What a patch wrote of one element: the version it covers, the text's length, whether the platform lacked it, and since when. */
 interface Written {
   version: number;
   length: number;
   news: boolean;
+  lagMs: number;
 }
 
 export class MessageWriter implements CardWrites {
@@ -153,13 +154,13 @@ export class MessageWriter implements CardWrites {
         return client.im.v1.message.patch({ message_id: messageId, content: rendered.card });
       },
     });
-    for (const [element, { version }] of written) element.acknowledge(version);
+    for (const [element, entry] of written) entry.lagMs = element.acknowledge(entry.version);
     return written;
   }
 
   /** A `flush` event for every text a patch carried news of, also one that arrived while the patch waited for its turn. */
   #flushed(written: Map<ElementText, Written>): void {
-    for (const [element, { length, news }] of written) if (news) this.#o.emit('flush', { elementId: element.elementId, sequence: 0, length, via: 'message' });
+    for (const [element, { length, news, lagMs }] of written) if (news) this.#o.emit('flush', { elementId: element.elementId, sequence: 0, length, via: 'message', lagMs });
   }
 
   /** The card with every text where it stands (or as fixed for the end), and what each text was. */
@@ -175,11 +176,12 @@ export class MessageWriter implements CardWrites {
       const fixed = this.#finals.get(element);
       const { text, complete } = fixed === undefined ? element.writable() : { text: fixed, complete: true };
       if (recheck && fixed === undefined && tableCutOf(element, text) > 0) throw new DecideAgain();
+      element.sending();
       const placement = element.placement();
       placement[placement.length - 1] = { elementId: element.target, text };
       placements.set(id, placement);
       // A write that held back half a character does not cover the latest text.
-      versions.set(element, { version: complete ? element.version : 0, length: text.length, news: element.dirty });
+      versions.set(element, { version: complete ? element.version : 0, length: text.length, news: element.dirty, lagMs: 0 });
     }
     return { card: renderCard(card, placements, summary === undefined ? {} : { summary: { content: summary } }), versions };
   }

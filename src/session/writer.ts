@@ -229,6 +229,7 @@ export class CardWriter implements CardWrites {
       let written = text;
       const target = element.target;
       const read = () => {
+        element.sending();
         if (element.version === checked) return text;
         const now = element.writable();
         // Changed while this write waited: emptied (setText('')) when a content write needs 1+ characters, grown
@@ -243,8 +244,8 @@ export class CardWriter implements CardWrites {
       };
       try {
         const { sequence } = await this.#sendText(target, viaPatch, final, read);
-        element.acknowledge(version);
-        this.#o.emit('flush', { elementId: element.elementId, sequence, length: written.length, via: viaPatch ? 'patch' : 'content' });
+        const lagMs = element.acknowledge(version);
+        this.#o.emit('flush', { elementId: element.elementId, sequence, length: written.length, via: viaPatch ? 'patch' : 'content', lagMs });
         return;
       } catch (error) {
         if (error instanceof DecideAgain) continue;

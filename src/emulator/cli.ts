@@ -21,10 +21,14 @@ Usage: feishu-emulator [options]
                                  at start, the bot may not be up yet); set later with PUT /_emulator/apps/:id/events
   --verification-token <token>   that app's Verification Token (default v_<app id>)
   --encrypt-key <key>            that app's Encrypt Key: events are pushed encrypted and signed
+  --app-type <type>              custom (default) or store: a store app gets an app_ticket at its event URL
+                                 and one tenant token per tenant (app_access_token, tenant_access_token)
+  --tenant-keys <list>           the tenants the app is in, comma-separated (default emulator_tenant;
+                                 a custom app is in exactly one)
   --streaming-timeout-ms <ms>    streaming mode closes this long after it was opened (default 600000)
   --token-lifetime-sec <s>       tenant token lifetime (default 7200)
-  --api-qps <n>                  calls per second per app per API (default 50)
-  --api-qpm <n>                  calls per minute per app per API (default 1000)
+  --api-qps <n>                  calls per second per API, app and tenant (default 50)
+  --api-qpm <n>                  calls per minute per API, app and tenant (default 1000)
   --card-qps <n>                 operations per second per card (default 10)
   --clock-speed <x>              emulated clock speed relative to real time (default 1)
   --table-limit <n>              most markdown tables (default 4)
@@ -41,6 +45,8 @@ const FLAGS = {
   'event-url': { type: 'string' },
   'verification-token': { type: 'string' },
   'encrypt-key': { type: 'string' },
+  'app-type': { type: 'string' },
+  'tenant-keys': { type: 'string' },
   'streaming-timeout-ms': { type: 'string' },
   'token-lifetime-sec': { type: 'string' },
   'api-qps': { type: 'string' },
@@ -60,7 +66,7 @@ function numberFlag(values: Record<string, unknown>, name: string): number | und
   return value;
 }
 
-/** `a, b,c` to `['a', 'b', 'c']`; an empty list is an app with no scope. */
+/** `a, b,c` to `['a', 'b', 'c']` (scopes, tenant keys); an empty list is an app with no scope. */
 function scopeList(raw: string): string[] {
   return raw
     .split(',')
@@ -87,6 +93,8 @@ function optionsFrom(argv: string[]): EmulatorOptions | null {
         ...(values['event-url'] === undefined ? {} : { eventUrl: values['event-url'] }),
         ...(values['verification-token'] === undefined ? {} : { verificationToken: values['verification-token'] }),
         ...(values['encrypt-key'] === undefined ? {} : { encryptKey: values['encrypt-key'] }),
+        ...(values['app-type'] === undefined ? {} : { type: values['app-type'] as 'custom' | 'store' }),
+        ...(values['tenant-keys'] === undefined ? {} : { tenantKeys: scopeList(values['tenant-keys']) }),
       },
     ],
     streamingTimeoutMs: numberFlag(values, 'streaming-timeout-ms'),

@@ -80,6 +80,7 @@ const ROUTES: ControlRoute[] = [
       body: {
         revoked: c.revokeTokens({
           ...(typeof b.app_id === 'string' ? { appId: b.app_id } : {}),
+          ...(typeof b.tenant_key === 'string' ? { tenantKey: b.tenant_key } : {}),
           ...(typeof b.token === 'string' ? { token: b.token } : {}),
         }),
       },
@@ -96,8 +97,30 @@ const ROUTES: ControlRoute[] = [
         ...(b.verification_token === undefined ? {} : { verificationToken: b.verification_token as string }),
         ...(b.encrypt_key === undefined ? {} : { encryptKey: b.encrypt_key as string }),
         ...(b.event_url === undefined ? {} : { eventUrl: b.event_url as string }),
+        ...(b.type === undefined ? {} : { type: b.type as 'custom' | 'store' }),
+        ...(b.tenant_keys === undefined ? {} : { tenantKeys: b.tenant_keys as string[] }),
       });
       return { body: { registered: b.app_id } };
+    },
+  },
+  {
+    // A store app is installed in another tenant: { tenant_key, installer_user_id? }; answers once its app_open push was answered.
+    method: 'POST',
+    path: '/_emulator/apps/:app_id/tenants',
+    handle: async (c, p, b) => {
+      const delivery = await c.installApp(p.app_id!, b.tenant_key as string, {
+        ...(b.installer_user_id === undefined ? {} : { installerUserId: b.installer_user_id as string }),
+      });
+      return { body: { app_id: p.app_id, tenant_key: b.tenant_key, delivery } };
+    },
+  },
+  {
+    // A store app gets a fresh app_ticket now (as app_ticket/resend does); answers with it once its push was answered.
+    method: 'POST',
+    path: '/_emulator/apps/:app_id/app_ticket',
+    handle: async (c, p) => {
+      const pushed = await c.pushAppTicket(p.app_id!);
+      return { body: { app_id: p.app_id, app_ticket: pushed.ticket, delivery: pushed.delivery } };
     },
   },
   { method: 'GET', path: '/_emulator/users', handle: (c) => ({ body: { users: c.users() } }) },
@@ -105,7 +128,7 @@ const ROUTES: ControlRoute[] = [
     method: 'POST',
     path: '/_emulator/users',
     handle: (c, _p, b) => {
-      c.addUser({ userId: b.user_id as string, name: b.name as string });
+      c.addUser({ userId: b.user_id as string, name: b.name as string, ...(b.tenant_key === undefined ? {} : { tenantKey: b.tenant_key as string }) });
       return { body: { user_id: b.user_id } };
     },
   },
@@ -114,7 +137,12 @@ const ROUTES: ControlRoute[] = [
     method: 'POST',
     path: '/_emulator/chats',
     handle: (c, _p, b) => ({
-      body: c.addGroup({ chatId: b.chat_id as string, name: b.name as string, ...(b.user_ids === undefined ? {} : { userIds: b.user_ids as string[] }) }),
+      body: c.addGroup({
+        chatId: b.chat_id as string,
+        name: b.name as string,
+        ...(b.user_ids === undefined ? {} : { userIds: b.user_ids as string[] }),
+        ...(b.tenant_key === undefined ? {} : { tenantKey: b.tenant_key as string }),
+      }),
     }),
   },
   {

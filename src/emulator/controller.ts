@@ -16,7 +16,8 @@ import type { EmulatorChat, EmulatorUser } from './directory.js';
 import { type Delivery, EventDeliveries } from './events/delivery.js';
 import { type CardClick, type CardClickResult, clickCard } from './events/card-actions.js';
 import { InboundError, type UserMessageInput, postUserMessage } from './events/inbound.js';
-import { type EmulatorApp, checkApp, checkEventUrl, checkGroup, checkUser } from './options.js';
+import { StoreApps } from './events/store-apps.js';
+import { type EmulatorApp, type GroupInput, checkApp, checkEventUrl, checkGroup, checkUser } from './options.js';
 import { LongConnections } from './ws/long-connection.js';
 import { ENDPOINTS } from './routes/index.js';
 import type { StateEvent } from './state.js';
@@ -26,13 +27,16 @@ export class Controller {
   readonly deliveries: EventDeliveries;
   /** The official SDK's long connections (`WSClient`). */
   readonly connections: LongConnections;
+  /** Store apps' tickets and installations. */
+  readonly storeApps: StoreApps;
 
   constructor(readonly services: Services) {
     this.connections = new LongConnections(services);
     this.deliveries = new EventDeliveries(services, this.connections);
+    this.storeApps = new StoreApps(services, this.deliveries);
   }
 
-  users(): EmulatorUser[] {
+  users(): Required<EmulatorUser>[] {
     return [...this.services.state.directory.users.values()].map((user) => ({ ...user }));
   }
 
@@ -45,7 +49,7 @@ export class Controller {
     }
   }
 
-  addGroup(group: { chatId: string; name: string; userIds?: string[] }): EmulatorChat {
+  addGroup(group: GroupInput): EmulatorChat {
     const checked = checkGroup(group, 'addGroup');
     try {
       const chat = this.services.state.directory.addGroup(checked);
@@ -135,17 +139,48 @@ export class Controller {
     return this.faults.add(spec);
   }
 
-  /** Revokes tokens (all, an app's, or one); revoked tokens get 99991663 from then on. Returns how many. */
-  revokeTokens(filter: { appId?: string; token?: string } = {}): number {
+  /**
+   * Revokes tokens: all, an app's, a tenant's (its tenant tokens only), or one; tenant tokens and store apps' app
+   * tokens alike. Revoked tenant tokens get 99991663, revoked app tokens 99991664, from then on. Returns how many.
+   */
+  revokeTokens(filter: { appId?: string; tenantKey?: string; token?: string } = {}): number {
     let revoked = 0;
-    for (const [token, info] of this.services.state.tokens) {
+    const { tokens, appTokens } = this.services.state;
+    const all: [string, { appId: string; tenantKey?: string; revoked: boolean }][] = [...tokens, ...appTokens];
+    for (const [token, info] of all) {
       if (info.revoked) continue;
       if (filter.token !== undefined && token !== filter.token) continue;
       if (filter.appId !== undefined && info.appId !== filter.appId) continue;
+      if (filter.tenantKey !== undefined && info.tenantKey !== filter.tenantKey) continue;
       info.revoked = true;
       revoked++;
     }
     return revoked;
+  }
+
+  /**
+   * Installs a store app in another tenant; the app is told with a v1 `app_open` event (pushed to its event URL).
+   * Resolves with that push once its first attempt was answered (state `unsubscribed` without a URL).
+   */
+  async installApp(appId: string, tenantKey: string, options: { installerUserId?: string } = {}): Promise<Delivery> {
+    let delivery;
+    try {
+      delivery = this.storeApps.install(appId, tenantKey, options.installerUserId);
+    } catch (error) {
+      throw error instanceof InboundError ? new TypeError(error.message) : error;
+    }
+    return structuredClone(await delivery);
+  }
+
+  /** Pushes a store app a fresh `app_ticket` now, as `app_ticket/resend` does; resolves once the push was answered. */
+  async pushAppTicket(appId: string): Promise<{ ticket: string; delivery: Delivery }> {
+    let pushed;
+    try {
+      pushed = this.storeApps.pushTicket(appId);
+    } catch (error) {
+      throw error instanceof InboundError ? new TypeError(error.message) : error;
+    }
+    return { ticket: pushed.ticket, delivery: structuredClone(await pushed.delivery) };
   }
 
   /** Puts a card "in interaction" (a user's callback in progress): writes get 200810 until it ends. */
@@ -157,7 +192,9 @@ export class Controller {
   }
 
   registerApp(app: EmulatorApp): void {
-    this.services.state.addApp(checkApp(app, 'registerApp'));
+    const checked = checkApp(app, 'registerApp');
+    this.services.state.addApp(checked);
+    this.storeApps.schedule(checked.appId);
   }
 
   /** Forgets cards, messages, tokens, counters, faults and rate-limit windows. Apps stay registered. */

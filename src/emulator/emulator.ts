@@ -9,7 +9,7 @@ import type { CardClick, CardClickResult } from './events/card-actions.js';
 import type { UserMessageInput } from './events/inbound.js';
 import type { ActiveFault, FaultSpec } from './faults.js';
 import type { CardSnapshot, MessageSnapshot, StatsSnapshot } from './inspect.js';
-import { type EmulatorApp, type EmulatorOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { type EmulatorApp, type EmulatorOptions, type GroupInput, type ResolvedOptions, resolveOptions } from './options.js';
 import { RateLimiter } from './rate-limit.js';
 import { createEmulatorServer } from './server.js';
 import { EmulatorState, type StateEvent } from './state.js';
@@ -46,8 +46,11 @@ export interface Emulator {
      */
     timer(ms: number, callback: () => void): () => void;
   };
-  /** Revokes tokens (all by default); returns how many. */
-  revokeTokens(filter?: { appId?: string; token?: string }): number;
+  /**
+   * Revokes tokens (all by default; or an app's, a tenant's tenant tokens, or one token), tenant tokens and store
+   * apps' app tokens alike; returns how many.
+   */
+  revokeTokens(filter?: { appId?: string; tenantKey?: string; token?: string }): number;
   /** Puts a card "in interaction" for `ms` (default `interactionLockMs`): writes get 200810. */
   lockCard(cardId: string, ms?: number): boolean;
   /**
@@ -59,14 +62,33 @@ export interface Emulator {
   reset(): void;
   /** Calls `listener` on every state change; returns the unsubscribe function. */
   onChange(listener: (event: StateEvent) => void): () => void;
-  /** The tenant's users (the default one is `u_you`). */
-  users(): EmulatorUser[];
-  /** Adds a user (a p2p chat with every bot comes with it); a TypeError for a bad or taken id. */
+  /** The users, each with its tenant (the default one is `u_you` in `emulator_tenant`). */
+  users(): Required<EmulatorUser>[];
+  /**
+   * Adds a user of a tenant (default `emulator_tenant`; a p2p chat with every bot of that tenant comes with it);
+   * a TypeError for a bad or taken id.
+   */
   addUser(user: EmulatorUser): void;
-  /** Adds a group chat (every bot is in it; its users default to the default user); a TypeError for a bad or taken id. */
-  addGroup(group: { chatId: string; name: string; userIds?: string[] }): EmulatorChat;
-  /** The chats: each user's p2p chat with each app's bot, and the group chats. */
+  /**
+   * Adds a group chat of a tenant (default `emulator_tenant`): every bot of that tenant is in it; its users default
+   * to the tenant's first user and must be of that tenant. A TypeError for a bad or taken id.
+   */
+  addGroup(group: GroupInput): EmulatorChat;
+  /** The chats, each with its tenant: each user's p2p chat with each bot of the user's tenant, and the group chats. */
   chats(): EmulatorChat[];
+  /**
+   * Installs a store app in another tenant (`tenantKey`): it may then get that tenant's token, its bot is in the
+   * tenant's chats, and it gets a v1 `app_open` event at its event URL naming the installer (`installerUserId`, a
+   * user of that tenant; default the tenant's first user). Resolves with that push once its first attempt was
+   * answered (state `unsubscribed` when the app has no event URL). A custom or unknown app, or a tenant the app is
+   * already in, is a TypeError.
+   */
+  installApp(appId: string, tenantKey: string, options?: { installerUserId?: string }): Promise<Delivery>;
+  /**
+   * Pushes a store app a fresh `app_ticket` (valid 3 h) now, as `app_ticket/resend` does; resolves with the ticket
+   * and its push once the push was answered. The platform also pushes one every hour while the app has an event URL.
+   */
+  pushAppTicket(appId: string): Promise<{ ticket: string; delivery: Delivery }>;
   /**
    * A user writes `text` in `chatId` (default user: the chat's first): the message is stored (its id can be
    * replied to) and each bot of the chat gets an `im.message.receive_v1` event; resolves once every bot's first
@@ -129,6 +151,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     port,
     options: resolved,
     close: () => {
+      controller.storeApps.close();
       controller.deliveries.close();
       controller.connections.close();
       closing ??= new Promise<void>((resolve, reject) => {
@@ -165,6 +188,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     addUser: (user) => controller.addUser(user),
     addGroup: (group) => controller.addGroup(group),
     chats: () => controller.chats(),
+    installApp: (appId, tenantKey, installOptions) => controller.installApp(appId, tenantKey, installOptions),
+    pushAppTicket: (appId) => controller.pushAppTicket(appId),
     postMessage: (chatId, input) => controller.postMessage(chatId, input),
     subscribe: (appId, subscription) => controller.subscribe(appId, subscription),
     deliveries: () => controller.deliveries.list(),

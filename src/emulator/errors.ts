@@ -8,7 +8,10 @@ import type { JsonObject } from './card-tree.js';
 export const ERRORS = {
   10002: 'invalid request parameter',
   10003: 'invalid param',
+  10012: 'get app access token failed',
+  10013: 'get tenant access token failed',
   10015: 'app secret invalid',
+  10016: 'app resend fail',
   200220: 'Failed to generate card content',
   200510: 'Card streaming timeout',
   200740: 'card entity not found',
@@ -19,6 +22,7 @@ export const ERRORS = {
   200860: 'card content exceeds the size limit of 30 KB',
   200861: 'cards of schema V2 no longer support this capability',
   230001: 'Your request contains an invalid request parameter.',
+  230002: 'The bot is not in the chat.',
   230009: 'The recall window for this message has passed',
   230011: 'The message is recalled.',
   230020: 'This operation triggers the frequency limit',
@@ -53,6 +57,8 @@ export const ERRORS = {
   99991400: 'request trigger frequency limit',
   99991661: 'Missing access token for authorization. Please make a request with token attached.',
   99991663: 'Invalid access token for authorization. Please make a request with token attached.',
+  99991664: 'Invalid app access token.',
+  99991671: 'Invalid access token for authorization: the token must be a tenant_access_token (t-) or a user_access_token (u-).',
   99991672: 'Access denied. One of the following scopes is required',
 } as const satisfies Record<number, string>;
 

@@ -1,12 +1,14 @@
 /** Read-only views of emulator state, as `/_emulator/…` answers them and the typed helpers return them. */
 import { type JsonObject, cloneJson, isObject } from './card-tree.js';
 import type { Services } from './context.js';
-import type { CardEntity, Message, MessageLogEntry, WriteLogEntry } from './state.js';
+import type { CardEntity, Message, MessageLogEntry, RequestCounts, WriteLogEntry } from './state.js';
 import { isStreaming, streamingClosesAt, summaryOf } from './streaming.js';
 
 export interface CardSnapshot {
   card_id: string;
   app_id: string;
+  /** The tenant of the token that created it; only that app in that tenant may write to it. */
+  tenant_key: string;
   /** The current Card JSON 2.0, every element's current text in place, `config.streaming_mode` as it is now. */
   card: JsonObject;
   streaming_mode: boolean;
@@ -31,6 +33,8 @@ export interface MessageSnapshot {
   message_id: string;
   /** The sending app; '' for a user's message. */
   app_id: string;
+  /** The tenant it belongs to: the sending token's, or the chat's for a user's message. */
+  tenant_key: string;
   /** The sending user (a message typed into the emulator); null for an app's. */
   sender_user_id: string | null;
   chat_id: string;
@@ -60,13 +64,24 @@ export interface MessageSnapshot {
   log: MessageLogEntry[];
 }
 
-export interface StatsSnapshot {
+/** Answered API requests: accepted, rejected by code, and both per endpoint. */
+export interface RequestCountsSnapshot {
   /** API requests answered with code 0. */
   accepted: number;
   /** API requests answered with an error, by code. */
   rejected: Record<string, number>;
   /** The same, per endpoint name (e.g. `auth.tenantAccessToken.internal`). */
   endpoints: Record<string, { accepted: number; rejected: number }>;
+}
+
+export interface StatsSnapshot extends RequestCountsSnapshot {
+  /**
+   * The same counts per app, then per tenant, for the requests that carried a valid tenant token (so the token
+   * endpoints and the refusals before the token check are not in them): each tenant's use of its own budget, e.g.
+   * `tenants.cli_store.tk_a.endpoints['cardkit.cardElement.content'].accepted`, and `tenants.cli_store.tk_a.rejected['99991400']`
+   * for its requests over the per-(API, app, tenant) limit.
+   */
+  tenants: Record<string, Record<string, RequestCountsSnapshot>>;
 }
 
 export function cardSnapshot(services: Services, card: CardEntity): CardSnapshot {
@@ -80,6 +95,7 @@ export function cardSnapshot(services: Services, card: CardEntity): CardSnapshot
   return {
     card_id: card.cardId,
     app_id: card.appId,
+    tenant_key: card.tenantKey,
     card: json,
     streaming_mode: streaming,
     streaming_closes_at: streamingClosesAt(card, now, timeout),
@@ -97,6 +113,7 @@ export function messageSnapshot(message: Message): MessageSnapshot {
   return {
     message_id: message.messageId,
     app_id: message.appId,
+    tenant_key: message.tenantKey,
     sender_user_id: message.senderUserId,
     chat_id: message.chatId,
     receive_id: message.receiveId,
@@ -118,10 +135,20 @@ export function messageSnapshot(message: Message): MessageSnapshot {
 }
 
 export function statsSnapshot(services: Services): StatsSnapshot {
+  const { stats, tenantStats } = services.state;
   return {
-    accepted: services.state.stats.accepted,
-    rejected: Object.fromEntries([...services.state.stats.rejected].map(([code, n]) => [String(code), n])),
-    endpoints: Object.fromEntries([...services.state.stats.byEndpoint].map(([name, n]) => [name, { ...n }])),
+    ...countsSnapshot(stats),
+    tenants: Object.fromEntries(
+      [...tenantStats].map(([appId, tenants]) => [appId, Object.fromEntries([...tenants].map(([tenantKey, counts]) => [tenantKey, countsSnapshot(counts)]))]),
+    ),
+  };
+}
+
+function countsSnapshot(counts: RequestCounts): RequestCountsSnapshot {
+  return {
+    accepted: counts.accepted,
+    rejected: Object.fromEntries([...counts.rejected].map(([code, n]) => [String(code), n])),
+    endpoints: Object.fromEntries([...counts.byEndpoint].map(([name, n]) => [name, { ...n }])),
   };
 }
 

@@ -1,9 +1,28 @@
 import type { TableLimit } from './card-content.js';
 
-/** An app registered with the emulator: what `tenant_access_token/internal` accepts. */
+/**
+ * The tenant (company) custom apps, users and chats belong to unless told otherwise, and where a store app is
+ * installed by default. Every event's `header.tenant_key` carried this value before the emulator modelled tenants.
+ */
+export const DEFAULT_TENANT_KEY = 'emulator_tenant';
+
+/** An app registered with the emulator: what the token endpoints accept. */
 export interface EmulatorApp {
   appId: string;
   appSecret: string;
+  /**
+   * `'custom'` (default): a custom (self-built) app, living in one tenant, that gets its tenant token from
+   * `tenant_access_token/internal` with its id and secret. `'store'`: a store (ISV) app, installed in any number
+   * of tenants, that gets an `app_ticket` pushed to its event URL, trades it for an `app_access_token`
+   * (`a-…`) and that for one tenant token per tenant (`tenant_access_token` with a `tenant_key`), reference §25.
+   */
+  type?: 'custom' | 'store';
+  /**
+   * The tenants the app is in, by `tenant_key` (letters, digits, `_`, `-`, at most 64), e.g. `['tk_a', 'tk_b']`.
+   * A custom app is in exactly one, its own; a store app in those it is installed in (more at run time with
+   * `emulator.installApp()`). The first is the app's default tenant. Default `['emulator_tenant']`.
+   */
+  tenantKeys?: string[];
   /**
    * The scopes (permissions) the app has been granted, e.g. `['im:message']` for an app without CardKit.
    * Default: absent, the app has every scope. When given, an API whose scopes (any one of them, as its page
@@ -61,10 +80,17 @@ export interface EmulatorOptions {
   port?: number;
   /** Apps that may request tokens. Default one app, `cli_x` / `s_x`. */
   apps?: EmulatorApp[];
-  /** Users of the tenant besides the default one (`u_you`), e.g. `[{ userId: 'u_ana', name: 'Ana' }]`; each gets a p2p chat with every bot. */
-  users?: { userId: string; name: string }[];
-  /** Group chats besides the default one, e.g. `[{ chatId: 'oc_team', name: 'Team', userIds: ['u_you', 'u_ana'] }]`; every bot is in each. */
-  groups?: { chatId: string; name: string; userIds?: string[] }[];
+  /**
+   * Users besides the default one (`u_you`), e.g. `[{ userId: 'u_ana', name: 'Ana' }]`; each gets a p2p chat with
+   * every bot of its tenant. `tenantKey` defaults to `emulator_tenant`.
+   */
+  users?: UserInput[];
+  /**
+   * Group chats besides the default one, e.g. `[{ chatId: 'oc_team', name: 'Team', userIds: ['u_you', 'u_ana'] }]`;
+   * every bot of the group's tenant is in it. `tenantKey` defaults to `emulator_tenant`; `userIds` to the tenant's
+   * first user, and must be users of that tenant.
+   */
+  groups?: GroupInput[];
   /** Lifetime of a tenant token in seconds. Default 7200. */
   tokenLifetimeSec?: number;
   /**
@@ -106,12 +132,30 @@ export interface EmulatorOptions {
   recalledPatchCode?: 230011 | 230110;
 }
 
+/** An app after `checkApp`: its type and tenants filled in. */
+export type CheckedApp = EmulatorApp & { type: 'custom' | 'store'; tenantKeys: string[] };
+
+/** A user to add: a tenant-wide `userId`, a name, and its tenant (default `emulator_tenant`). */
+export interface UserInput {
+  userId: string;
+  name: string;
+  tenantKey?: string;
+}
+
+/** A group chat to add: `oc_…` id, name, its users (default the tenant's first user) and tenant (default `emulator_tenant`). */
+export interface GroupInput {
+  chatId: string;
+  name: string;
+  userIds?: string[];
+  tenantKey?: string;
+}
+
 export interface ResolvedOptions {
   host: string;
   port: number;
-  apps: EmulatorApp[];
-  users: { userId: string; name: string }[];
-  groups: { chatId: string; name: string; userIds?: string[] }[];
+  apps: CheckedApp[];
+  users: Required<UserInput>[];
+  groups: (GroupInput & { tenantKey: string })[];
   tokenLifetimeMs: number;
   tokenRenewWindowMs: number;
   streamingTimeoutMs: number;
@@ -202,10 +246,11 @@ function resolveTableLimit(option: EmulatorTableLimit | undefined): TableLimit {
 }
 
 /**
- * A copy of `app` after checking it: non-empty string `appId` and `appSecret`, and `scopes`, when given, an
- * array of non-empty strings. `where` names the option or the call in the TypeError.
+ * A copy of `app` after checking it: non-empty string `appId` and `appSecret`, `scopes`, when given, an
+ * array of non-empty strings, `type` custom or store, and `tenantKeys` (exactly one for a custom app), both
+ * filled in with their defaults. `where` names the option or the call in the TypeError.
  */
-export function checkApp(app: EmulatorApp, where: string): EmulatorApp {
+export function checkApp(app: EmulatorApp, where: string): CheckedApp {
   if (typeof app?.appId !== 'string' || !app.appId || typeof app.appSecret !== 'string' || !app.appSecret) {
     throw new TypeError(`${where}: appId and appSecret must be non-empty strings; received ${describe(app)}`);
   }
@@ -218,9 +263,22 @@ export function checkApp(app: EmulatorApp, where: string): EmulatorApp {
   }
   if (app.eventUrl !== undefined) checkEventUrl(app.eventUrl, `${where}: eventUrl`);
   if (app.callbackUrl !== undefined) checkEventUrl(app.callbackUrl, `${where}: callbackUrl`);
+  const type = app.type ?? 'custom';
+  if (type !== 'custom' && type !== 'store') throw new TypeError(`${where}: type must be 'custom' or 'store'; received ${describe(app.type)}`);
+  const tenantKeys = app.tenantKeys ?? [DEFAULT_TENANT_KEY];
+  if (!Array.isArray(tenantKeys) || tenantKeys.length === 0) {
+    throw new TypeError(`${where}: tenantKeys, when given, must be a non-empty array of tenant keys; received ${describe(app.tenantKeys)}`);
+  }
+  for (const key of tenantKeys) checkTenantKey(key, `${where}: tenantKeys`);
+  if (new Set(tenantKeys).size !== tenantKeys.length) throw new TypeError(`${where}: tenantKeys has a tenant twice; received ${describe(tenantKeys)}`);
+  if (type === 'custom' && tenantKeys.length !== 1) {
+    throw new TypeError(`${where}: a custom app belongs to exactly one tenant (its own); received tenantKeys ${describe(tenantKeys)}. Use type: 'store' for an app installed in several tenants`);
+  }
   return {
     appId: app.appId,
     appSecret: app.appSecret,
+    type,
+    tenantKeys: [...tenantKeys],
     ...(scopes === undefined ? {} : { scopes: [...scopes] }),
     ...(app.verificationToken === undefined ? {} : { verificationToken: app.verificationToken }),
     ...(app.encryptKey === undefined ? {} : { encryptKey: app.encryptKey }),
@@ -229,25 +287,38 @@ export function checkApp(app: EmulatorApp, where: string): EmulatorApp {
   };
 }
 
-/** A user: a user_id (letters, digits, `_`, `-`, at most 64) and a name. */
-export function checkUser(user: unknown, where: string): { userId: string; name: string } {
-  const u = user as { userId?: unknown; name?: unknown } | null;
+/** A tenant key: letters, digits, `_` or `-`, at most 64 (real ones are 16 hex digits, e.g. `2ed263bf32cf1651`). */
+export function checkTenantKey(key: unknown, where: string): string {
+  if (typeof key !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(key)) {
+    throw new TypeError(`${where}: a tenant key is letters, digits, _ or -, at most 64; received ${describe(key)}`);
+  }
+  return key;
+}
+
+/** A user: a user_id (letters, digits, `_`, `-`, at most 64), a name, and a tenant (default `emulator_tenant`). */
+export function checkUser(user: unknown, where: string): Required<UserInput> {
+  const u = user as { userId?: unknown; name?: unknown; tenantKey?: unknown } | null;
   if (typeof u?.userId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(u.userId) || typeof u.name !== 'string' || u.name.trim() === '') {
     throw new TypeError(`${where}: a user needs a userId (letters, digits, _ or -, at most 64) and a non-blank name; received ${describe(user)}`);
   }
-  return { userId: u.userId, name: u.name };
+  return { userId: u.userId, name: u.name, tenantKey: u.tenantKey === undefined ? DEFAULT_TENANT_KEY : checkTenantKey(u.tenantKey, `${where}: tenantKey`) };
 }
 
-/** A group chat: a chat_id (`oc_` and letters, digits, `_`), a name, and optionally its users. */
-export function checkGroup(group: unknown, where: string): { chatId: string; name: string; userIds?: string[] } {
-  const g = group as { chatId?: unknown; name?: unknown; userIds?: unknown } | null;
+/** A group chat: a chat_id (`oc_` and letters, digits, `_`), a name, optionally its users, and a tenant (default `emulator_tenant`). */
+export function checkGroup(group: unknown, where: string): GroupInput & { tenantKey: string } {
+  const g = group as { chatId?: unknown; name?: unknown; userIds?: unknown; tenantKey?: unknown } | null;
   if (typeof g?.chatId !== 'string' || !/^oc_[A-Za-z0-9_]{1,61}$/.test(g.chatId) || typeof g.name !== 'string' || g.name.trim() === '') {
     throw new TypeError(`${where}: a group needs a chatId (oc_ and letters, digits or _) and a non-blank name; received ${describe(group)}`);
   }
   if (g.userIds !== undefined && (!Array.isArray(g.userIds) || !g.userIds.every((id) => typeof id === 'string'))) {
     throw new TypeError(`${where}: userIds, when given, must be an array of user ids`);
   }
-  return { chatId: g.chatId, name: g.name, ...(g.userIds === undefined ? {} : { userIds: [...(g.userIds)] }) };
+  return {
+    chatId: g.chatId,
+    name: g.name,
+    tenantKey: g.tenantKey === undefined ? DEFAULT_TENANT_KEY : checkTenantKey(g.tenantKey, `${where}: tenantKey`),
+    ...(g.userIds === undefined ? {} : { userIds: [...g.userIds] }),
+  };
 }
 
 /** An event URL: http or https, absolute. */

@@ -1,6 +1,6 @@
 /**
  * The emulator's HTTP server: routes open-platform requests through faults, body parsing, token
- * checks and the per-app API rate limits to the handlers, and answers in the platform's envelope.
+ * checks and the per-(API, app, tenant) rate limits to the handlers, and answers in the platform's envelope.
  * It never throws out of a request: unknown routes, wrong methods, oversized or malformed bodies and
  * handler bugs all become an error envelope.
  */
@@ -19,6 +19,7 @@ import { authenticate } from './routes/auth.js';
 import { ROUTES } from './routes/index.js';
 import type { Route } from './routes/route.js';
 import { requireScope } from './scopes.js';
+import type { Caller } from './state.js';
 
 export function createEmulatorServer(controller: Controller): Server {
   const server = createServer((req, res) => {
@@ -110,6 +111,8 @@ async function serveRoute(controller: Controller, req: IncomingMessage, res: Ser
     state.count(error.code, endpoint);
     sendError(res, error, logId);
   };
+  /** Known once the token was checked: the request is then counted for its app and tenant too. */
+  let caller: Caller | undefined;
   const plan = controller.faults.plan(route.endpoint);
   if (plan.delayMs > 0) await sleep(plan.delayMs);
   if (plan.action.kind === 'drop') {
@@ -131,22 +134,26 @@ async function serveRoute(controller: Controller, req: IncomingMessage, res: Ser
       ...controller.services,
       endpoint: route.endpoint,
       appId: '',
+      tenantKey: '',
+      storeApps: controller.storeApps,
       params,
       query: url.searchParams,
       body,
     };
     if (route.auth) {
-      ctx.appId = authenticate(ctx, req.headers.authorization);
+      caller = authenticate(ctx, req.headers.authorization);
+      ctx.appId = caller.appId;
+      ctx.tenantKey = caller.tenantKey;
       requireScope(ctx, route.scopes);
       gatewayLimit(ctx);
     }
     const data = route.handle(ctx);
     payload = successBody(route, data);
-    state.count(0, route.endpoint);
+    state.count(0, route.endpoint, caller);
   } catch (error) {
     if (error instanceof ClientGone) return;
     const platformError = asPlatformError(route, error);
-    state.count(platformError.code, route.endpoint);
+    state.count(platformError.code, route.endpoint, caller);
     status = platformError.httpStatus;
     headers = platformError.headers;
     payload = errorBody(platformError, logId);
@@ -172,10 +179,13 @@ function findRoute(method: string, path: string): { route: Route; params: Record
     : new EmulatorError(99991201, path, { httpStatus: 404 });
 }
 
-/** Per app, per API: `apiQps` in any 1 s and `apiQpm` in any 60 s (reference §16). */
+/**
+ * Per API, per app, per tenant: `apiQps` in any 1 s and `apiQpm` in any 60 s (reference §16, §25.4), so each
+ * tenant of a store app has a budget of its own.
+ */
 function gatewayLimit(ctx: RequestContext): void {
   const { apiQps, apiQpm } = ctx.options.limits;
-  const key = `api:${ctx.appId}:${ctx.endpoint}`;
+  const key = `api:${ctx.appId}:${ctx.tenantKey}:${ctx.endpoint}`;
   const verdict = ctx.limiter.take([
     { key, limit: apiQps, windowMs: 1000 },
     { key, limit: apiQpm, windowMs: 60_000 },

@@ -2,7 +2,7 @@
 import { Directory } from './directory.js';
 import { EventEmitter } from 'node:events';
 import type { JsonObject } from './card-tree.js';
-import type { EmulatorApp } from './options.js';
+import type { CheckedApp } from './options.js';
 
 /** One write (or attempted write) to a card, as `GET /_emulator/cards/:card_id` reports it. */
 export interface WriteLogEntry {
@@ -52,6 +52,8 @@ export interface StreamingState {
 export interface CardEntity {
   cardId: string;
   appId: string;
+  /** The tenant whose token created it: only that (app, tenant) may write to it (300311 otherwise). */
+  tenantKey: string;
   json: JsonObject;
   /** Last accepted sequence; 0 before the first write. */
   sequence: number;
@@ -68,6 +70,8 @@ export interface Message {
   messageId: string;
   /** The app that sent it; '' for a user's message (`senderUserId`). */
   appId: string;
+  /** The tenant it belongs to: the sending token's tenant, or the chat's for a user's message. */
+  tenantKey: string;
   /** The user who sent it (a message typed into the emulator, issue 12); null for an app's message. */
   senderUserId: string | null;
   chatId: string;
@@ -91,9 +95,13 @@ export interface Message {
   log: MessageLogEntry[];
 }
 
-/** An app as the emulator knows it: its secret, its scopes (null: every scope), and where its events go. */
+/** An app as the emulator knows it: its secret, type and tenants, its scopes (null: every scope), and where its events go. */
 export interface RegisteredApp {
   secret: string;
+  /** Custom (self-built, one tenant) or store (ISV, installed in tenants; reference §25). */
+  type: 'custom' | 'store';
+  /** The tenants the app is in, the default one first; a store app's grows as it is installed. */
+  tenantKeys: string[];
   scopes: ReadonlySet<string> | null;
   /** Put in every event's `header.token` and in the URL challenge. */
   verificationToken: string;
@@ -105,10 +113,32 @@ export interface RegisteredApp {
   callbackUrl: string | null;
 }
 
+/** A tenant access token (`t-…`): it acts for one app in one tenant. */
 export interface Token {
+  appId: string;
+  tenantKey: string;
+  expiresAt: number;
+  revoked: boolean;
+}
+
+/** A store app's app access token (`a-…`): it only buys tenant tokens (reference §25.1). */
+export interface AppToken {
   appId: string;
   expiresAt: number;
   revoked: boolean;
+}
+
+/** Counts of answered API requests: accepted, rejected by code, and both per endpoint. */
+export interface RequestCounts {
+  accepted: number;
+  rejected: Map<number, number>;
+  byEndpoint: Map<string, { accepted: number; rejected: number }>;
+}
+
+/** Who made an authenticated request: the app and the tenant of its token. */
+export interface Caller {
+  appId: string;
+  tenantKey: string;
 }
 
 /** What changed, for live views (the preview page) and tests that wait on the emulator. */
@@ -121,18 +151,21 @@ export const MAX_LOG_ENTRIES = 20_000;
 
 export class EmulatorState {
   readonly apps = new Map<string, RegisteredApp>();
+  /** Tenant access tokens (`t-…`), by token. */
   readonly tokens = new Map<string, Token>();
+  /** Store apps' app access tokens (`a-…`), by token. */
+  readonly appTokens = new Map<string, AppToken>();
+  /** Store apps' app tickets, by ticket: valid 3 h from when they were pushed (reference §25.2). */
+  readonly appTickets = new Map<string, { appId: string; expiresAt: number }>();
   readonly cards = new Map<string, CardEntity>();
   readonly messages = new Map<string, Message>();
   /** The tenant's users and chats (issue 12). */
   readonly directory = new Directory();
   /** IM send/reply idempotency: `${appId}\n${uuid}` to the message it produced and when. */
   readonly sendUuids = new Map<string, { messageId: string; at: number }>();
-  readonly stats = {
-    accepted: 0,
-    rejected: new Map<number, number>(),
-    byEndpoint: new Map<string, { accepted: number; rejected: number }>(),
-  };
+  readonly stats: RequestCounts = newCounts();
+  /** The same counts per app and tenant, for authenticated requests (the caller is known): app id, then tenant key. */
+  readonly tenantStats = new Map<string, Map<string, RequestCounts>>();
   /**
    * State changes. Each live-preview subscriber (`/_emulator/events`) and each `onChange()` caller is one
    * listener that removes itself when it goes away, so any number of them is normal, not a leak: Node's
@@ -153,28 +186,33 @@ export class EmulatorState {
     };
   }
 
-  /** Counts one answered API request; `endpoint` is absent when no route matched. */
-  count(code: number, endpoint?: string): void {
-    if (code === 0) this.stats.accepted++;
-    else this.stats.rejected.set(code, (this.stats.rejected.get(code) ?? 0) + 1);
-    if (endpoint === undefined) return;
-    let counts = this.stats.byEndpoint.get(endpoint);
-    if (!counts) this.stats.byEndpoint.set(endpoint, (counts = { accepted: 0, rejected: 0 }));
-    if (code === 0) counts.accepted++;
-    else counts.rejected++;
+  /**
+   * Counts one answered API request; `endpoint` is absent when no route matched, `caller` when the request was
+   * not authenticated (token endpoints, refusals before the token check).
+   */
+  count(code: number, endpoint?: string, caller?: Caller): void {
+    addCount(this.stats, code, endpoint);
+    if (caller === undefined) return;
+    let tenants = this.tenantStats.get(caller.appId);
+    if (!tenants) this.tenantStats.set(caller.appId, (tenants = new Map<string, RequestCounts>()));
+    let counts = tenants.get(caller.tenantKey);
+    if (!counts) tenants.set(caller.tenantKey, (counts = newCounts()));
+    addCount(counts, code, endpoint);
   }
 
   /** Registers `app` (already checked), replacing an app of the same id. */
-  addApp(app: EmulatorApp): void {
+  addApp(app: CheckedApp): void {
     this.apps.set(app.appId, {
       secret: app.appSecret,
+      type: app.type,
+      tenantKeys: [...app.tenantKeys],
       scopes: app.scopes === undefined ? null : new Set(app.scopes),
       verificationToken: app.verificationToken ?? `v_${app.appId}`,
       encryptKey: app.encryptKey ?? null,
       eventUrl: app.eventUrl ?? null,
       callbackUrl: app.callbackUrl ?? null,
     });
-    this.directory.addApp(app.appId);
+    this.directory.addApp(app.appId, app.tenantKeys);
   }
 
   logWrite(card: CardEntity, entry: WriteLogEntry): void {
@@ -188,9 +226,12 @@ export class EmulatorState {
     this.events.emit('change', { type: 'message', messageId: message.messageId, entry });
   }
 
-  /** Forgets cards, messages, tokens and counters; registered apps stay. */
+  /** Forgets cards, messages, tokens, tickets and counters; registered apps (and their tenants) stay. */
   reset(): void {
     this.tokens.clear();
+    this.appTokens.clear();
+    this.appTickets.clear();
+    this.tenantStats.clear();
     this.cards.clear();
     this.messages.clear();
     this.sendUuids.clear();
@@ -199,6 +240,20 @@ export class EmulatorState {
     this.stats.rejected.clear();
     this.stats.byEndpoint.clear();
   }
+}
+
+function newCounts(): RequestCounts {
+  return { accepted: 0, rejected: new Map(), byEndpoint: new Map() };
+}
+
+function addCount(counts: RequestCounts, code: number, endpoint: string | undefined): void {
+  if (code === 0) counts.accepted++;
+  else counts.rejected.set(code, (counts.rejected.get(code) ?? 0) + 1);
+  if (endpoint === undefined) return;
+  let perEndpoint = counts.byEndpoint.get(endpoint);
+  if (!perEndpoint) counts.byEndpoint.set(endpoint, (perEndpoint = { accepted: 0, rejected: 0 }));
+  if (code === 0) perEndpoint.accepted++;
+  else perEndpoint.rejected++;
 }
 
 function appendBounded<T>(log: T[], entry: T): void {

@@ -61,7 +61,7 @@ describe('a user writes, the bot receives it (HTTP event subscription)', () => {
 
   it('the tenant has a default user, a p2p chat with each bot and a group', async () => {
     const emulator = await emulatorWith();
-    expect(emulator.users()).toEqual([{ userId: 'u_you', name: 'You' }]);
+    expect(emulator.users()).toEqual([{ userId: 'u_you', name: 'You', tenantKey: 'emulator_tenant' }]);
     const chats = emulator.chats();
     expect(chats.map(({ type, appId, userIds }) => ({ type, appId, userIds }))).toEqual([
       { type: 'group', appId: null, userIds: ['u_you'] },

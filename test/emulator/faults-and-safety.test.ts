@@ -320,6 +320,17 @@ describe('clock and stats control', () => {
           'cardkit.card.create': { accepted: 1, rejected: 1 },
           'cardkit.cardElement.content': { accepted: 1, rejected: 3 },
         },
+        // The requests with a valid tenant token again, per app and tenant (the token endpoint and the refusal
+        // before the token check are not among them).
+        tenants: {
+          cli_x: {
+            emulator_tenant: {
+              accepted: 2,
+              rejected: { 300317: 1, 10002: 2 },
+              endpoints: { 'cardkit.card.create': { accepted: 1, rejected: 0 }, 'cardkit.cardElement.content': { accepted: 1, rejected: 3 } },
+            },
+          },
+        },
       },
     });
     expect(emulator.stats()).toEqual(stats.body);
@@ -439,7 +450,7 @@ describe('server safety', () => {
     expect(emulator.cards()).toEqual([]);
     expect(emulator.messages()).toEqual([]);
     expect(emulator.faults.list()).toEqual([]);
-    expect(emulator.stats()).toEqual({ accepted: 0, rejected: {}, endpoints: {} });
+    expect(emulator.stats()).toEqual({ accepted: 0, rejected: {}, endpoints: {}, tenants: {} });
     expect((await createCard(emulator, token).catch((error: Error) => error.message))).toContain('99991663');
     // Registered apps stay: a new token works.
     expect(await createCard(emulator, await tenantToken(emulator))).toMatch(/^\d+$/);

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Services } from '../context.js';
 import { encryptEvent, signatureHeaders } from './crypto.js';
 import type { LongConnections } from '../ws/long-connection.js';
-import type { EventEnvelope } from './envelope.js';
+import { type PushedEnvelope, envelopeIdentity } from './envelope.js';
 
 /** Feishu's redelivery schedule after a failed push. */
 export const REDELIVERY_DELAYS_MS = [15_000, 5 * 60_000, 60 * 60_000, 6 * 60 * 60_000] as const;
@@ -30,11 +30,12 @@ export interface DeliveryAttempt {
 }
 
 export interface Delivery {
+  /** `header.event_id` of a v2 event, `uuid` of a v1 event (`app_ticket`, `app_open`). */
   eventId: string;
   eventType: string;
   appId: string;
-  /** The event as pushed (before encryption). */
-  envelope: EventEnvelope;
+  /** The event as pushed (before encryption): the v2 envelope, or the v1 envelope of a store app's `app_ticket` and `app_open`. */
+  envelope: PushedEnvelope;
   /** `pending` (a push in flight or a redelivery scheduled), `delivered`, `failed` (all pushes failed), `unsubscribed` (the app has no URL). */
   state: 'pending' | 'delivered' | 'failed' | 'unsubscribed';
   attempts: DeliveryAttempt[];
@@ -67,11 +68,9 @@ export class EventDeliveries {
    * (`callback: true`, a card action) goes to the app's callback URL and is never pushed again: the user
    * is waiting for its answer.
    */
-  push(envelope: EventEnvelope, options: { callback?: boolean } = {}): Promise<Delivery> {
+  push(envelope: PushedEnvelope, options: { callback?: boolean } = {}): Promise<Delivery> {
     const delivery: Delivery = {
-      eventId: envelope.header.event_id,
-      eventType: envelope.header.event_type,
-      appId: envelope.header.app_id,
+      ...envelopeIdentity(envelope),
       envelope,
       state: 'pending',
       attempts: [],
@@ -128,7 +127,9 @@ export class EventDeliveries {
     const url = delivery.callback ? (app?.callbackUrl ?? app?.eventUrl) : app?.eventUrl;
     const at = clock.now();
     // The long connection first: pushes there are plain (the socket is the app's own, opened with its secret).
-    const viaSocket = this.#connections?.push(delivery.envelope, ANSWER_TIMEOUT_MS);
+    // Store apps have none: their events, v1 ones among them, go to their HTTP URL only (reference §25.2).
+    const { envelope } = delivery;
+    const viaSocket = 'schema' in envelope && app?.type !== 'store' ? this.#connections?.push(envelope, ANSWER_TIMEOUT_MS) : undefined;
     if (!viaSocket && (!app || !url)) {
       delivery.state = 'unsubscribed';
       return;

@@ -1,7 +1,8 @@
 /**
  * A user writes in a chat (issue 12): the message is stored like any other (its id can be replied to, in a
- * thread or not) and each bot of the chat gets an `im.message.receive_v1` event. In a group every bot gets
- * it (as a bot allowed to read all group messages; the emulator does not model @mentions yet).
+ * thread or not) and each bot of the chat gets an `im.message.receive_v1` event, its `tenant_key` the chat's
+ * tenant. In a group every bot of the tenant gets it (as a bot allowed to read all group messages; the emulator
+ * does not model @mentions yet).
  */
 import { randomBytes } from 'node:crypto';
 import type { Services } from '../context.js';
@@ -43,6 +44,7 @@ export function postUserMessage(
   const message: Message = {
     messageId: newMessageId(),
     appId: '',
+    tenantKey: chat.tenantKey,
     senderUserId: userId,
     chatId,
     receiveId: chatId,

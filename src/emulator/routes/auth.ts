@@ -1,55 +1,78 @@
 /**
- * Tenant access tokens (reference §11.4, §18). A token lives `tokenLifetimeSec`; asking again while
- * more than the renewal window remains returns the same token with its remaining lifetime, and only
- * inside the window is a new one minted, the old one staying valid until it expires.
+ * Custom apps' tokens (reference §11.4, §18, §25.1) and the token check of every other API. A custom app lives in
+ * one tenant, its own: `tenant_access_token/internal` and `app_access_token/internal` answer the tenant token of
+ * that tenant (the latter in both fields, as its page's example shows). Store apps use `store-auth.ts`.
  */
-import { randomBytes } from 'node:crypto';
-import type { Services } from '../context.js';
+import type { RequestContext, Services } from '../context.js';
 import { EmulatorError } from '../errors.js';
+import type { Caller, RegisteredApp } from '../state.js';
+import { expireSeconds, tenantToken } from '../tokens.js';
 import type { Route } from './route.js';
 
-const tokenInternal: Route = {
+/** The app `app_id` and `app_secret` name, or 10003 (missing, unknown app) / 10015 (wrong secret). */
+export function appByCredentials(ctx: RequestContext): { appId: string; app: RegisteredApp } {
+  const { app_id: appId, app_secret: appSecret } = ctx.body;
+  if (typeof appId !== 'string' || typeof appSecret !== 'string' || !appId || !appSecret) {
+    throw new EmulatorError(10003, 'app_id and app_secret are required');
+  }
+  const app = ctx.state.apps.get(appId);
+  if (app === undefined) throw new EmulatorError(10003, 'app_id is not registered with the emulator');
+  if (app.secret !== appSecret) throw new EmulatorError(10015);
+  return { appId, app };
+}
+
+/** A custom app by its credentials; a store app is told where its tokens come from (10003, the emulator's choice). */
+function customApp(ctx: RequestContext): { appId: string; app: RegisteredApp } {
+  const found = appByCredentials(ctx);
+  if (found.app.type === 'store') {
+    throw new EmulatorError(10003, 'a store app gets its tenant tokens from app_access_token (with an app_ticket) and tenant_access_token (with a tenant_key)');
+  }
+  return found;
+}
+
+const tenantTokenInternal: Route = {
   method: 'POST',
   path: '/open-apis/auth/v3/tenant_access_token/internal',
   endpoint: 'auth.tenantAccessToken.internal',
   auth: false,
   topLevel: true,
   handle(ctx) {
-    const { app_id: appId, app_secret: appSecret } = ctx.body;
-    if (typeof appId !== 'string' || typeof appSecret !== 'string' || !appId || !appSecret) {
-      throw new EmulatorError(10003, 'app_id and app_secret are required');
-    }
-    const app = ctx.state.apps.get(appId);
-    if (app === undefined) throw new EmulatorError(10003, 'app_id is not registered with the emulator');
-    if (app.secret !== appSecret) throw new EmulatorError(10015);
+    const { appId, app } = customApp(ctx);
     const now = ctx.clock.now();
-    const { token, expiresAt } = currentOrNewToken(ctx, appId, now);
-    return { code: 0, msg: 'ok', tenant_access_token: token, expire: Math.floor((expiresAt - now) / 1000) };
+    const issued = tenantToken(ctx, appId, app.tenantKeys[0]!, now);
+    return { code: 0, msg: 'ok', tenant_access_token: issued.token, expire: expireSeconds(issued, now) };
   },
 };
 
-function currentOrNewToken(services: Services, appId: string, now: number): { token: string; expiresAt: number } {
-  let newest: { token: string; expiresAt: number } | undefined;
-  for (const [token, info] of services.state.tokens) {
-    if (info.expiresAt <= now) services.state.tokens.delete(token);
-    else if (info.appId === appId && !info.revoked && (!newest || info.expiresAt > newest.expiresAt)) {
-      newest = { token, expiresAt: info.expiresAt };
-    }
-  }
-  if (newest && newest.expiresAt - now >= services.options.tokenRenewWindowMs) return newest;
-  const token = `t-${randomBytes(24).toString('hex')}`;
-  const expiresAt = now + services.options.tokenLifetimeMs;
-  services.state.tokens.set(token, { appId, expiresAt, revoked: false });
-  return { token, expiresAt };
-}
+/** A custom app's app_access_token is its tenant token: the page's example shows one `t-…` value in both fields. */
+const appTokenInternal: Route = {
+  method: 'POST',
+  path: '/open-apis/auth/v3/app_access_token/internal',
+  endpoint: 'auth.appAccessToken.internal',
+  auth: false,
+  topLevel: true,
+  handle(ctx) {
+    const { appId, app } = customApp(ctx);
+    const now = ctx.clock.now();
+    const issued = tenantToken(ctx, appId, app.tenantKeys[0]!, now);
+    return { code: 0, msg: 'ok', app_access_token: issued.token, expire: expireSeconds(issued, now), tenant_access_token: issued.token };
+  },
+};
 
-/** The app a bearer token belongs to, or the gateway's token error (HTTP 400, reference §17). */
-export function authenticate(services: Services, header: string | undefined): string {
+/**
+ * The app and tenant a bearer token acts for, or the gateway's token error (HTTP 400, reference §17): none
+ * 99991661; a store app's app_access_token where a tenant token is needed 99991671; unknown, expired or
+ * revoked 99991663.
+ */
+export function authenticate(services: Services, header: string | undefined): Caller {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   if (!match) throw new EmulatorError(99991661);
-  const info = services.state.tokens.get(match[1]!);
-  if (!info || info.revoked || info.expiresAt <= services.clock.now()) throw new EmulatorError(99991663);
-  return info.appId;
+  const token = match[1]!;
+  const info = services.state.tokens.get(token);
+  if (!info || info.revoked || info.expiresAt <= services.clock.now()) {
+    throw new EmulatorError(services.state.appTokens.has(token) ? 99991671 : 99991663);
+  }
+  return { appId: info.appId, tenantKey: info.tenantKey };
 }
 
-export const authRoutes: Route[] = [tokenInternal];
+export const authRoutes: Route[] = [tenantTokenInternal, appTokenInternal];

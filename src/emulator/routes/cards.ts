@@ -31,6 +31,7 @@ export function createCardEntity(ctx: RequestContext, json: JsonObject, endpoint
   const card: CardEntity = {
     cardId: newCardId(),
     appId: ctx.appId,
+    tenantKey: ctx.tenantKey,
     json,
     sequence: 0,
     uuids: new Set(),
@@ -180,8 +181,8 @@ const idConvert: Route = {
   handle(ctx) {
     const messageId = requiredString(ctx.body.message_id, 'message_id');
     const message = ctx.state.messages.get(messageId);
-    if (!message || message.appId !== ctx.appId || message.msgType !== 'interactive') {
-      throw badParam(`message_id ${messageId} is not an interactive message of this app`);
+    if (!message || message.appId !== ctx.appId || message.tenantKey !== ctx.tenantKey || message.msgType !== 'interactive') {
+      throw badParam(`message_id ${messageId} is not an interactive message of this app in this tenant`);
     }
     if (message.cardId) return { card_id: message.cardId };
     const json = parseCard(message.content);

@@ -80,7 +80,7 @@ function checkContent(ctx: RequestContext, msgType: string, content: string): st
     if (typeof cardId !== 'string') throw invalid('content.data.card_id is required');
     let card;
     try {
-      card = ownedCard(ctx, ctx.appId, cardId);
+      card = ownedCard(ctx, ctx, cardId);
     } catch (error) {
       if (error instanceof EmulatorError) throw subCodeError(error.code, error.message);
       throw error;
@@ -139,8 +139,8 @@ export function messageData(message: Message): JsonObject {
     chat_id: message.chatId,
     sender:
       message.senderUserId === null
-        ? { id: message.appId, id_type: 'app_id', sender_type: 'app', tenant_key: 'emulator_tenant' }
-        : { id: message.senderUserId, id_type: 'user_id', sender_type: 'user', tenant_key: 'emulator_tenant' },
+        ? { id: message.appId, id_type: 'app_id', sender_type: 'app', tenant_key: message.tenantKey }
+        : { id: message.senderUserId, id_type: 'user_id', sender_type: 'user', tenant_key: message.tenantKey },
     body: { content: message.content },
     mentions: [],
     upper_message_id: '',
@@ -163,7 +163,8 @@ function deliver(ctx: RequestContext, to: Outgoing): JsonObject {
   const content = requiredField(ctx.body.content, 'content');
   const uuid = parseImUuid(ctx.body.uuid);
   const now = ctx.clock.now();
-  const dedupeKey = uuid === null ? null : `${ctx.appId}\n${uuid}`;
+  // A uuid is the sender's own: per app and tenant (two tenants of a store app do not share them).
+  const dedupeKey = uuid === null ? null : `${ctx.appId}\n${ctx.tenantKey}\n${uuid}`;
   const previous = dedupeKey === null ? undefined : ctx.state.sendUuids.get(dedupeKey);
   if (previous && now - previous.at < HOUR_MS) {
     // Undocumented (reference §19.4): a repeated uuid within the hour sends nothing and answers the original.
@@ -176,6 +177,7 @@ function deliver(ctx: RequestContext, to: Outgoing): JsonObject {
   const message: Message = {
     messageId: newMessageId(),
     appId: ctx.appId,
+    tenantKey: ctx.tenantKey,
     senderUserId: null,
     chatId: to.chatId,
     receiveId: to.receiveId,
@@ -219,6 +221,7 @@ const send: Route = {
     }
     const receiveId = requiredField(ctx.body.receive_id, 'receive_id');
     const chatId = chatIdFor(receiveIdType, receiveId);
+    notOtherTenants(ctx, ctx.state.directory.chats.get(chatId)?.tenantKey);
     return deliver(ctx, {
       chatId,
       receiveId,
@@ -228,6 +231,14 @@ const send: Route = {
     });
   },
 };
+
+/**
+ * A bot acting in one tenant is in no chat of another: sending into a chat of another tenant, or replying to a
+ * message there, gets 230002 "bot not in the chat" (the emulator's reading; a store app's token acts in one tenant).
+ */
+function notOtherTenants(ctx: RequestContext, chatTenant: string | undefined): void {
+  if (chatTenant !== undefined && chatTenant !== ctx.tenantKey) throw new EmulatorError(230002, `the chat belongs to another tenant than ${ctx.tenantKey}`);
+}
 
 function existingMessage(ctx: RequestContext): Message {
   const id = ctx.params.message_id ?? '';
@@ -268,6 +279,7 @@ const reply: Route = {
     const parent = existingMessage(ctx);
     const inThread = ctx.body.reply_in_thread;
     if (inThread !== undefined && typeof inThread !== 'boolean') throw invalid('reply_in_thread must be a boolean');
+    notOtherTenants(ctx, parent.tenantKey);
     if (parent.deleted) throw new EmulatorError(230011, 'cannot reply to a recalled message');
     return deliver(ctx, {
       chatId: parent.chatId,
@@ -297,7 +309,7 @@ const patch: Route = {
 /** The patch itself: who may patch what (seed 004), the 5/s limit per message, and the new card's checks. */
 function patchCard(ctx: RequestContext, message: Message): void {
   const content = requiredField(ctx.body.content, 'content');
-  if (message.appId !== ctx.appId) throw new EmulatorError(230027, 'only the sender can update a message');
+  if (message.appId !== ctx.appId || message.tenantKey !== ctx.tenantKey) throw new EmulatorError(230027, 'only the sender can update a message');
   if (message.deleted) throw new EmulatorError(ctx.options.recalledPatchCode, 'the message was recalled');
   if (message.msgType !== 'interactive') throw invalid('only interactive (card) messages can be patched');
   if (message.cardId !== null) {
@@ -338,7 +350,7 @@ const remove: Route = {
   handle(ctx) {
     const message = existingMessage(ctx);
     logged(ctx, message, undefined, () => {
-      if (message.appId !== ctx.appId) throw new EmulatorError(230026, 'a bot can recall only the messages it sent');
+      if (message.appId !== ctx.appId || message.tenantKey !== ctx.tenantKey) throw new EmulatorError(230026, 'a bot can recall only the messages it sent');
       if (message.deleted) throw new EmulatorError(230110, 'the message was already recalled');
       message.deleted = true;
       message.deletedAt = ctx.clock.now();

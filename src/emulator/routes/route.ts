@@ -10,7 +10,7 @@ export interface Route {
   path: string;
   /** Endpoint name used in logs, faults and rate-limit keys, after the official SDK's method names. */
   endpoint: string;
-  /** False only for the token endpoint itself. */
+  /** False only for the token endpoints themselves (they take app credentials, not a token). */
   auth: boolean;
   /**
    * The scopes that let an app call this API, any one of them (see `scopes.ts`); an app registered with scopes

@@ -20,6 +20,8 @@ export const ENDPOINT_PATH = '/callback/ws/endpoint';
 const CLIENT_CONFIG = { PingInterval: 120, ReconnectCount: -1, ReconnectInterval: 1, ReconnectNonce: 1 };
 /** The SDK retries discovery on this code and gives up on any other. */
 const BAD_CREDENTIALS = 1000040351;
+/** What discovery answers a store app (undocumented: the SDK's `ErrorCode.forbidden`). */
+const STORE_APP_REFUSED = 403;
 
 interface Connection {
   appId: string;
@@ -58,6 +60,8 @@ export class LongConnections {
   endpoint(body: Record<string, unknown>, baseUrl: string): Record<string, unknown> {
     const app = typeof body.AppID === 'string' ? this.#services.state.apps.get(body.AppID) : undefined;
     if (!app || body.AppSecret !== app.secret) return { code: BAD_CREDENTIALS, msg: 'app id or app secret is invalid', data: {} };
+    // Store apps cannot use the long connection (reference §25.2); the code is the SDK's `forbidden`, which it does not retry.
+    if (app.type === 'store') return { code: STORE_APP_REFUSED, msg: 'store apps cannot use the long connection; subscribe an HTTP event URL', data: {} };
     const serviceId = this.#nextService++;
     // The device id is the URL's secret: only a client that passed discovery with the app's secret has it.
     const deviceId = randomBytes(16).toString('hex');

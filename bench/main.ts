@@ -16,6 +16,7 @@ import { benchLongAnswers } from './long-answers.js';
 import { LIMITS, type Row, scenario } from './scenario.js';
 import { benchShutdown } from './shutdown.js';
 import { STRATEGIES } from './strategies.js';
+import { telemetryCost } from './telemetry-cost.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '1,10,50,200' }, only: { type: 'string' } } });
 const ns = values.n.split(',').map(Number);
@@ -57,6 +58,13 @@ console.log(`| heap per idle session (10,000) | ${Math.round(heap.engineBytes)} 
 const growth = await finishedSessionsHeap();
 console.log(
   `| heap growth over ${growth.sessions.toLocaleString('en')} finished sessions on one client, beyond the first ${growth.warmup.toLocaleString('en')} | ${(growth.growthBytes / 1e6).toFixed(2)} MB | – | – | < 1 MB |`,
+);
+const telemetry = await telemetryCost();
+console.log('\n| telemetry cost (issue 13) | off | on: instrument() into the SDK | difference |');
+console.log('|---|---|---|---|');
+console.log(`| CPU per appended delta, the append alone | ${telemetry.append.offUs.toFixed(3)} µs | ${telemetry.append.onUs.toFixed(3)} µs | – |`);
+console.log(
+  `| CPU per appended delta with its writes (${telemetry.stream.deltas.toLocaleString('en')} deltas, ${telemetry.stream.writes.toLocaleString('en')} requests) | ${telemetry.stream.offUs.toFixed(1)} µs | ${telemetry.stream.onUs.toFixed(1)} µs | +${(telemetry.stream.onUs - telemetry.stream.offUs).toFixed(1)} µs per delta, ${telemetry.perRequestUs.toFixed(0)} µs per request |`,
 );
 // Answers of 60 KB, several at once: the engine's rollover against one card (issue 10).
 await benchLongAnswers();

@@ -111,6 +111,7 @@ export {
   RECOVERED_MARKER_ID,
   type RecoveredCard,
 } from './recovery/index.js';
+export { setLogger, type Logger, type ErrorDescription } from './observe/index.js';
 export {
   type StreamSource,
   type TextPiece,

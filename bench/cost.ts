@@ -3,6 +3,11 @@
  * measured in the same run. Sessions are attached to a governor that never grants, so no write (and
  * no network) runs during the measurement.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MemorySequenceStore } from '../src/governor/index.js';
 import { CardSession, FeishuClient, type Governor } from '../src/index.js';
 
@@ -49,22 +54,45 @@ export function appendCost(deltas = 500_000): { engineUs: number; concatUs: numb
   return { engineUs, concatUs, pushUs };
 }
 
+/**
+ * Heap per idle session, measured on the compiled package as users run it (`tsc` into a temporary folder, then a
+ * child `node --expose-gc`): under tsx every function the library creates carries a `name` property of esbuild's
+ * (`keepNames`), about 1 KB more per session than the published code holds.
+ */
 export function idleSessionHeap(count = 10_000): { engineBytes: number; baselineBytes: number } {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('run the benchmark with node --expose-gc (npm run bench does)');
-  const measure = (make: (i: number) => unknown) => {
-    gc();
-    gc();
-    const before = process.memoryUsage().heapUsed;
-    const kept = Array.from({ length: count }, (_, i) => make(i));
-    gc();
-    gc();
-    const after = process.memoryUsage().heapUsed;
-    if (kept.length !== count) throw new Error('unreachable');
-    return (after - before) / count;
-  };
-  const engineBytes = measure((i) => CardSession.attach(client, { cardId: String(7_000_000_000_000_000 + i), governor: neverGrants }));
-  // Baseline: what a minimal per-card record needs (id, sequence, text, a pending flag).
-  const baselineBytes = measure((i) => ({ cardId: String(7_000_000_000_000_000 + i), sequence: 0, text: '', pending: false }));
-  return { engineBytes, baselineBytes };
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const folder = mkdtempSync(join(tmpdir(), 'fcs-heap-'));
+  try {
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(folder, 'dist')], { stdio: 'inherit' });
+    symlinkSync(join(root, 'node_modules'), join(folder, 'node_modules'), 'dir');
+    writeFileSync(join(folder, 'package.json'), '{"type":"module"}');
+    writeFileSync(join(folder, 'measure.mjs'), MEASURE);
+    const output = execFileSync(process.execPath, ['--expose-gc', join(folder, 'measure.mjs'), String(count)], { encoding: 'utf8' });
+    return JSON.parse(output) as { engineBytes: number; baselineBytes: number };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 }
+
+/** The child's script: `count` sessions attached to a governor that never grants, against a bare record each. */
+const MEASURE = `
+import { CardSession, FeishuClient } from './dist/index.js';
+import { MemorySequenceStore } from './dist/governor/index.js';
+const count = Number(process.argv[2]);
+const governor = { sequences: new MemorySequenceStore(), acquire: () => new Promise(() => undefined), pause: () => undefined, forget: () => undefined };
+const client = new FeishuClient({ appId: 'cli_x', appSecret: 's_x', domain: 'http://127.0.0.1:9' });
+const measure = (make) => {
+  gc(); gc();
+  const before = process.memoryUsage().heapUsed;
+  const kept = Array.from({ length: count }, (_, i) => make(i));
+  gc(); gc();
+  const after = process.memoryUsage().heapUsed;
+  if (kept.length !== count) throw new Error('unreachable');
+  return (after - before) / count;
+};
+measure((i) => CardSession.attach(client, { cardId: String(6_000_000_000_000_000 + i), governor })); // warm up
+const engineBytes = measure((i) => CardSession.attach(client, { cardId: String(7_000_000_000_000_000 + i), governor }));
+// Baseline: what a minimal per-card record needs (id, sequence, text, a pending flag).
+const baselineBytes = measure((i) => ({ cardId: String(7_000_000_000_000_000 + i), sequence: 0, text: '', pending: false }));
+process.stdout.write(JSON.stringify({ engineBytes, baselineBytes }));
+`;

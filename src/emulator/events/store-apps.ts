@@ -59,6 +59,17 @@ export class StoreApps {
     return { ticket, delivery: this.#deliveries.push(appTicketIssued(appId, app.verificationToken, ticket, now)) };
   }
 
+  /**
+   * `app_ticket/resend`: a fresh ticket is pushed right after the answer has gone out (reference §25.2: the answer
+   * comes at once, the ticket as an event within 2 minutes on Feishu), unless the emulator closed or the app is no
+   * longer a store app by then.
+   */
+  resend(appId: string): void {
+    setImmediate(() => {
+      if (!this.#closed && this.#services.state.apps.get(appId)?.type === 'store') void this.pushTicket(appId).delivery;
+    });
+  }
+
   /** True when `ticket` was pushed to `appId` less than 3 h ago (every unexpired ticket is accepted, reference §25.2). */
   ticketValid(appId: string, ticket: string): boolean {
     const info = this.#services.state.appTickets.get(ticket);

@@ -51,8 +51,7 @@ const appTicketResend: Route = {
   handle(ctx) {
     const { appId, app } = appByCredentials(ctx);
     if (app.type !== 'store') throw new EmulatorError(10016, 'only store apps get app tickets');
-    // The answer comes first and the ticket after it, as an event (reference §25.2: within 2 minutes on Feishu).
-    setImmediate(() => void ctx.storeApps.pushTicket(appId).delivery);
+    ctx.storeApps.resend(appId);
     return { code: 0, msg: 'ok' };
   },
 };

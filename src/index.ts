@@ -42,6 +42,7 @@ export {
   type MessageReplyArgs,
   type MessagePatchArgs,
   type Message,
+  AppTicketTimeoutError,
 } from './client/index.js';
 export {
   CardSession,

@@ -5,6 +5,7 @@ import { type Domain, resolveDomain } from './domain.js';
 import { MessageApi } from './im.js';
 import { Secrets } from './redact.js';
 import { type CallOptions, Requester } from './requester.js';
+import { StoreAppTokens } from './store-app.js';
 import { ProvidedTokenSource, TenantTokenManager, type TokenProvider, type TokenSource } from './token.js';
 import { type FetchLike, type Transport, fetchTransport } from './transport.js';
 import { describe, requireTimeout } from './validate.js';
@@ -32,6 +33,17 @@ export interface FeishuClientOptions {
    * returns are redacted from errors like the built-in manager's.
    */
   tenantAccessToken?: TokenProvider;
+  /**
+   * `'custom'` (a self-built app, default) or `'store'` (an app store app, installed in many tenants: its requests
+   * act in one tenant, through `client.tenant(tenantKey)`; it needs the tickets of its `app_ticket` events, given
+   * to `client.setAppTicket(ticket)`; reference §25).
+   */
+  appType?: 'custom' | 'store';
+  /**
+   * Store apps: how long a request waits for an `app_ticket` after asking the platform to push one
+   * (`app_ticket/resend`; Feishu pushes it within 2 minutes). Default 120000.
+   */
+  appTicketTimeoutMs?: number;
   /** Advanced: how requests are sent; see `feishu-card-session/lark-sdk` for the official SDK client. */
   transport?: Transport;
   /**
@@ -50,14 +62,22 @@ export class FeishuClient {
   /** Base URL requests go to. */
   readonly domain: string;
   readonly appId: string | undefined;
+  readonly appType: 'custom' | 'store';
+  /** The tenant a store app's client acts in (`client.tenant(tenantKey)`); undefined otherwise. */
+  readonly tenantKey: string | undefined;
   readonly cardkit: { readonly v1: { readonly card: CardApi; readonly cardElement: CardElementApi } };
   readonly im: { readonly v1: { readonly message: MessageApi } };
   readonly #requester: Requester;
   readonly #tokens: TokenSource | undefined;
   /** The app secret and every tenant token this client has held: redacted from errors. */
-  readonly #secrets = new Secrets();
+  readonly #secrets: Secrets;
+  /** A store app's ticket and app token, shared with its tenants' clients. */
+  readonly #store: StoreAppTokens | undefined;
+  /** A store app's clients, one per tenant. */
+  readonly #tenants = new Map<string, FeishuClient>();
+  readonly #options: FeishuClientOptions;
 
-  constructor(options: FeishuClientOptions) {
+  constructor(options: FeishuClientOptions, tenant?: TenantOf) {
     if (typeof options !== 'object' || options === null) throw new TypeError('new FeishuClient(options) needs an options object');
     refuseMovedOptions(options);
     const timeoutMs = requireTimeout(options.timeoutMs ?? 10_000, 'options.timeoutMs');
@@ -66,10 +86,16 @@ export class FeishuClient {
     }
     this.domain = resolveDomain(options.domain);
     this.appId = options.appId;
+    this.appType = options.appType ?? 'custom';
+    if (this.appType !== 'custom' && this.appType !== 'store') throw new TypeError(`options.appType must be 'custom' or 'store'; received ${describe(options.appType)}`);
+    this.#options = options;
+    this.#secrets = tenant?.secrets ?? new Secrets();
     this.#secrets.addSecret(options.appSecret);
     const transport = options.transport ?? fetchTransport(this.domain, options.fetch);
     this.#requester = new Requester(transport, timeoutMs, this.#secrets);
-    this.#tokens = transport.managesTokens ? undefined : this.#tokenSource(options);
+    this.tenantKey = tenant?.tenantKey;
+    this.#store = tenant?.store ?? (this.appType === 'store' && !transport.managesTokens ? this.#storeTokens(options) : undefined);
+    this.#tokens = transport.managesTokens ? undefined : tenant ? tenant.store.tenant(tenant.tenantKey, options.now) : this.#tokenSource(options);
     this.#requester.tokens = this.#tokens;
     this.cardkit = { v1: { card: new CardApi(this.#requester), cardElement: new CardElementApi(this.#requester) } };
     this.im = { v1: { message: new MessageApi(this.#requester) } };
@@ -91,7 +117,40 @@ export class FeishuClient {
     }
   }
 
+  /**
+   * A store app's client acting in one tenant (one per tenant key, made once): its requests carry that tenant's
+   * token, bought with the app token; sessions started on it keep the tenant's budget (the platform counts it per
+   * app and tenant) apart from the other tenants'.
+   * @example CardSession.start(client.tenant(event.header.tenant_key), { to: { chat_id } })
+   */
+  tenant(tenantKey: string): FeishuClient {
+    if (!this.#store || this.tenantKey !== undefined) {
+      throw new TypeError(this.tenantKey !== undefined ? 'client.tenant() is called on the store app\'s client, not on a tenant\'s' : "client.tenant() is for store apps (appType: 'store')");
+    }
+    if (typeof tenantKey !== 'string' || !/^[\w-]{1,64}$/.test(tenantKey)) throw new TypeError(`tenantKey must be a tenant_key (letters, digits, _ or -, at most 64); received ${describe(tenantKey)}`);
+    let client = this.#tenants.get(tenantKey);
+    if (!client) this.#tenants.set(tenantKey, (client = new FeishuClient(this.#options, { tenantKey, store: this.#store, secrets: this.#secrets })));
+    return client;
+  }
+
+  /** A store app: the ticket of an `app_ticket` event (pushed hourly, and after `app_ticket/resend`). */
+  setAppTicket(ticket: string): void {
+    if (!this.#store) throw new TypeError("setAppTicket() is for store apps (appType: 'store')");
+    if (typeof ticket !== 'string' || ticket === '') throw new TypeError(`the app_ticket must be a non-empty string; received ${describe(ticket)}`);
+    this.#secrets.addToken(ticket);
+    this.#store.setTicket(ticket);
+  }
+
+  #storeTokens(options: FeishuClientOptions): StoreAppTokens {
+    if (options.tenantAccessToken !== undefined) throw new TypeError("options.tenantAccessToken and appType: 'store' do not go together: the client buys each tenant's token itself");
+    if (typeof options.appId !== 'string' || options.appId === '') throw new TypeError(`options.appId must be a non-empty string; received ${describe(options.appId)}`);
+    if (typeof options.appSecret !== 'string' || options.appSecret === '') throw new TypeError('options.appSecret must be a non-empty string');
+    const ticketTimeoutMs = requireTimeout(options.appTicketTimeoutMs ?? 120_000, 'options.appTicketTimeoutMs');
+    return new StoreAppTokens({ requester: this.#requester, appId: options.appId, appSecret: options.appSecret, ticketTimeoutMs, ...(options.now ? { now: options.now } : {}) });
+  }
+
   #tokenSource(options: FeishuClientOptions): TokenSource {
+    if (this.#store) return STORE_ROOT;
     if (options.tenantAccessToken !== undefined) {
       if (typeof options.tenantAccessToken !== 'function') {
         throw new TypeError(`options.tenantAccessToken must be a function; received ${describe(options.tenantAccessToken)}`);
@@ -122,10 +181,23 @@ export class FeishuClient {
   }
 
   /** Keeps the secret and tokens out of `console.log(client)` and JSON. */
-  toJSON(): { domain: string; appId: string | undefined } {
-    return { domain: this.domain, appId: this.appId };
+  toJSON(): { domain: string; appId: string | undefined; tenantKey?: string } {
+    return { domain: this.domain, appId: this.appId, ...(this.tenantKey === undefined ? {} : { tenantKey: this.tenantKey }) };
   }
 }
+
+/** What a store app's tenant client shares with the app's client. */
+interface TenantOf {
+  tenantKey: string;
+  store: StoreAppTokens;
+  secrets: Secrets;
+}
+
+/** A store app's own client has no tenant: its requests are refused at the call, pointing at `tenant()`. */
+const STORE_ROOT: TokenSource = {
+  token: () => Promise.reject(new TypeError("a store app's requests act in a tenant: send them through client.tenant(tenantKey)")),
+  invalidate: () => undefined,
+};
 
 /** Options that moved to the governor; the client never used them. */
 const MOVED = {

@@ -14,6 +14,7 @@ export {
 export type { Domain } from './domain.js';
 export type { CallOptions } from './requester.js';
 export type { TokenProvider } from './token.js';
+export { AppTicketTimeoutError } from './store-app.js';
 export type { Transport, TransportRequest, TransportResponse, FetchLike } from './transport.js';
 export * from './types.js';
 export { ELEMENT_ID_PATTERN, INT32_MAX } from './validate.js';

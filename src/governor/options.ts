@@ -23,6 +23,11 @@ export interface FairGovernorOptions {
   redis?: RedisLike;
   /** Names the app's budget and sequences in Redis; replicas of one bot use the same. Default `app`. */
   appId?: string;
+  /**
+   * A store app's tenant (`client.tenant(tenantKey)`): the platform counts each tenant's calls apart (reference
+   * §25.4), so each tenant has a governor of its own; in Redis its budget is kept under `<appId>/<tenantKey>`.
+   */
+  tenantKey?: string;
   /** Advanced: where the budget is counted, instead of the one `redis` (or memory) gives. */
   store?: BudgetStore;
   /** Advanced: where card sequences are counted, instead of the one `redis` (or memory) gives. */
@@ -61,8 +66,14 @@ export function resolveGovernorOptions(options: FairGovernorOptions): ResolvedGo
   const now = options.now ?? (() => performance.now());
   const replicas = positiveInteger(options.fallbackReplicas ?? 2, 'options.fallbackReplicas');
   const timeoutMs = duration(options.redisTimeoutMs ?? 1000, 'options.redisTimeoutMs', 1, 60_000);
-  const appId = options.appId ?? 'app';
-  if (typeof appId !== 'string' || appId === '') throw new TypeError(`options.appId must be a non-empty string; received ${show(appId)}`);
+  const app = options.appId ?? 'app';
+  if (typeof app !== 'string' || app === '') throw new TypeError(`options.appId must be a non-empty string; received ${show(app)}`);
+  const { tenantKey } = options;
+  if (tenantKey !== undefined && (typeof tenantKey !== 'string' || !/^[\w-]{1,64}$/.test(tenantKey))) {
+    throw new TypeError(`options.tenantKey must be a tenant_key (letters, digits, _ or -, at most 64); received ${show(tenantKey)}`);
+  }
+  // Card sequences are the card's own; only the budget is the tenant's, but one namespace keeps both apart.
+  const appId = tenantKey === undefined ? app : `${app}/${tenantKey}`;
   const { redis } = options;
   if (redis !== undefined) assertRedis(redis, 'options.redis');
   for (const name of ['store', 'sequences'] as const) {

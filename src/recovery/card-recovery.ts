@@ -29,7 +29,7 @@ export interface CardRecoveryOptions {
   sweepEveryMs?: number;
   /** Markdown added after the text of a card closed for a crashed replica. Default `_(interrupted)_`; `''`: none. */
   marker?: string;
-  /** The app the journal's entries are kept under. Default `client.appId`. */
+  /** The app the journal's entries are kept under. Default `client.appId` (`<appId>/<tenantKey>` for a store app's tenant). */
   appId?: string;
   /** This replica's name in the journal. Default host, pid and a random part. */
   replica?: string;
@@ -82,7 +82,8 @@ export class CardRecovery extends EventEmitter<CardRecoveryEvents> {
     super();
     if (!(client instanceof FeishuClient)) throw new TypeError('new CardRecovery(client) needs a FeishuClient');
     if (typeof options !== 'object' || options === null) throw new TypeError('new CardRecovery(client, options): options must be an object');
-    const appId = options.appId ?? client.appId;
+    // A store app's tenants keep their cards apart: a tenant's token cannot close another tenant's card.
+    const appId = options.appId ?? (client.tenantKey === undefined ? client.appId : `${client.appId}/${client.tenantKey}`);
     if (typeof appId !== 'string' || appId === '') throw new TypeError('options.appId is needed when the client has no appId');
     const leaseMs = options.leaseMs ?? 30_000;
     checkLease(leaseMs);

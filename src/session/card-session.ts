@@ -40,7 +40,7 @@ import { REASONING_ID } from './agent/agent-render.js';
 import { type CardLayout, combineLayouts } from './card-ops.js';
 import { listSession, openSession, unlistSession } from './registry.js';
 import { refusesNewSessions } from './shutdown.js';
-import { StopButtonLayout, resolveStopButton, stopButtonElement } from './stop-button.js';
+import { STOP_BUTTON_ID, StopButtonLayout, resolveStopButton, stopButtonElement } from './stop-button.js';
 
 type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => void;
 
@@ -61,6 +61,8 @@ export class CardSession {
   readonly #report: AnswerReport;
   /** The agent card's layout, when the session streams one (`start({ agent })`). */
   readonly #agent: AgentCard | undefined;
+  /** Elements the session removes when it closes its card: the Stop button, when it has one. */
+  readonly #ephemeral: readonly string[];
   /** The client the session writes through. */
   readonly client: FeishuClient;
   /** Settles once the session ended (finished, aborted or failed) and its card was closed or given up. */
@@ -77,6 +79,7 @@ export class CardSession {
     this.#agent = agent
       ? new AgentCard({ options: agent, report: this.#report, reasoning: () => this.#chain.core.elements.get(REASONING_ID), answerId: o.elementId, clock: o.clock })
       : undefined;
+    this.#ephemeral = extras.stopButton ? [STOP_BUTTON_ID] : [];
     const layouts: CardLayout[] = [...(this.#agent ? [this.#agent] : []), ...(extras.stopButton ? [new StopButtonLayout()] : [])];
     const layout = layouts.length > 0 ? combineLayouts(layouts) : undefined;
     const context = { client, o, events, halt: this.#halt, onRelease: () => this.#unlisten(), ...(to ? { to } : {}), ...(layout ? { layout } : {}) };
@@ -190,6 +193,16 @@ export class CardSession {
    */
   get answerElementId(): string {
     return this.#element(this.#o.elementId).target;
+  }
+
+  /** The main text as the card being written holds it (on a continuation card, from where that card starts). */
+  get cardText(): string {
+    return this.#element(this.#o.elementId).writable().text;
+  }
+
+  /** Elements the session removes from its card when it closes it (the Stop button). */
+  get ephemeralElementIds(): readonly string[] {
+    return this.#ephemeral;
   }
 
   get state(): SessionState {

@@ -180,16 +180,7 @@ export function resolveSessionOptions(options: SessionOptions): ResolvedSessionO
   if (options.governor !== undefined && !isGovernor(options.governor)) {
     throw new TypeError('options.governor must be a Governor (acquire, pause, forget, sequences), e.g. new FairGovernor()');
   }
-  if (options.retry !== undefined && (typeof options.retry !== 'object' || options.retry === null)) {
-    throw new TypeError('options.retry must be an object');
-  }
-  const retry = { ...DEFAULT_RETRY, ...options.retry };
-  if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) {
-    throw new RangeError(`options.retry.maxAttempts must be an integer >= 1; received ${String(retry.maxAttempts)}`);
-  }
-  positive('retry.baseDelayMs', retry.baseDelayMs);
-  positive('retry.maxDelayMs', retry.maxDelayMs);
-  positive('retry.maxThrottledMs', retry.maxThrottledMs);
+  const retry = resolveRetry(options.retry);
   const streamingWindowMs = positive('streamingWindowMs', options.streamingWindowMs ?? 600_000);
   const reopenMarginMs = options.reopenMarginMs ?? Math.min(90_000, streamingWindowMs / 4);
   if (typeof reopenMarginMs !== 'number' || !(reopenMarginMs >= 0 && reopenMarginMs < streamingWindowMs)) {
@@ -224,7 +215,20 @@ function positive(name: string, value: unknown): number {
   return value;
 }
 
-function isGovernor(value: unknown): value is Governor {
+/** The retry policy: `DEFAULT_RETRY` with the given fields, each checked (a RangeError or TypeError at the call). */
+export function resolveRetry(given: Partial<RetryPolicy> | undefined): RetryPolicy {
+  if (given !== undefined && (typeof given !== 'object' || given === null)) throw new TypeError('options.retry must be an object');
+  const retry = { ...DEFAULT_RETRY, ...given };
+  if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1) {
+    throw new RangeError(`options.retry.maxAttempts must be an integer >= 1; received ${String(retry.maxAttempts)}`);
+  }
+  positive('retry.baseDelayMs', retry.baseDelayMs);
+  positive('retry.maxDelayMs', retry.maxDelayMs);
+  positive('retry.maxThrottledMs', retry.maxThrottledMs);
+  return retry;
+}
+
+export function isGovernor(value: unknown): value is Governor {
   const g = value as Partial<Governor> | null;
   return (
     typeof g === 'object' &&

@@ -25,7 +25,12 @@ export interface OpenSession {
   readonly answerElementId: string;
   /** The last sequence used on the card being written. */
   readonly sequence: number;
+  /** The main text as the card being written holds it. */
+  readonly cardText: string;
+  /** Elements the session removes from its card when it closes it. */
+  readonly ephemeralElementIds: readonly string[];
   on<K extends keyof SessionEvents>(event: K, listener: (...args: SessionEvents[K]) => void): unknown;
+  off<K extends keyof SessionEvents>(event: K, listener?: (...args: SessionEvents[K]) => void): unknown;
 }
 
 /** Told of every session of the process as it opens (its card created and opened) and once it ended. */

@@ -4,8 +4,8 @@
  * slow (`CLIENT PAUSE`: commands that time out on the client and still run on the server afterwards).
  * Sessions stream over loopback HTTP into the emulator; each replica has its own client and Redis connection.
  *
- * Tests marked `defect(...)` (`it.fails`) show a defect: each says what is wrong and what is expected. Run with
- * ADVERSARIAL_SHOW_DEFECTS=1 to run them as plain tests and see them fail.
+ * The tests whose comment says "Was a defect (fixed)" found a defect of the first version, each fixed since:
+ * the comment says what was wrong and what is expected.
  */
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import type { Redis } from 'ioredis';
@@ -18,7 +18,6 @@ import { elementText, useEmulator } from '../support/emulator-http.js';
 import { FAIL_FAST, type RunningRedis, closeRedisClients, freePort, openRedis, redisMissing, startRedis, useRedisServer } from '../support/redis.js';
 import { sleep, waitFor } from '../support/session.js';
 
-const defect = process.env.ADVERSARIAL_SHOW_DEFECTS ? it : it.fails;
 
 const CARDS_KEY = 'feishu-card-session:journal:{cli_x}:cards';
 
@@ -198,25 +197,25 @@ describe.skipIf(redisMissing('the adversarial recovery tests on Redis'))('advers
     expect(emulator.card(session.cardId!)!.streaming_mode).toBe(false);
   });
 
-  // Defect: renewals extend leases with `ZADD XX` and an unchanged entry is only renewed, never written again
+  // Was a defect (fixed): renewals extend leases with `ZADD XX` and an unchanged entry is only renewed, never written again
   // (card-recovery.ts:235-238, redis-journal.ts RENEW). Once Redis lost the entry (restarted without persistence,
   // a failover to a replica that had not caught up, an eviction), the card of a session that is idle (waiting on
   // a tool, a slow model) is never recorded again: when its replica then crashes, nobody closes it. Expected: a
   // renewal re-records the entries it cannot extend (RENEW returns the missing ids, the recovery puts them back;
   // or it puts after any journal failure).
-  defect('Redis killed and restarted empty: an idle session is recorded again, and its card closed after its replica crashes', async () => {
+  it('Redis killed and restarted empty: an idle session is recorded again, and its card closed after its replica crashes', async () => {
     const { session, survivor, unhandled } = await redisRestartedEmpty(false);
     expect(unhandled).toEqual([]);
     expect(survivor.recovered.map((card) => card.cardId)).toEqual([session.cardId]);
   });
 
-  // Defect: a put that times out on the client (Redis slow: `CLIENT PAUSE`, a long script, a failover) still runs
+  // Was a defect (fixed): a put that times out on the client (Redis slow: `CLIENT PAUSE`, a long script, a failover) still runs
   // on the server afterwards. The recovery only remembers confirmed puts (`tracked.recorded`,
   // card-recovery.ts:225-226) and removes only those (:212), so a session that ends meanwhile leaves an entry
   // behind; its lease runs out and a sweep (another replica's, or this one's) adds "_(interrupted)_" to an answer
   // that ended whole.
   // Expected: on end, remove every card id a put was attempted for (remove is idempotent).
-  defect('a put that timed out but ran later: the finished card is never marked', async () => {
+  it('a put that timed out but ran later: the finished card is never marked', async () => {
     const lease = 1200;
     const { client } = clientFor(emulator);
     // The scripts are loaded once, so the paused command is the one that runs later.
@@ -241,13 +240,13 @@ describe.skipIf(redisMissing('the adversarial recovery tests on Redis'))('advers
     expect(await redis.admin.hlen(CARDS_KEY)).toBe(0);
   });
 
-  // Defect: a claim removes the entries it returns (redis-journal.ts CLAIM: ZREM + HDEL) before any card is
+  // Was a defect (fixed): a claim removes the entries it returns (redis-journal.ts CLAIM: ZREM + HDEL) before any card is
   // closed. When the claim times out on the client but runs on the server (Redis slow), the entries are gone and
   // no replica got them: those cards are never closed. (The same loss happens when the replica that claimed
   // dies before its closes land: adversarial-process.test.ts.) Expected: a claim leases the entries to the
   // claimer (moves their lease forward, marks the claimer) and the entry is removed only once its card was
   // closed, so a lost claim only delays the close by that claim lease.
-  defect('a claim that timed out but ran later: the claimed cards are still closed', async () => {
+  it('a claim that timed out but ran later: the claimed cards are still closed', async () => {
     const lease = 800;
     const { opened } = await crashed(3, lease, (i) => `Answer ${i} of the dead replica.`);
     await sleep(lease + 100); // the leases ran out
@@ -289,14 +288,14 @@ describe.skipIf(redisMissing('the adversarial recovery tests on Redis'))('advers
     expect(unhandled).toEqual([]);
   });
 
-  // Defect: after a Redis outage longer than a lease (data kept: a network partition, a paused or overloaded
+  // Was a defect (fixed): after a Redis outage longer than a lease (data kept: a network partition, a paused or overloaded
   // Redis), every lease in the journal has run out, those of live sessions too. The first sweep after Redis comes
   // back (any replica's, including the live replica's own) can run before the live replicas renewed, and closes
   // their running answers with "_(interrupted)_" (their sessions then re-open streaming and go on under the
   // marker). Expected: a replica re-records its own cards before it sweeps after a journal failure, and a sweep
   // that follows journal failures waits a renewal interval (`renewEveryMs`) after the journal answered again
   // before it claims anything. card-recovery.ts:150-168.
-  defect('a Redis outage longer than a lease: the first sweep once Redis is back does not close the cards of live sessions', async () => {
+  it('a Redis outage longer than a lease: the first sweep once Redis is back does not close the cards of live sessions', async () => {
     const lease = 800;
     // One proxy per replica, so that which replica gets Redis back first is up to the test, not to chance.
     const proxies = [await RedisProxy.start(redis.server.port), await RedisProxy.start(redis.server.port)] as const;

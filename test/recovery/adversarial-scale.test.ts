@@ -23,7 +23,7 @@ class CountingJournal implements CardJournal {
   put(entry: JournalEntry, leaseMs: number): Promise<void> {
     return this.inner.put(entry, leaseMs);
   }
-  renew(appId: string, cardIds: readonly string[], leaseMs: number): Promise<void> {
+  renew(appId: string, cardIds: readonly string[], leaseMs: number): Promise<readonly string[] | void> {
     return this.inner.renew(appId, cardIds, leaseMs);
   }
   remove(appId: string, cardId: string): Promise<void> {

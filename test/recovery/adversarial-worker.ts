@@ -56,7 +56,7 @@ async function sweeper(domain: string, url: string, leaseMs: number): Promise<vo
 }
 
 class ThrowingJournal extends MemoryJournal {
-  override renew(): Promise<void> {
+  override renew(): Promise<string[]> {
     throw new Error('the store is closed');
   }
 }

@@ -3,8 +3,8 @@
  * emulator, `MemoryJournal` shared by the recoveries. A replica "crashes" by stopping its recovery (no more
  * renewals, its sessions left as they are), as in recovery.test.ts.
  *
- * Tests marked `defect(...)` (`it.fails`) show a defect: each says what is wrong and what is expected. Run with
- * ADVERSARIAL_SHOW_DEFECTS=1 to run them as plain tests and see them fail.
+ * The tests whose comment says "Was a defect (fixed)" found a defect of the first version, each fixed since:
+ * the comment says what was wrong and what is expected.
  */
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,7 +26,6 @@ import { clientFor } from '../support/client.js';
 import { api, createCard, elementText, streamingCard, tenantToken, useEmulator } from '../support/emulator-http.js';
 import { sleep, waitFor } from '../support/session.js';
 
-const defect = process.env.ADVERSARIAL_SHOW_DEFECTS ? it : it.fails;
 
 const LEASE = 600;
 const recoveries: CardRecovery[] = [];
@@ -85,7 +84,7 @@ class ProbeJournal implements CardJournal {
     await this.inner.put(entry, leaseMs);
   }
 
-  renew(appId: string, cardIds: readonly string[], leaseMs: number): Promise<void> {
+  renew(appId: string, cardIds: readonly string[], leaseMs: number): Promise<readonly string[] | void> {
     return this.inner.renew(appId, cardIds, leaseMs);
   }
 
@@ -218,7 +217,7 @@ describe('adversarial: CardRecovery in one process', () => {
   // chat-list preview. A session closing a continuation card itself sets "the start of the answer on this card"
   // (card-session.ts:381-382). Expected: the same summary as the session would set: the start of the text on
   // the card being written (e.g. from the element's `writable()` text).
-  defect('the summary of a recovered continuation card is the start of the text on that card, as the session sets it', async () => {
+  it('the summary of a recovered continuation card is the start of the text on that card, as the session sets it', async () => {
     const { second, written } = await crashedAfterRollover();
     expect(emulator.card(second)!.summary).toBe(summarize(written));
   });
@@ -244,11 +243,11 @@ describe('adversarial: CardRecovery in one process', () => {
     hold.open();
   });
 
-  // Defect: the Stop button stays on a card closed by recovery. The session takes the button off every card
+  // Was a defect (fixed): the Stop button stays on a card closed by recovery. The session takes the button off every card
   // it closes ("the button leaves the card with the card's last write", README "The Stop button"), but a
   // recovered card keeps offering "Stop" on an answer that is over. Expected: the closing batch_update also
   // deletes `stop_button` (the entry can say whether the card has one).
-  defect('a card with a Stop button: the recovered card no longer shows the Stop button', async () => {
+  it('a card with a Stop button: the recovered card no longer shows the Stop button', async () => {
     const journal = new MemoryJournal();
     const { client } = clientFor(emulator);
     const before = recoveryOf(client, journal);
@@ -317,12 +316,12 @@ describe('adversarial: CardRecovery in one process', () => {
     expect(after.errors).toEqual([]);
   });
 
-  // Defect: an attached card near 30 KB (the session cannot size a card made elsewhere) whose summary does
+  // Was a defect (fixed): an attached card near 30 KB (the session cannot size a card made elsewhere) whose summary does
   // not fit either: the settings fallback is refused with 200860 too, the card is put back and every later
   // sweep fails the same way: the card is never closed (it stays "[生成中...]" until the platform's 10
   // minutes). Expected: when the summary does not fit, close streaming without it (settings
   // `{ streaming_mode: false }` alone, or a shorter summary). close-orphan.ts:46-47, 79-93.
-  defect('a card so full that the summary does not fit either: streaming still goes off', async () => {
+  it('a card so full that the summary does not fit either: streaming still goes off', async () => {
     const journal = new MemoryJournal();
     const { client } = clientFor(emulator);
     const before = recoveryOf(client, journal);
@@ -369,14 +368,14 @@ describe('adversarial: CardRecovery in one process', () => {
     expect(live.errors).toEqual([]);
   });
 
-  // Defect: a replica's own sweep closes the cards of its own sessions that are still running. After an event
+  // Was a defect (fixed): a replica's own sweep closes the cards of its own sessions that are still running. After an event
   // loop stall longer than a lease (a GC pause, a CPU-bound request) the sweep timer can run before the
   // renewal; the sweep claims the replica's own live entries and closes them: "_(interrupted)_" is added to an
   // answer that then goes on and finishes (the session re-opens streaming; 300309 on the way). This happens
   // with a single replica and the default MemoryJournal too. Expected: a sweep never closes a card a session
   // of its own still streams (renew own cards before claiming, or re-record a claimed entry whose card is
   // tracked). card-recovery.ts:150-160.
-  defect('a stall longer than a lease: the replica does not close the cards of its own live sessions', async () => {
+  it('a stall longer than a lease: the replica does not close the cards of its own live sessions', async () => {
     const journal = new MemoryJournal();
     const { client } = clientFor(emulator);
     const live = recoveryOf(client, journal);
@@ -413,11 +412,11 @@ describe('adversarial: CardRecovery in one process', () => {
     expect(journal.entries()).toEqual([]);
   });
 
-  // Defect: stop() during a sweep drops the cards whose close fails after it: they were claimed (removed from
+  // Was a defect (fixed): stop() during a sweep drops the cards whose close fails after it: they were claimed (removed from
   // the journal), and the failure path only records them again `if (this.#running)`. No replica ever closes
   // them. Expected: a card whose close failed is always recorded again (or stop() aborts the closes and puts
   // the claimed entries back). card-recovery.ts:192.
-  defect('stop() while a sweep is closing cards: a close that then fails is recorded again, and another replica closes the card', async () => {
+  it('stop() while a sweep is closing cards: a close that then fails is recorded again, and another replica closes the card', async () => {
     const journal = new MemoryJournal();
     const { opened, written } = await crashedReplica(journal, 2, (i) => `Answer ${i} before the crash.`);
     emulator.faults.add({ kind: 'fail', endpoint: 'cardkit.card.batchUpdate', count: 1000, code: 1500, httpStatus: 500 });
@@ -434,12 +433,12 @@ describe('adversarial: CardRecovery in one process', () => {
     opened.forEach((s, i) => expectRecovered(s.cardId!, written[i]!));
   });
 
-  // Defect: a session whose own close failed (the platform answered 5xx to every attempt) ends, and its entry
+  // Was a defect (fixed): a session whose own close failed (the platform answered 5xx to every attempt) ends, and its entry
   // is removed as if it had closed its card: the card stays "[生成中...]" and no recovery ever closes it, though
   // the replica is healthy and the platform answers again a moment later. Expected: the entry is removed only
   // once the session's card was closed (state `finished`/`aborted`); a `failed` session's entry is left to
   // expire so that a sweep closes the card. card-recovery.ts:206-215.
-  defect('a session whose own close failed leaves its card recorded, and the card is closed once the platform is back', async () => {
+  it('a session whose own close failed leaves its card recorded, and the card is closed once the platform is back', async () => {
     const journal = new MemoryJournal();
     const { client } = clientFor(emulator);
     const live = recoveryOf(client, journal);
@@ -457,11 +456,11 @@ describe('adversarial: CardRecovery in one process', () => {
     expect(emulator.card(session.cardId!)!.streaming_mode).toBe(false);
   });
 
-  // Defect: a journal remove that fails once (a Redis blip as the session ends) is never tried again: the
+  // Was a defect (fixed): a journal remove that fails once (a Redis blip as the session ends) is never tried again: the
   // entry stays, its lease runs out, and another replica adds "_(interrupted)_" to an answer that ended whole
   // (the README only admits this for a crash between the close and the removal). Expected: a failed remove
   // is retried (at the next renewal) until it lands. card-recovery.ts:211-214.
-  defect('a journal remove that fails once is retried: a finished card never gets the marker', async () => {
+  it('a journal remove that fails once is retried: a finished card never gets the marker', async () => {
     const journal = new ProbeJournal();
     const { client } = clientFor(emulator);
     const live = recoveryOf(client, journal);
@@ -517,12 +516,12 @@ describe('adversarial: CardRecovery in one process', () => {
     expect(live.recovery.recorded()).toEqual([]);
   });
 
-  // Defect: a recovery restarted inside a process that lives on (README: MemoryJournal serves "components that
+  // Was a defect (fixed): a recovery restarted inside a process that lives on (README: MemoryJournal serves "components that
   // restart inside a process that lives on"): a session that ended while no recovery ran keeps its entry
   // (stop() stopped watching it), and the next recovery's sweep adds "_(interrupted)_" to that finished card.
   // Expected: entries of sessions that end after stop() are removed (keep the `ended` watch for the sessions
   // still tracked, stopping only renewals and sweeps). card-recovery.ts:128-137.
-  defect('restart in a living process: a session that ended between stop() and the next start() is never marked', async () => {
+  it('restart in a living process: a session that ended between stop() and the next start() is never marked', async () => {
     const journal = new MemoryJournal();
     const { client } = clientFor(emulator);
     const first = recoveryOf(client, journal);
@@ -539,11 +538,11 @@ describe('adversarial: CardRecovery in one process', () => {
     expect(outline(emulator, session.cardId!)).not.toContain(RECOVERED_MARKER_ID);
   });
 
-  // Defect: stop() does not take its `rollover` listeners off the sessions it tracked: after stop() resolved, a
+  // Was a defect (fixed): stop() does not take its `rollover` listeners off the sessions it tracked: after stop() resolved, a
   // session that rolls over (a 5th table, a continuation card) still writes to the journal (a put from a
   // recovery that is stopped, whose entry nobody renews or removes), and each start()/stop() cycle adds one
   // more listener per session. Expected: nothing written to the journal after stop(). card-recovery.ts:203.
-  defect('after stop(), a session that rolls over writes nothing more to the journal', async () => {
+  it('after stop(), a session that rolls over writes nothing more to the journal', async () => {
     const journal = new ProbeJournal();
     const { client } = clientFor(emulator);
     const { recovery } = recoveryOf(client, journal);
@@ -598,26 +597,26 @@ describe('adversarial: CardRecovery in one process', () => {
     expect(() => new CardRecovery(client, { appId: '' })).toThrow(TypeError);
   });
 
-  // Defect: `journal` is not checked: a journal without the four methods is taken, and fails later in a timer
+  // Was a defect (fixed): `journal` is not checked: a journal without the four methods is taken, and fails later in a timer
   // (the renewal calls `journal.renew(...)` from setInterval: a TypeError thrown there ends the process, see
   // adversarial-process.test.ts). Expected: a TypeError at construction, as for the other options.
   // card-recovery.ts:98.
-  defect('a journal without put/renew/remove/claimExpired is refused with a TypeError at construction', () => {
+  it('a journal without put/renew/remove/claimExpired is refused with a TypeError at construction', () => {
     const { client } = clientFor(emulator);
     expect(() => new CardRecovery(client, { journal: {} as never })).toThrow(TypeError);
   });
 
-  // Defect: `governor` is not checked (a governor without acquire/sequences fails only at the first close, as
+  // Was a defect (fixed): `governor` is not checked (a governor without acquire/sequences fails only at the first close, as
   // an error event per card, every sweep). Expected: a TypeError at construction. card-recovery.ts:99.
-  defect('a governor without acquire/sequences is refused with a TypeError at construction', () => {
+  it('a governor without acquire/sequences is refused with a TypeError at construction', () => {
     const { client } = clientFor(emulator);
     expect(() => new CardRecovery(client, { governor: {} as never })).toThrow(TypeError);
   });
 
-  // Defect: `retry` is spread without any check (card-recovery.ts:106). `{ maxAttempts: NaN }` makes a failing
+  // Was a defect (fixed): `retry` is spread without any check (card-recovery.ts:106). `{ maxAttempts: NaN }` makes a failing
   // close retry forever (`++failures >= NaN` is never true), negative delays and a string pass. CardSession.start
   // refuses the same values with a RangeError/TypeError (session/options.ts:183-192). Expected: the same checks.
-  defect('bad retry options are refused with typed errors at construction, as CardSession.start does', () => {
+  it('bad retry options are refused with typed errors at construction, as CardSession.start does', () => {
     const { client } = clientFor(emulator);
     expect(() => CardSession.attach(client, { cardId: 'c1', retry: { maxAttempts: Number.NaN } })).toThrow(RangeError);
     expect(() => new CardRecovery(client, { retry: { maxAttempts: Number.NaN } })).toThrow(RangeError);
@@ -650,7 +649,7 @@ describe('adversarial: CardRecovery in one process', () => {
     }
   });
 
-  // Defect: listeners of CardRecovery are not guarded (a session's are: "a listener that throws never breaks a
+  // Was a defect (fixed): listeners of CardRecovery are not guarded (a session's are: "a listener that throws never breaks a
   // write or the close"). `emit('recovered')` runs inside the try of #close (card-recovery.ts:187), so a
   // `recovered` listener that throws (a logger bug) turns a card that was closed into a RecoveryError; the entry is
   // put back and the next sweep closes the card a second time (its add_elements refused with 300301, the
@@ -658,7 +657,7 @@ describe('adversarial: CardRecovery in one process', () => {
   // closed once and reported `recovered`. (An `error` listener that throws is worse: #report runs in the
   // journal queue's catch, card-recovery.ts:252, so it becomes an unhandled rejection and every later journal
   // operation of that session, its remove too, is skipped.)
-  defect('a recovered listener that throws does not make the recovery close the card again', async () => {
+  it('a recovered listener that throws does not make the recovery close the card again', async () => {
     const journal = new MemoryJournal();
     const { opened } = await crashedReplica(journal, 1, () => 'Closed once.');
     const cardId = opened[0]!.cardId!;

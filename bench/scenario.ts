@@ -100,7 +100,7 @@ function share(times: number[], until: number): number {
   return steady.length / ((until - from) / 60_000) / LIMITS.apiQpm;
 }
 
-function percentiles(values: number[]): Row['lag'] {
+export function percentiles(values: number[]): Row['lag'] {
   if (values.length === 0) return { p50: Number.NaN, p95: Number.NaN, p99: Number.NaN, max: Number.NaN };
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -108,7 +108,7 @@ function percentiles(values: number[]): Row['lag'] {
 }
 
 /** The answer element and the elements it continued in, in card order. */
-function answerParts(card: Record<string, unknown>): { id: string; text: string }[] {
+export function answerParts(card: Record<string, unknown>): { id: string; text: string }[] {
   const elements = (card.body as { elements?: { element_id?: string; content?: string }[] } | undefined)?.elements ?? [];
   return elements
     .filter((e) => e.element_id === 'answer' || /^answer_\d+$/.test(e.element_id ?? ''))

@@ -4,7 +4,7 @@
  * the same way, then write: one write per delta; a fixed 500 ms throttle per card; a 100 ms
  * throttle per card without any shared budget. They retry nothing and count what was refused.
  */
-import { CardSession, type FairGovernor, FeishuApiError, type FeishuClient, cardEntityContent } from '../src/index.js';
+import { CardSession, type FairGovernor, FeishuApiError, type FeishuClient, type FlushEvent, cardEntityContent } from '../src/index.js';
 
 export interface Job {
   client: FeishuClient;
@@ -13,6 +13,8 @@ export interface Job {
   chatId: string;
   /** The model's stream; resolves when it ends. */
   source: () => AsyncGenerator<string>;
+  /** Told of each of the engine's accepted text writes (its `flush` events); the baselines have none. */
+  onFlush?: (event: FlushEvent) => void;
 }
 
 export interface Outcome {
@@ -28,8 +30,9 @@ export interface Strategy {
 
 export const engine: Strategy = {
   name: 'engine (CardSession + shared governor)',
-  async run({ client, governor, chatId, source }) {
+  async run({ client, governor, chatId, source, onFlush }) {
     const session = await CardSession.start(client, { governor, to: { chat_id: chatId } });
+    if (onFlush) session.on('flush', onFlush);
     await session.pipe(source());
     return { cardId: session.cardId!, refused: 0 };
   },

@@ -2,7 +2,8 @@
  * The one write path (reference §12.6, §15, §16, §17): every request a session makes, creating the
  * card, sending it, and each write to it, goes through `Dispatcher.send`: a permit from the governor,
  * for card writes a sequence allocated at dispatch, the request, and the platform's answer judged:
- * applied, retried after a backoff, held for a rate limit, moved past a sequence conflict, or given up.
+ * applied, retried (a text write at the card's next slot, else after a backoff), held for a rate limit,
+ * moved past a sequence conflict, or given up.
  */
 import { INT32_MAX } from '../client/index.js';
 import type { Governor, SequenceStore } from '../governor/index.js';
@@ -10,7 +11,7 @@ import { delay } from '../governor/index.js';
 import { WriteWatch, observers } from '../observe/hub.js';
 import { SequenceExhaustedError, SessionDeadlineError } from './errors.js';
 import type { RetryEvent } from './events.js';
-import { type RetryPolicy, backoff, judge } from './retry.js';
+import { type RetryPolicy, backoff, judge, textRetryDelay } from './retry.js';
 
 /** Sequence conflicts tolerated for one write; the jump doubles each time, so 24 cover all of int32. */
 const MAX_CONFLICTS = 24;
@@ -28,6 +29,12 @@ export interface Write<T> {
   keyed: boolean;
   /** The write that closes the card may use the last sequence, kept back for it. */
   closing?: boolean;
+  /**
+   * The request carries the whole text of what it writes (a content write, a text patch, a message card's
+   * patch), read when it is sent: after a transient failure the next attempt supersedes the failed one, so
+   * it goes at the card's next slot while the card's failures in a row are few (`textRetryDelay`).
+   */
+  fullText?: boolean;
   /** Stops waiting (for a permit or a backoff) when aborted. */
   signal?: AbortSignal;
   request: (sequence: number) => Promise<T>;
@@ -62,6 +69,11 @@ export class Dispatcher {
   /** Writes to the card the platform accepted (creating and sending it are not counted). */
   writes = 0;
   retries = 0;
+  /**
+   * The card's transient failures in a row: since its last accepted write, across its writes (a failure of
+   * one write and then of the next is a repeat). Rate limits and sequence conflicts neither add nor reset.
+   */
+  #failing = 0;
   /** The card is ending: every write to it goes first from now on, also one already waiting for its permit. */
   ending = false;
   readonly #o: DispatcherOptions;
@@ -121,6 +133,7 @@ export class Dispatcher {
         const sent = watch ? watch.issue(sequence, () => write.request(sequence)) : write.request(sequence);
         const value = await sent.finally(() => counted && governor.answered?.({ cardId, messageId }));
         if (counted) this.writes++;
+        this.#failing = 0;
         watch?.answered('accepted', undefined, value);
         return { value, sequence };
       } catch (error) {
@@ -134,6 +147,7 @@ export class Dispatcher {
         switch (verdict.kind) {
           case 'applied':
             if (counted) this.writes++;
+            this.#failing = 0;
             return { value: undefined, sequence };
           case 'streaming_closed':
             throw new StreamingClosed(error);
@@ -156,15 +170,17 @@ export class Dispatcher {
             break;
           }
           case 'retry':
+            this.#failing++;
             if (++failures >= retry.maxAttempts) throw error;
-            delayMs = backoff(retry, failures);
+            // A text write's next attempt carries the latest text: no reason to hold it past the card's next slot, until failures repeat.
+            delayMs = write.fullText ? textRetryDelay(retry, this.#failing) : backoff(retry, failures);
             break;
         }
         this.retries++;
         watch?.retrying(delayMs);
         this.#o.onRetry({ api, attempt: tries + 1, delayMs, error: error as Error });
         // A rate limit is waited out in the governor (the pause holds every card's writes to the API).
-        if (verdict.kind === 'retry') await delay(delayMs, signal);
+        if (verdict.kind === 'retry' && delayMs > 0) await delay(delayMs, signal);
       }
     }
   }

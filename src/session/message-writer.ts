@@ -148,6 +148,8 @@ export class MessageWriter implements CardWrites {
       messageId,
       urgent,
       keyed: false,
+      // Every patch carries the whole card, rendered when it is sent: a retry goes at the message's next slot.
+      fullText: true,
       request: () => {
         const rendered = this.#render(card, summary, recheck);
         written = rendered.versions;

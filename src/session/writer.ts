@@ -255,12 +255,15 @@ export class CardWriter implements CardWrites {
     }
   }
 
-  /** One text write to `target`: content while streaming, an element patch once streaming is gone (or for no text); `text` is read when it is sent. */
+  /**
+   * One text write to `target`: content while streaming, an element patch once streaming is gone (or for no
+   * text); `text` is read when it is sent, so a retry (at the card's next slot) carries the latest text.
+   */
   #sendText(target: string, viaPatch: boolean, urgent: boolean, text: () => string) {
     const { client, cardId, dispatcher } = this.#o;
     return viaPatch
-      ? dispatcher.send({ api: PATCH, cardId, urgent, keyed: false, request: (sequence) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: target, partial_element: { content: text() }, sequence }) })
-      : dispatcher.send({ api: CONTENT, cardId, urgent, keyed: false, request: (sequence) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: target, content: text(), sequence }) });
+      ? dispatcher.send({ api: PATCH, cardId, urgent, keyed: false, fullText: true, request: (sequence) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: target, partial_element: { content: text() }, sequence }) })
+      : dispatcher.send({ api: CONTENT, cardId, urgent, keyed: false, fullText: true, request: (sequence) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: target, content: text(), sequence }) });
   }
 
   /** The platform said streaming mode is closed: re-open it (at most twice for one write), else go on through patches. */

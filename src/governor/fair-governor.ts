@@ -72,7 +72,7 @@ interface Waiter {
   /** The card or message the write is spaced on, if any. */
   target: Target | undefined;
   since: number;
-  resolve: () => void;
+  resolve: (api?: string) => void;
   reject: (reason: unknown) => void;
   detach: () => void;
 }
@@ -87,11 +87,18 @@ interface ApiQueue {
 }
 
 const RETRY_STORE_MS = 5000;
+/**
+ * A write spills to another API only when its own would make it wait at least this long: below the content
+ * API's budget the waits are a pacing step (about 60 ms at 1000 a minute) and the typewriter is kept.
+ */
+export const SPILL_AFTER_MS = 250;
 /** Cards whose counters `stats()` keeps: the most recently written. */
 const COUNTED_CARDS = 1000;
 
 export class FairGovernor extends EventEmitter<GovernorEvents> implements Governor {
   readonly limits: Limits;
+  /** True when a write whose API is exhausted may go through one of its request's `alternatives` (option `spill`). */
+  readonly spill: boolean;
   /** Hands out card sequences: in Redis when given `redis`, else in this process. */
   readonly sequences: SequenceStore;
   readonly #now: () => number;
@@ -120,6 +127,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     super();
     const o = resolveGovernorOptions(options);
     this.limits = o.limits;
+    this.spill = o.spill;
     this.#now = o.now;
     this.#primary = o.store;
     this.sequences = o.sequences;
@@ -154,8 +162,8 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
    * @example
    * await governor.acquire({ api: 'im.message.patch', messageId, signal });
    */
-  acquire(request: PermitRequest): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  acquire(request: PermitRequest): Promise<string | void> {
+    return new Promise<string | void>((resolve, reject) => {
       if (request.signal?.aborted) {
         reject(request.signal.reason as Error);
         return;
@@ -273,11 +281,32 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
         return 0;
       }
       wait = Math.min(wait, result.waitMs);
-      if (result.scope === 'api') break;
+      if (result.scope === 'api') {
+        // The API is spent for a while: the write may go through another API that carries it and has budget.
+        if (this.spill && result.waitMs >= SPILL_AFTER_MS && (await this.#spill(queue, waiter))) return 0;
+        break;
+      }
       // Only this card or message is busy: other waiters may still go.
       if (target !== undefined) this.#targetBusy.hold(busyKey(target), now + result.waitMs, now);
     }
     return Math.max(1, Number.isFinite(wait) ? wait : 1);
+  }
+
+  /**
+   * Grants `waiter` through the first of its alternatives that has budget now and no write of its own waiting
+   * (a spilled write never goes ahead of that API's own); true when it did.
+   */
+  async #spill(queue: ApiQueue, waiter: Waiter): Promise<boolean> {
+    for (const alternative of waiter.request.alternatives ?? []) {
+      if (alternative === waiter.request.api || (this.#queues.get(alternative)?.waiters.length ?? 0) > 0) continue;
+      const result = await this.#take(alternative, waiter.target);
+      if (!queue.waiters.includes(waiter)) return false; // aborted while the store answered
+      if (result.granted) {
+        this.#grant(alternative, queue, waiter);
+        return true;
+      }
+    }
+    return false;
   }
 
   #grant(api: string, queue: ApiQueue, waiter: Waiter): void {
@@ -298,7 +327,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
         counters.waitedMs += waited;
       }
     }
-    waiter.resolve();
+    waiter.resolve(api === waiter.request.api ? undefined : api);
   }
 
   async #take(api: string, target: Target | undefined) {

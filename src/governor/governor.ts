@@ -20,6 +20,13 @@ export interface PermitRequest {
    * the governor chooses: a write waiting when its card starts ending turns urgent.
    */
   priority?: 'normal' | 'urgent';
+  /**
+   * Other APIs that can carry the same write (a card's full text through an element patch or batch_update
+   * instead of the content API; each API has a budget of its own). When `api`'s budget would make the write wait
+   * and one of these has budget now and no write of its own waiting, a governor that spills grants the write
+   * through it, and `acquire` resolves with its name.
+   */
+  alternatives?: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -27,10 +34,12 @@ export interface Governor {
   /** Hands out each card's sequences (reference §15); shared by every session of the app, and by replicas through Redis. */
   readonly sequences: SequenceStore;
   /**
-   * Resolves when the write may be dispatched now, and counts it. Rejects with the signal's reason on
-   * abort, and with a TypeError when the request names both a `cardId` and a `messageId`.
+   * Resolves when the write may be dispatched now, and counts it: with nothing (or `request.api`) when it goes
+   * through `request.api`, with the name of one of `request.alternatives` when it was granted through that API
+   * instead. Rejects with the signal's reason on abort, and with a TypeError when the request names both a
+   * `cardId` and a `messageId`.
    */
-  acquire(request: PermitRequest): Promise<void>;
+  acquire(request: PermitRequest): Promise<string | void>;
   /**
    * Optional: the write permitted for `request` got its answer (accepted or refused). The platform
    * counts a write when it arrives, which may be well after its permit; a governor that implements this

@@ -21,6 +21,13 @@ export interface FairGovernorOptions {
    * @example new FairGovernor({ redis: new Redis(process.env.REDIS_URL), appId })
    */
   redis?: RedisLike;
+  /**
+   * Spill: when a card's text write would wait for the content API's budget (at least 250 ms), and another API
+   * that carries a full text (the request's `alternatives`: element patch, batch_update) has budget and no write
+   * of its own waiting, the write goes through it. The content API stays the first choice (it drives the
+   * typewriter). Default true.
+   */
+  spill?: boolean;
   /** Names the app's budget and sequences in Redis; replicas of one bot use the same. Default `app`. */
   appId?: string;
   /**
@@ -51,6 +58,7 @@ export interface FairGovernorOptions {
 
 export interface ResolvedGovernorOptions {
   limits: Limits;
+  spill: boolean;
   marginMs: number;
   now: () => number;
   replicas: number;
@@ -83,8 +91,11 @@ export function resolveGovernorOptions(options: FairGovernorOptions): ResolvedGo
       throw new TypeError(`options.${name} must have a ${method}() method; received ${show(given)}`);
     }
   }
+  const spill = options.spill ?? true;
+  if (typeof spill !== 'boolean') throw new TypeError(`options.spill must be a boolean; received ${show(spill)}`);
   return {
     limits,
+    spill,
     marginMs,
     now,
     replicas,

@@ -88,8 +88,9 @@ interface ApiQueue {
 
 const RETRY_STORE_MS = 5000;
 /**
- * A write spills to another API only when its own would make it wait at least this long: below the content
- * API's budget the waits are a pacing step (about 60 ms at 1000 a minute) and the typewriter is kept.
+ * Writes spill to another API only when the queue of their own would make the last of them wait at least this
+ * long (and two steps of the API's pace): below the content API's budget the waits are a pacing step (about
+ * 60 ms at 1000 a minute) and the typewriter is kept.
  */
 export const SPILL_AFTER_MS = 250;
 /** Cards whose counters `stats()` keeps: the most recently written. */
@@ -282,8 +283,11 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
       }
       wait = Math.min(wait, result.waitMs);
       if (result.scope === 'api') {
-        // The API is spent for a while: the write may go through another API that carries it and has budget.
-        if (this.spill && result.waitMs >= SPILL_AFTER_MS && (await this.#spill(queue, waiter))) return 0;
+        // The API is spent for a while (this write's wait, then one step of the API's pace for each write queued
+        // behind it): the write may go through another API that carries it and has budget.
+        const step = Math.max(this.#pacing.apiSpacingMs, 1 / this.#pacing.refillPerMs);
+        const backlogMs = result.waitMs + (queue.waiters.length - 1) * step;
+        if (this.spill && backlogMs >= Math.max(SPILL_AFTER_MS, 2 * step) && (await this.#spill(queue, waiter))) return 0;
         break;
       }
       // Only this card or message is busy: other waiters may still go.

@@ -13,8 +13,8 @@ export type AttemptVerdict = 'accepted' | 'applied' | 'retry' | 'rate_limited' |
 
 /** One write of a session: the same object for each of its attempts. */
 export interface ObservedWrite {
-  /** Endpoint name, e.g. `cardkit.cardElement.content`. */
-  readonly api: string;
+  /** Endpoint name, e.g. `cardkit.cardElement.content`: the one the current attempt went through (a spilled write's alternative). */
+  api: string;
   readonly cardId: string | undefined;
   readonly messageId: string | undefined;
   readonly urgent: boolean;
@@ -139,10 +139,11 @@ export class WriteWatch {
     };
   }
 
-  /** The governor granted the permit. */
-  permitted(): void {
+  /** The governor granted the permit, through `via` (the write's API, or the alternative it spilled to). */
+  permitted(via: string = this.write.api): void {
     const current = this.#current;
     if (current) current.permitMs = performance.now() - current.startedAt;
+    this.write.api = via;
   }
 
   /** Sends the request with `sequence`; the client notes the answer's log id in the attempt. */

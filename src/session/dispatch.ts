@@ -35,9 +35,16 @@ export interface Write<T> {
    * it goes at the card's next slot while the card's failures in a row are few (`textRetryDelay`).
    */
   fullText?: boolean;
+  /**
+   * Other APIs that can carry this write (a full text through an element patch or batch_update): the governor
+   * may grant it through one of them when `api`'s budget would make it wait (spill); `request` is then called
+   * with that API's name.
+   */
+  alternatives?: readonly string[];
   /** Stops waiting (for a permit or a backoff) when aborted. */
   signal?: AbortSignal;
-  request: (sequence: number) => Promise<T>;
+  /** Sends the write with `sequence` through `via` (`api`, or one of the `alternatives` the governor chose). */
+  request: (sequence: number, via: string) => Promise<T>;
 }
 
 export interface Sent<T> {
@@ -45,6 +52,8 @@ export interface Sent<T> {
   value: T | undefined;
   /** The sequence the write was accepted with (0 for writes without one). */
   sequence: number;
+  /** The API it went through: `api`, or one of its `alternatives` when the governor spilled it. */
+  via: string;
 }
 
 /** A write refused because streaming mode is closed (200850, 300309, 200510): the caller re-opens it. */
@@ -116,8 +125,9 @@ export class Dispatcher {
     const urgent = () => write.urgent || this.ending;
     for (let tries = 0; ; tries++) {
       watch?.begin(tries + 1);
-      await governor.acquire({
+      const granted = await governor.acquire({
         api,
+        ...(write.alternatives ? { alternatives: write.alternatives } : {}),
         get priority() {
           return urgent() ? 'urgent' : 'normal';
         },
@@ -125,17 +135,19 @@ export class Dispatcher {
         ...(messageId === undefined ? {} : { messageId }),
         ...(signal ? { signal } : {}),
       });
-      watch?.permitted();
+      // The API the governor granted: the write's own, or one of its alternatives (spill).
+      const via = typeof granted === 'string' && granted !== api && write.alternatives?.includes(granted) ? granted : api;
+      watch?.permitted(via);
       const sequence = cardId === undefined ? 0 : await this.#nextSequence(write, cardId, floor);
       floor = Math.max(floor, sequence);
       try {
         // The platform counted the write by the time it answered: the governor keeps the card's limit from then.
-        const sent = watch ? watch.issue(sequence, () => write.request(sequence)) : write.request(sequence);
+        const sent = watch ? watch.issue(sequence, () => write.request(sequence, via)) : write.request(sequence, via);
         const value = await sent.finally(() => counted && governor.answered?.({ cardId, messageId }));
         if (counted) this.writes++;
         this.#failing = 0;
         watch?.answered('accepted', undefined, value);
-        return { value, sequence };
+        return { value, sequence, via };
       } catch (error) {
         if (signal?.aborted) {
           watch?.answered('aborted', error);
@@ -148,7 +160,7 @@ export class Dispatcher {
           case 'applied':
             if (counted) this.writes++;
             this.#failing = 0;
-            return { value: undefined, sequence };
+            return { value: undefined, sequence, via };
           case 'streaming_closed':
             throw new StreamingClosed(error);
           case 'fatal':
@@ -165,8 +177,8 @@ export class Dispatcher {
             throttledSince ??= performance.now();
             delayMs = verdict.retryAfterMs ?? backoff(retry, ++throttles);
             const throttledMs = performance.now() - throttledSince;
-            if (throttledMs + delayMs > retry.maxThrottledMs) throw new SessionDeadlineError(api, throttledMs, error);
-            governor.pause(api, delayMs);
+            if (throttledMs + delayMs > retry.maxThrottledMs) throw new SessionDeadlineError(via, throttledMs, error);
+            governor.pause(via, delayMs);
             break;
           }
           case 'retry':
@@ -178,7 +190,7 @@ export class Dispatcher {
         }
         this.retries++;
         watch?.retrying(delayMs);
-        this.#o.onRetry({ api, attempt: tries + 1, delayMs, error: error as Error });
+        this.#o.onRetry({ api: via, attempt: tries + 1, delayMs, error: error as Error });
         // A rate limit is waited out in the governor (the pause holds every card's writes to the API).
         if (verdict.kind === 'retry' && delayMs > 0) await delay(delayMs, signal);
       }

@@ -10,10 +10,11 @@ export interface FlushEvent {
   /** Characters (UTF-16 units) of the full text written. */
   length: number;
   /**
-   * How the text was written: streamed (`content`), through an element patch once streaming could not be
-   * re-opened (`patch`), or with the whole message card (`message`, the message transport; sequence 0).
+   * How the text was written: streamed (`content`); through an element patch (`patch`: once streaming could not
+   * be re-opened, for an empty text, or spilled there while the content API's budget was spent) or a batch_update
+   * (`batch`: spilled); or with the whole message card (`message`, the message transport; sequence 0).
    */
-  via: 'content' | 'patch' | 'message';
+  via: 'content' | 'patch' | 'batch' | 'message';
   /**
    * How long the platform lacked this text, ms: from the oldest change the write carried (an append or a
    * `setText` the platform did not have yet) to the platform accepting the write. The delay a reader sees,

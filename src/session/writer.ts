@@ -5,7 +5,7 @@
  * the latest text on every attempt, so a retry carries everything appended meanwhile.
  */
 import { v4 as uuidv4 } from 'uuid';
-import { FeishuApiError, type FeishuClient, FeishuNetworkError, FeishuTimeoutError, isCardGone } from '../client/index.js';
+import { type BatchAction, FeishuApiError, type FeishuClient, FeishuNetworkError, FeishuTimeoutError, isCardGone } from '../client/index.js';
 import type { Clock } from './clock.js';
 import { type Dispatcher, StreamingClosed } from './dispatch.js';
 import type { ElementText } from './element-text.js';
@@ -24,6 +24,8 @@ const BATCH = 'cardkit.card.batchUpdate';
 const ADD_ELEMENT = 'cardkit.cardElement.create';
 const UPDATE = 'cardkit.card.update';
 const UPDATE_ELEMENT = 'cardkit.cardElement.update';
+/** Where a content write may be spilled: APIs that carry an element's full text on budgets of their own. */
+const SPILL_APIS: readonly string[] = [PATCH, BATCH];
 /** The endpoint of a layout change sent alone. */
 const SINGLE_OP_API = { add: ADD_ELEMENT, replace: UPDATE_ELEMENT, patch: PATCH, delete: 'cardkit.cardElement.delete' } as const;
 /** Re-opens tried for one write before falling back to patches. */
@@ -243,9 +245,9 @@ export class CardWriter implements CardWrites {
         return written;
       };
       try {
-        const { sequence } = await this.#sendText(target, viaPatch, final, read);
+        const { sequence, via } = await this.#sendText(target, viaPatch, final, read);
         const lagMs = element.acknowledge(version);
-        this.#o.emit('flush', { elementId: element.elementId, sequence, length: written.length, via: viaPatch ? 'patch' : 'content', lagMs });
+        this.#o.emit('flush', { elementId: element.elementId, sequence, length: written.length, via: via === BATCH ? 'batch' : via === PATCH ? 'patch' : 'content', lagMs });
         return;
       } catch (error) {
         if (error instanceof DecideAgain) continue;
@@ -257,13 +259,30 @@ export class CardWriter implements CardWrites {
 
   /**
    * One text write to `target`: content while streaming, an element patch once streaming is gone (or for no
-   * text); `text` is read when it is sent, so a retry (at the card's next slot) carries the latest text.
+   * text); `text` is read when it is sent, so a retry (at the card's next slot) carries the latest text. A
+   * content write may be spilled by the governor to an element patch or a batch_update, which carry the same
+   * full text on budgets of their own, when the content API's would make it wait.
    */
   #sendText(target: string, viaPatch: boolean, urgent: boolean, text: () => string) {
     const { client, cardId, dispatcher } = this.#o;
-    return viaPatch
-      ? dispatcher.send({ api: PATCH, cardId, urgent, keyed: false, fullText: true, request: (sequence) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: target, partial_element: { content: text() }, sequence }) })
-      : dispatcher.send({ api: CONTENT, cardId, urgent, keyed: false, fullText: true, request: (sequence) => client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: target, content: text(), sequence }) });
+    const patch = (sequence: number) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: target, partial_element: { content: text() }, sequence });
+    if (viaPatch) return dispatcher.send({ api: PATCH, cardId, urgent, keyed: false, fullText: true, request: patch });
+    return dispatcher.send({
+      api: CONTENT,
+      cardId,
+      urgent,
+      keyed: false,
+      fullText: true,
+      alternatives: SPILL_APIS,
+      request: (sequence, via) => {
+        if (via === PATCH) return patch(sequence);
+        if (via === BATCH) {
+          const actions: BatchAction[] = [{ action: 'partial_update_element', params: { element_id: target, partial_element: { content: text() } } }];
+          return client.cardkit.v1.card.batchUpdate({ card_id: cardId, actions, sequence });
+        }
+        return client.cardkit.v1.cardElement.content({ card_id: cardId, element_id: target, content: text(), sequence });
+      },
+    });
   }
 
   /** The platform said streaming mode is closed: re-open it (at most twice for one write), else go on through patches. */

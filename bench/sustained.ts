@@ -19,16 +19,16 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seededRandom as random } from '../demo/random.js';
-import { FairGovernor, type FairGovernorOptions } from '../src/index.js';
+import { FairGovernor } from '../src/index.js';
 import { LIMITS } from './scenario.js';
 import { engine, perDelta, throttle100, throttle500 } from './strategies.js';
 import { CARD_SLOT_MS, CONTENT, type Contender, type RunResult, conversation, runConversations, writesWanted } from './sustained-run.js';
 
 export type { Contender, RunResult } from './sustained-run.js';
 
-/** The engine's governor with spill asked on or off; the option goes through a cast until the governor has it. */
+/** The engine's governor with spill on or off. */
 export function spillGovernor(spill: boolean): () => FairGovernor {
-  return () => new FairGovernor({ limits: LIMITS, appId: 'cli_x', spill } as FairGovernorOptions);
+  return () => new FairGovernor({ limits: LIMITS, appId: 'cli_x', spill });
 }
 
 const plain = () => new FairGovernor({ limits: LIMITS, appId: 'cli_x' });

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
 import { CardSession, FairGovernor, type FlushEvent, type RetryEvent, type SessionResult } from '../../src/index.js';
 import { type WriteAttempt, addObserver } from '../../src/observe/hub.js';
+import { type Beat, run } from '../support/agent-run.js';
+import { cardView } from '../support/agent-view.js';
 import { clientFor } from '../support/client.js';
 import { useEmulator } from '../support/emulator-http.js';
 import { closeRedisClients, openRedis, redisMissing, type RunningRedis, startRedis } from '../support/redis.js';
@@ -96,7 +98,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
 
   it('tricky text (JSON escapes, CRLF, ZWJ emoji, U+2028, tabs) stays byte-exact through patch and batch_update', async () => {
     const governor = new FairGovernor({ limits: LIMITS });
-    const texts = Array.from({ length: 8 }, (_, i) => tricky(i, 16));
+    const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 16));
     const { results, flushes } = await pipeMany(emulator, governor, texts, 40);
     expect(viaCount(flushes, 'patch') + viaCount(flushes, 'batch')).toBeGreaterThan(0);
     noLimitRefusals(emulator);
@@ -110,7 +112,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
 
   it("setText snapshots while spilling, '' included, leave each card with exactly the last snapshot plus what followed", async () => {
     const governor = new FairGovernor({ limits: LIMITS });
-    const { sessions, flushes } = await startMany(emulator, governor, 8);
+    const { sessions, flushes } = await startMany(emulator, governor, 6);
     const expected: string[] = [];
     await Promise.all(
       sessions.map(async (session, i) => {
@@ -134,7 +136,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
     );
     expect(viaCount(flushes, 'patch') + viaCount(flushes, 'batch')).toBeGreaterThan(0);
     const empty = flushes.filter((event) => event.length === 0);
-    expect(empty.length).toBeGreaterThanOrEqual(4);
+    expect(empty.length).toBeGreaterThanOrEqual(3);
     expect(empty.every((event) => event.via === 'patch')).toBe(true);
     noLimitRefusals(emulator);
     expect(emulator.stats().rejected).toEqual({});
@@ -151,7 +153,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
     // And answers lost after the write applied, and connections dropped, on both alternatives.
     emulator.faults.add({ kind: 'lose_response', endpoint: BATCH, count: 2 });
     emulator.faults.add({ kind: 'drop', endpoint: PATCH, count: 2 });
-    const texts = Array.from({ length: 8 }, (_, i) => tricky(i, 16));
+    const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 16));
     const { results, flushes, retries } = await pipeMany(emulator, governor, texts, 40);
     expect(viaCount(flushes, 'patch') + viaCount(flushes, 'batch')).toBeGreaterThan(0);
     // Each retried failure is told against the API the attempt went through.
@@ -171,7 +173,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
     governor.on('paused', (event) => paused.push(event));
     emulator.faults.add({ kind: 'fail', endpoint: PATCH, count: 2, code: 99991400, headers: { 'x-ogw-ratelimit-reset': '1' } });
     emulator.faults.add({ kind: 'fail', endpoint: CONTENT, count: 1, code: 99991400, headers: { 'x-ogw-ratelimit-reset': '1' } });
-    const texts = Array.from({ length: 8 }, (_, i) => tricky(i, 16));
+    const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 16));
     const { results, retries } = await pipeMany(emulator, governor, texts, 40);
     expect(emulator.stats().rejected['99991400']).toBe(3);
     const limited = retries.filter((event) => String((event.error as { code?: unknown }).code) === '99991400');
@@ -185,8 +187,8 @@ describe('spill under a content bottleneck (adversarial)', () => {
 
   it('aborting answers mid-stream while their writes spill ends each card with its text and the marker, nothing refused', async () => {
     const governor = new FairGovernor({ limits: LIMITS });
-    const { sessions, flushes } = await startMany(emulator, governor, 8);
-    const texts = Array.from({ length: 8 }, (_, i) => tricky(i, 40));
+    const { sessions, flushes } = await startMany(emulator, governor, 6);
+    const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 40));
     const piped = sessions.map((session, i) => session.pipe(paced(texts[i]!, 30)).catch((error: unknown) => error));
     await sleep(900);
     const results = await Promise.all(sessions.map((session) => session.abort('cut')));
@@ -205,7 +207,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
   it('streaming mode that expires mid-answer (emulator streamingTimeoutMs) is re-opened or given up; cards end exact', async () => {
     await control.restart({ limits: LIMITS, streamingTimeoutMs: 1200 });
     const governor = new FairGovernor({ limits: LIMITS });
-    const texts = Array.from({ length: 8 }, (_, i) => tricky(i, 30));
+    const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 30));
     const { results, flushes } = await pipeMany(emulator, governor, texts, 60);
     expect(viaCount(flushes, 'patch') + viaCount(flushes, 'batch')).toBeGreaterThan(0);
     noLimitRefusals(emulator);
@@ -259,7 +261,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
     try {
       const governor = new FairGovernor({ limits: LIMITS });
       emulator.faults.add({ kind: 'fail', endpoint: PATCH, count: 3, code: 1500, httpStatus: 500 });
-      const texts = Array.from({ length: 8 }, (_, i) => tricky(i, 16));
+      const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 16));
       const { flushes } = await pipeMany(emulator, governor, texts, 40);
       expect(viaCount(flushes, 'patch')).toBeGreaterThan(0);
       const endpoints = emulator.stats().endpoints;
@@ -295,6 +297,27 @@ describe('spill under a content bottleneck (adversarial)', () => {
     expect(flushes.filter((event) => event.via !== 'content').map((event) => event.via)).toEqual([]);
   }, 30_000);
 
+  it('agent cards (reasoning panel, tool steps, answer) spill their text writes and end exact', async () => {
+    const governor = new FairGovernor({ limits: LIMITS });
+    const beats = (i: number): Beat[] => [
+      ...Array.from({ length: 6 }, (_, k): Beat[] => [{ reasoning: `${i}思考${k} 😀 ` }, { pause: 40 }]).flat(),
+      { call: `call_${i}`, name: 'lookup', input: { i }, result: { ok: i }, runMs: 60 },
+      ...Array.from({ length: 10 }, (_, k): Beat[] => [{ answer: tricky(i, 10)[k]! }, { pause: 40 }]).flat(),
+    ];
+    const { sessions, flushes } = await startMany(emulator, governor, 6, { agent: true });
+    await Promise.all(sessions.map((session, i) => session.pipe(run(beats(i)))));
+    expect(viaCount(flushes, 'patch') + viaCount(flushes, 'batch')).toBeGreaterThan(0);
+    noLimitRefusals(emulator);
+    expect(emulator.stats().rejected).toEqual({});
+    for (const [i, session] of sessions.entries()) {
+      const view = cardView(emulator, session.cardId!);
+      expect(view.reasoning).toBe(Array.from({ length: 6 }, (_, k) => `${i}思考${k} 😀 `).join(''));
+      expect(view.answer).toBe(tricky(i, 10).join(''));
+      expect(view.steps).toHaveLength(1);
+      checkCard(emulator, session.cardId!);
+    }
+  }, 60_000);
+
   it('message-card transport is not affected by a spilling governor: every write is im.message.patch, exact', async () => {
     const governor = new FairGovernor({ limits: LIMITS });
     const texts = Array.from({ length: 5 }, (_, i) => Array.from({ length: 10 }, (_, k) => `${i}:${k} 卡 `));
@@ -324,7 +347,7 @@ describe.skipIf(redisMissing('spill on a Redis-backed governor'))('spill on a Re
 
   it('two replicas (two governors on one Redis) spill together without going over any API budget; cards exact', async () => {
     const governors = await Promise.all([0, 1].map(async () => new FairGovernor({ redis: await openRedis(server.url), appId: 'cli_x', limits: LIMITS })));
-    const texts = Array.from({ length: 8 }, (_, i) => tricky(i, 16));
+    const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 16));
     const halves = await Promise.all([0, 1].map((g) => pipeMany(emulator, governors[g]!, texts.filter((_, i) => i % 2 === g), 40)));
     const flushes = halves.flatMap((h) => h.flushes);
     expect(viaCount(flushes, 'patch') + viaCount(flushes, 'batch')).toBeGreaterThan(0);

@@ -27,8 +27,8 @@ function harness(options: FairGovernorOptions) {
       grants.push({ api: granted ?? request.api, cardId: request.cardId, at: Date.now() });
     });
   };
-  const drain = async (): Promise<void> => {
-    for (let i = 0; pending > 0 && i < 10_000; i++) await vi.advanceTimersByTimeAsync(5);
+  const drain = async (stepMs = 5): Promise<void> => {
+    for (let i = 0; pending > 0 && i < 10_000; i++) await vi.advanceTimersByTimeAsync(stepMs);
   };
   return { governor, grants, acquire, drain };
 }
@@ -93,6 +93,23 @@ describe('FairGovernor spill (adversarial)', () => {
     const firstSpilled = patches.filter((g) => g.cardId!.startsWith('c')).map((g) => g.at);
     for (const at of firstSpilled) expect(at).toBeGreaterThanOrEqual(lastOwn);
     for (const api of [CONTENT, PATCH, BATCH]) expect(busiestWindow(through(grants, api).map((g) => g.at), 1000), api).toBeLessThanOrEqual(limits.apiQps);
+  });
+
+  it("a content API out of its minute budget spills to alternatives, and no API goes over its own minute budget", async () => {
+    const limits = { apiQps: 50, apiQpm: 30, cardQps: 10 };
+    const { grants, acquire, drain } = harness({ limits, safetyMarginMs: 0 });
+    const writes = Array.from({ length: 80 }, (_, card) => acquire(text(`c${card}`)));
+    await drain(50);
+    await Promise.all(writes);
+    expect(grants).toHaveLength(80);
+    expect(through(grants, PATCH).length).toBeGreaterThan(0);
+    expect(through(grants, BATCH).length).toBeGreaterThan(0);
+    for (const api of [CONTENT, PATCH, BATCH]) {
+      expect(busiestWindow(through(grants, api).map((g) => g.at), 60_000), api).toBeLessThanOrEqual(limits.apiQpm);
+      expect(busiestWindow(through(grants, api).map((g) => g.at), 1000), api).toBeLessThanOrEqual(limits.apiQps);
+    }
+    // Three minute budgets: the 80 writes took under two minutes (content alone would need three).
+    expect(Math.max(...grants.map((g) => g.at)) - grants[0]!.at).toBeLessThan(120_000);
   });
 
   it('spill: false never grants an alternative, however long the backlog', async () => {

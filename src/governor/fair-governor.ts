@@ -118,6 +118,8 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
   readonly #windows: AnswerWindows;
   #store: BudgetStore;
   #retryStoreAt = 0;
+  /** APIs the platform paused (a rate-limit answer), until when: nothing spills from or onto them meanwhile. */
+  readonly #paused = new Map<string, number>();
 
   /**
    * @example
@@ -192,6 +194,9 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     // A wait beyond what a timer holds (a broken header) is cut to the longest one; nonsense is no wait.
     ms = Number.isNaN(ms) ? 0 : Math.min(Math.max(0, ms), MAX_TIMER_MS);
     this.#counters(this.#apiCounters, api).rateLimited++;
+    // The platform refused for the rate: the app's own count was off (another process, a change of plan), so no
+    // write spills from this API or onto it until the pause is over.
+    this.#paused.set(api, Math.max(this.#paused.get(api) ?? 0, this.#now() + ms));
     this.emit('paused', { api, ms });
     this.#store.pause(api, ms).catch((error: unknown) => this.#storeFailed(error));
     this.#fallback.pause(api, ms).catch(() => undefined);
@@ -287,7 +292,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
         // behind it): the write may go through another API that carries it and has budget.
         const step = Math.max(this.#pacing.apiSpacingMs, 1 / this.#pacing.refillPerMs);
         const backlogMs = result.waitMs + (queue.waiters.length - 1) * step;
-        if (this.spill && backlogMs >= Math.max(SPILL_AFTER_MS, 2 * step) && (await this.#spill(queue, waiter))) return 0;
+        if (this.spill && backlogMs >= Math.max(SPILL_AFTER_MS, 2 * step) && !this.#isPaused(api, now) && (await this.#spill(queue, waiter))) return 0;
         break;
       }
       // Only this card or message is busy: other waiters may still go.
@@ -302,7 +307,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
    */
   async #spill(queue: ApiQueue, waiter: Waiter): Promise<boolean> {
     for (const alternative of waiter.request.alternatives ?? []) {
-      if (alternative === waiter.request.api || (this.#queues.get(alternative)?.waiters.length ?? 0) > 0) continue;
+      if (alternative === waiter.request.api || (this.#queues.get(alternative)?.waiters.length ?? 0) > 0 || this.#isPaused(alternative, this.#now())) continue;
       const result = await this.#take(alternative, waiter.target);
       if (!queue.waiters.includes(waiter)) return false; // aborted while the store answered
       if (result.granted) {
@@ -310,6 +315,14 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
         return true;
       }
     }
+    return false;
+  }
+
+  #isPaused(api: string, now: number): boolean {
+    const until = this.#paused.get(api);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.#paused.delete(api);
     return false;
   }
 

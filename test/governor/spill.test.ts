@@ -43,7 +43,7 @@ describe('FairGovernor spill', () => {
 
   it('a card write waiting on a spent content budget goes through an alternative with budget; every limit still holds', async () => {
     const limits = { apiQps: 4, apiQpm: 1000, cardQps: 10 };
-    const { grants, acquire, drain } = harness({ limits, safetyMarginMs: 0 });
+    const { grants, acquire, drain } = harness({ limits, safetyMarginMs: 0, spill: true });
     // 40 cards, three text writes each, all at once.
     const writes = Array.from({ length: 40 }, (_, card) => Array.from({ length: 3 }, () => acquire({ api: CONTENT, cardId: `c${card}`, alternatives: [PATCH, BATCH] }))).flat();
     await drain();
@@ -59,7 +59,8 @@ describe('FairGovernor spill', () => {
     expect(took).toBeLessThan(12_000);
   });
 
-  it('spill: false keeps every write on its own API', async () => {
+  it('spill: false (the default for now) keeps every write on its own API', async () => {
+    expect(new FairGovernor().spill).toBe(false);
     const { governor, grants, acquire, drain } = harness({ limits: { apiQps: 4 }, safetyMarginMs: 0, spill: false });
     expect(governor.spill).toBe(false);
     const writes = Array.from({ length: 20 }, (_, card) => acquire({ api: CONTENT, cardId: `c${card}`, alternatives: [PATCH] }));
@@ -70,7 +71,7 @@ describe('FairGovernor spill', () => {
   });
 
   it('never ahead of the alternative API\'s own writes, and not while the content budget has room', async () => {
-    const { grants, acquire, drain } = harness({ limits: { apiQps: 2 }, safetyMarginMs: 0 });
+    const { grants, acquire, drain } = harness({ limits: { apiQps: 2 }, safetyMarginMs: 0, spill: true });
     // The patch API has writes of its own waiting: nothing spills onto it.
     const own = Array.from({ length: 6 }, (_, i) => acquire({ api: PATCH, cardId: `p${i}` }));
     const spilling = Array.from({ length: 6 }, (_, i) => acquire({ api: CONTENT, cardId: `c${i}`, alternatives: [PATCH] }));
@@ -79,6 +80,15 @@ describe('FairGovernor spill', () => {
     const ownTimes = grants.filter((g) => g.asked === PATCH).map((g) => g.at);
     const spilledTimes = grants.filter((g) => g.asked === CONTENT && g.api === PATCH).map((g) => g.at);
     for (const at of spilledTimes) expect(at).toBeGreaterThanOrEqual(Math.max(...ownTimes));
+    // An API the platform paused (a rate-limit answer) neither spills nor is spilled onto until the pause is over.
+    grants.length = 0;
+    await vi.advanceTimersByTimeAsync(2000);
+    const { governor: paused, grants: pausedGrants, acquire: acquirePaused, drain: drainPaused } = harness({ limits: { apiQps: 2 }, safetyMarginMs: 0, spill: true });
+    paused.pause(PATCH, 5000);
+    const held = Array.from({ length: 6 }, (_, i) => acquirePaused({ api: CONTENT, cardId: `h${i}`, alternatives: [PATCH] }));
+    await drainPaused();
+    await Promise.all(held);
+    expect(through(pausedGrants, PATCH)).toEqual([]);
     // Below the budget: a write every 600 ms on a 2-a-second budget never waits long enough to spill.
     grants.length = 0;
     await vi.advanceTimersByTimeAsync(2000); // the windows of the writes above have passed

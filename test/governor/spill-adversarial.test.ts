@@ -17,7 +17,7 @@ interface Grant {
 }
 
 function harness(options: FairGovernorOptions) {
-  const governor = new FairGovernor({ ...options, now: () => Date.now() });
+  const governor = new FairGovernor({ spill: true, ...options, now: () => Date.now() });
   const grants: Grant[] = [];
   let pending = 0;
   const acquire = (request: PermitRequest): Promise<void> => {

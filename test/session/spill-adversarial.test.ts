@@ -97,12 +97,17 @@ describe('spill under a content bottleneck (adversarial)', () => {
   const control = useEmulator((s) => ({ emulator } = s), { limits: LIMITS });
 
   it('tricky text (JSON escapes, CRLF, ZWJ emoji, U+2028, tabs) stays byte-exact through patch and batch_update', async () => {
-    const governor = new FairGovernor({ limits: LIMITS });
+    const governor = new FairGovernor({ limits: LIMITS, spill: true });
     const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 16));
     const { results, flushes } = await pipeMany(emulator, governor, texts, 40);
     expect(viaCount(flushes, 'patch') + viaCount(flushes, 'batch')).toBeGreaterThan(0);
     noLimitRefusals(emulator);
     expect(emulator.stats().rejected).toEqual({});
+    // Each flush's via names the endpoint that took it: the emulator's counts match (batch_update also opened each card).
+    const endpoints = emulator.stats().endpoints;
+    expect(endpoints[CONTENT]?.accepted ?? 0).toBe(viaCount(flushes, 'content'));
+    expect(endpoints[PATCH]?.accepted ?? 0).toBe(viaCount(flushes, 'patch'));
+    expect(endpoints[BATCH]?.accepted ?? 0).toBe(viaCount(flushes, 'batch') + texts.length);
     for (const [i, result] of results.entries()) {
       expect(result.text).toBe(texts[i]!.join(''));
       expect(markdowns(emulator, result.cardId!).find((m) => m.id === 'answer')?.content).toBe(texts[i]!.join(''));
@@ -111,7 +116,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
   }, 60_000);
 
   it("setText snapshots while spilling, '' included, leave each card with exactly the last snapshot plus what followed", async () => {
-    const governor = new FairGovernor({ limits: LIMITS });
+    const governor = new FairGovernor({ limits: LIMITS, spill: true });
     const { sessions, flushes } = await startMany(emulator, governor, 6);
     const expected: string[] = [];
     await Promise.all(
@@ -146,13 +151,15 @@ describe('spill under a content bottleneck (adversarial)', () => {
     }
   }, 60_000);
 
-  it('5xx answers, lost answers and dropped connections on the alternative APIs are retried; every card still ends exact', async () => {
-    const governor = new FairGovernor({ limits: LIMITS });
+  it('5xx answers, lost answers, dropped connections and latency on the alternative APIs; every card still ends exact', async () => {
+    const governor = new FairGovernor({ limits: LIMITS, spill: true });
     emulator.faults.add({ kind: 'fail', endpoint: PATCH, count: 4, code: 1500, httpStatus: 500 });
     emulator.faults.add({ kind: 'fail', endpoint: BATCH, count: 4, code: 1500, httpStatus: 500 });
     // And answers lost after the write applied, and connections dropped, on both alternatives.
     emulator.faults.add({ kind: 'lose_response', endpoint: BATCH, count: 2 });
     emulator.faults.add({ kind: 'drop', endpoint: PATCH, count: 2 });
+    // And a slow element patch API (the spilled write is the card's one in flight meanwhile).
+    emulator.faults.add({ kind: 'latency', endpoint: PATCH, latencyMs: 30, latencyMaxMs: 200 });
     const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 16));
     const { results, flushes, retries } = await pipeMany(emulator, governor, texts, 40);
     expect(viaCount(flushes, 'patch') + viaCount(flushes, 'batch')).toBeGreaterThan(0);
@@ -168,7 +175,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
   }, 60_000);
 
   it('a 429 on the element patch API (and one on content) pauses the API the attempt went through; the cards end exact', async () => {
-    const governor = new FairGovernor({ limits: LIMITS });
+    const governor = new FairGovernor({ limits: LIMITS, spill: true });
     const paused: { api: string; ms: number }[] = [];
     governor.on('paused', (event) => paused.push(event));
     emulator.faults.add({ kind: 'fail', endpoint: PATCH, count: 2, code: 99991400, headers: { 'x-ogw-ratelimit-reset': '1' } });
@@ -186,7 +193,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
   }, 60_000);
 
   it('aborting answers mid-stream while their writes spill ends each card with its text and the marker, nothing refused', async () => {
-    const governor = new FairGovernor({ limits: LIMITS });
+    const governor = new FairGovernor({ limits: LIMITS, spill: true });
     const { sessions, flushes } = await startMany(emulator, governor, 6);
     const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 40));
     const piped = sessions.map((session, i) => session.pipe(paced(texts[i]!, 30)).catch((error: unknown) => error));
@@ -206,7 +213,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
 
   it('streaming mode that expires mid-answer (emulator streamingTimeoutMs) is re-opened or given up; cards end exact', async () => {
     await control.restart({ limits: LIMITS, streamingTimeoutMs: 1200 });
-    const governor = new FairGovernor({ limits: LIMITS });
+    const governor = new FairGovernor({ limits: LIMITS, spill: true });
     const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 30));
     const { results, flushes } = await pipeMany(emulator, governor, texts, 60);
     expect(viaCount(flushes, 'patch') + viaCount(flushes, 'batch')).toBeGreaterThan(0);
@@ -219,7 +226,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
   }, 60_000);
 
   it('more than 4 tables continue in new elements while spilling; the elements together hold the text exactly', async () => {
-    const governor = new FairGovernor({ limits: LIMITS });
+    const governor = new FairGovernor({ limits: LIMITS, spill: true });
     const table = (i: number, t: number) => [`\n\nT${i}.${t}\n\n`, '| a | b |\n', '|---|---|\n', `| ${i} | ${t} |\n`, `| x | 😀 |\n`, `after ${t} `];
     const texts = Array.from({ length: 6 }, (_, i) => Array.from({ length: 6 }, (_, t) => table(i, t)).flat());
     const { results, flushes } = await pipeMany(emulator, governor, texts, 25);
@@ -237,7 +244,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
   }, 60_000);
 
   it('an answer over 30 KB rolls over to a continuation card while spilling; the cards together hold it exactly', async () => {
-    const governor = new FairGovernor({ limits: LIMITS });
+    const governor = new FairGovernor({ limits: LIMITS, spill: true });
     const chunk = (i: number, k: number) => `${i}/${k} ${'卡片文字'.repeat(60)}\n`;
     // 4 answers of ~44 KB each (UTF-8), in 60 deltas.
     const texts = Array.from({ length: 4 }, (_, i) => Array.from({ length: 60 }, (_, k) => chunk(i, k)));
@@ -259,7 +266,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
     const attempts: { api: string; verdict: string }[] = [];
     const stop = addObserver({ attempt: (attempt: WriteAttempt) => attempts.push({ api: attempt.write.api, verdict: attempt.verdict }) });
     try {
-      const governor = new FairGovernor({ limits: LIMITS });
+      const governor = new FairGovernor({ limits: LIMITS, spill: true });
       emulator.faults.add({ kind: 'fail', endpoint: PATCH, count: 3, code: 1500, httpStatus: 500 });
       const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 16));
       const { flushes } = await pipeMany(emulator, governor, texts, 40);
@@ -285,7 +292,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
   // spills"): every text write via content (the typewriter).
   it.fails("on the platform's limits, 12 answers writing once a second in step (below the budget) spill nothing", async () => {
     await control.restart({});
-    const governor = new FairGovernor({});
+    const governor = new FairGovernor({ spill: true });
     const { sessions, flushes } = await startMany(emulator, governor, 12);
     for (let round = 0; round < 4; round++) {
       sessions.forEach((session, i) => session.append(`r${round} s${i} `));
@@ -298,7 +305,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
   }, 30_000);
 
   it('agent cards (reasoning panel, tool steps, answer) spill their text writes and end exact', async () => {
-    const governor = new FairGovernor({ limits: LIMITS });
+    const governor = new FairGovernor({ limits: LIMITS, spill: true });
     const beats = (i: number): Beat[] => [
       ...Array.from({ length: 6 }, (_, k): Beat[] => [{ reasoning: `${i}思考${k} 😀 ` }, { pause: 40 }]).flat(),
       { call: `call_${i}`, name: 'lookup', input: { i }, result: { ok: i }, runMs: 60 },
@@ -319,7 +326,7 @@ describe('spill under a content bottleneck (adversarial)', () => {
   }, 60_000);
 
   it('message-card transport is not affected by a spilling governor: every write is im.message.patch, exact', async () => {
-    const governor = new FairGovernor({ limits: LIMITS });
+    const governor = new FairGovernor({ limits: LIMITS, spill: true });
     const texts = Array.from({ length: 5 }, (_, i) => Array.from({ length: 10 }, (_, k) => `${i}:${k} 卡 `));
     const { results, flushes } = await pipeMany(emulator, governor, texts, 60, { transport: 'message' });
     noLimitRefusals(emulator);
@@ -346,7 +353,7 @@ describe.skipIf(redisMissing('spill on a Redis-backed governor'))('spill on a Re
   });
 
   it('two replicas (two governors on one Redis) spill together without going over any API budget; cards exact', async () => {
-    const governors = await Promise.all([0, 1].map(async () => new FairGovernor({ redis: await openRedis(server.url), appId: 'cli_x', limits: LIMITS })));
+    const governors = await Promise.all([0, 1].map(async () => new FairGovernor({ redis: await openRedis(server.url), appId: 'cli_x', limits: LIMITS, spill: true })));
     const texts = Array.from({ length: 6 }, (_, i) => tricky(i, 16));
     const halves = await Promise.all([0, 1].map((g) => pipeMany(emulator, governors[g]!, texts.filter((_, i) => i % 2 === g), 40)));
     const flushes = halves.flatMap((h) => h.flushes);

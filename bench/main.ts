@@ -9,7 +9,7 @@
  *   npm run bench -- --only long         # only the long-answer scenario (bench/long-answers.ts)
  *   npm run bench -- --only shutdown     # only the shutdown scenario (bench/shutdown.ts)
  *   npm run bench -- --only sustained    # only sustained load, 200 at once and recovery lag (bench/sustained.ts)
- *   npm run bench -- --only sustained --seconds 30 --rates 1 --strategies spill-on,spill-off --concurrent 50
+ *   npm run bench -- --only sustained --seconds 30 --rates 1 --strategies spill-on,spill-off --concurrent 50 --no-recovery
  *   npm run bench -- --json              # one JSON document on stdout; the tables go to stderr
  */
 import { parseArgs } from 'node:util';
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     rates: { type: 'string' },
     strategies: { type: 'string' },
     concurrent: { type: 'string' },
+    'no-recovery': { type: 'boolean', default: false },
   },
 });
 const ns = values.n.split(',').map(Number);
@@ -40,6 +41,7 @@ const sustainedOptions: SustainedOptions = {
   ...(values.rates === undefined ? {} : { rates: values.rates.split(',').map(Number) }),
   ...(values.strategies === undefined ? {} : { strategies: values.strategies.split(',') }),
   ...(values.concurrent === undefined ? {} : { concurrent: Number(values.concurrent) }),
+  recovery: !values['no-recovery'],
 };
 /** What ran, by scenario: the document `--json` prints. */
 const results: Record<string, unknown> = { limits: LIMITS, startedAt: new Date().toISOString() };

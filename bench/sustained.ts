@@ -20,6 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { seededRandom as random } from '../demo/random.js';
 import { FairGovernor } from '../src/index.js';
+import { type RecoveryLagResult, benchRecoveryLag, printRecoveryLag } from './recovery-lag.js';
 import { LIMITS } from './scenario.js';
 import { engine, perDelta, throttle100, throttle500 } from './strategies.js';
 import { CARD_SLOT_MS, CONTENT, type Contender, type RunResult, conversation, runConversations, writesWanted } from './sustained-run.js';
@@ -50,7 +51,7 @@ export interface SustainedOptions {
   strategies?: string[];
   /** Answers at once for the burst scenario; 0 skips it. Default 200. */
   concurrent?: number;
-  /** Runs the fault scenario of bench/recovery-lag.ts when it exists. Default true. */
+  /** Runs the fault scenario of bench/recovery-lag.ts (three 5xx answers) with its defaults. Default true. */
   recovery?: boolean;
   seed?: number;
 }
@@ -82,8 +83,8 @@ export interface SustainedResult {
   runs: DemandRun[];
   concurrent: { n: number; runs: RunResult[] } | null;
   targets: TargetCheck[];
-  /** What bench/recovery-lag.ts returned; null when it was not run, `missing` when the file does not exist yet. */
-  recoveryLag: unknown;
+  /** The fault scenario (bench/recovery-lag.ts); null when it was not run. */
+  recoveryLag: RecoveryLagResult | null;
 }
 
 /** Mean writes wanted over `count` answers of the workload seeded `seed`. */
@@ -104,27 +105,6 @@ export function poissonArrivals(perMinute: number, spanMs: number, seed: number)
     at += (-Math.log(1 - next()) / perMinute) * 60_000;
     if (at >= spanMs) return arrivals;
     arrivals.push(at);
-  }
-}
-
-const RECOVERY_MODULE = './recovery-lag.js';
-interface RecoveryLag {
-  benchRecoveryLag(options?: object): Promise<unknown>;
-  printRecoveryLag(result: unknown): void;
-}
-
-/**
- * The fault scenario (three 5xx answers; engine against a peer-style baseline) lives in
- * bench/recovery-lag.ts, written apart. Loaded by a computed specifier so that this file compiles
- * without it; undefined while it does not exist.
- */
-async function loadRecoveryLag(): Promise<RecoveryLag | undefined> {
-  try {
-    return (await import(RECOVERY_MODULE)) as RecoveryLag;
-  } catch (error) {
-    const { code, message } = error as { code?: string; message?: string };
-    if (code === 'ERR_MODULE_NOT_FOUND' && message?.includes('recovery-lag')) return undefined;
-    throw error;
   }
 }
 
@@ -152,9 +132,10 @@ export async function benchSustained(options: SustainedOptions = {}): Promise<Su
   printHeader(result);
 
   printRunsHeader();
-  for (const [r, demand] of rates.entries()) {
+  for (const demand of rates) {
     const arrivalsPerMinute = (demand * LIMITS.apiQpm) / wanted;
-    const arrivals = poissonArrivals(arrivalsPerMinute, spanMs, seed * 100 + r);
+    // Seeded by the demand, so a demand gets the same arrivals whichever others run with it.
+    const arrivals = poissonArrivals(arrivalsPerMinute, spanMs, seed * 1000 + Math.round(demand * 100));
     let offered = 0;
     for (let i = 0; i < arrivals.length; i++) {
       const { pieces, tokensPerSecond } = conversation(seed, i);
@@ -185,15 +166,8 @@ export async function benchSustained(options: SustainedOptions = {}): Promise<Su
   printTargets(result);
 
   if (options.recovery ?? true) {
-    const recovery = await loadRecoveryLag();
-    if (recovery) {
-      result.recoveryLag = await recovery.benchRecoveryLag();
-      recovery.printRecoveryLag(result.recoveryLag);
-    } else {
-      // HOOK: bench/recovery-lag.ts (benchRecoveryLag, printRecoveryLag) is written apart; it runs here once it exists.
-      result.recoveryLag = 'missing';
-      console.log('\nRecovery lag (three 5xx answers): bench/recovery-lag.ts does not exist yet; not run.');
-    }
+    result.recoveryLag = await benchRecoveryLag();
+    printRecoveryLag(result.recoveryLag);
   }
   return result;
 }
@@ -226,7 +200,7 @@ function targets(result: SustainedResult): TargetCheck[] {
     );
   }
   // Below the budget as asked (a Poisson run's realized demand wanders around it).
-  for (const run of result.runs.filter((r) => r.contender === spillOn && r.demand < 1)) {
+  for (const run of result.runs.filter((r) => r.contender === spillOn && r.demand < 1 && r.conversations > 0)) {
     checks.push({
       target: `demand ${run.demand}x (${Math.round(run.offeredWritesPerMinute)} writes/min wanted), below the content API's budget, engine spill on: text writes through the content API`,
       measured: pct(run.contentShare),

@@ -290,7 +290,10 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
       if (result.scope === 'api') {
         // The API is spent for a while (this write's wait, then one step of the API's pace for each write queued
         // behind it): the write may go through another API that carries it and has budget.
-        const step = Math.max(this.#pacing.apiSpacingMs, 1 / this.#pacing.refillPerMs);
+        // The pace: the API's spacing while the minute bucket still holds a burst (the head waits no longer than a
+        // spacing), the minute bucket's refill once it binds.
+        const { apiSpacingMs, refillPerMs } = this.#pacing;
+        const step = result.waitMs > apiSpacingMs + 1 ? Math.max(apiSpacingMs, 1 / refillPerMs) : apiSpacingMs;
         const backlogMs = result.waitMs + (queue.waiters.length - 1) * step;
         if (this.spill && backlogMs >= Math.max(SPILL_AFTER_MS, 2 * step) && !this.#isPaused(api, now) && (await this.#spill(queue, waiter))) return 0;
         break;

@@ -9,6 +9,11 @@ import type { Caller, RegisteredApp } from '../state.js';
 import { expireSeconds, tenantToken } from '../tokens.js';
 import type { Route } from './route.js';
 
+/** A token endpoint: POST, no bearer token (it takes the app's credentials), its fields at the top level. */
+export function tokenRoute(path: string, endpoint: string, handle: Route['handle']): Route {
+  return { method: 'POST', path: `/open-apis/auth/v3/${path}`, endpoint, auth: false, topLevel: true, handle };
+}
+
 /** The app `app_id` and `app_secret` name, or 10003 (missing, unknown app) / 10015 (wrong secret). */
 export function appByCredentials(ctx: RequestContext): { appId: string; app: RegisteredApp } {
   const { app_id: appId, app_secret: appSecret } = ctx.body;
@@ -30,34 +35,24 @@ function customApp(ctx: RequestContext): { appId: string; app: RegisteredApp } {
   return found;
 }
 
-const tenantTokenInternal: Route = {
-  method: 'POST',
-  path: '/open-apis/auth/v3/tenant_access_token/internal',
-  endpoint: 'auth.tenantAccessToken.internal',
-  auth: false,
-  topLevel: true,
-  handle(ctx) {
-    const { appId, app } = customApp(ctx);
-    const now = ctx.clock.now();
-    const issued = tenantToken(ctx, appId, app.tenantKeys[0]!, now);
-    return { code: 0, msg: 'ok', tenant_access_token: issued.token, expire: expireSeconds(issued, now) };
-  },
-};
+/** A custom app's tenant token (of its one tenant) and the seconds it has left. */
+function customTenantToken(ctx: RequestContext): { token: string; expire: number } {
+  const { appId, app } = customApp(ctx);
+  const now = ctx.clock.now();
+  const issued = tenantToken(ctx, appId, app.tenantKeys[0]!, now);
+  return { token: issued.token, expire: expireSeconds(issued, now) };
+}
+
+const tenantTokenInternal = tokenRoute('tenant_access_token/internal', 'auth.tenantAccessToken.internal', (ctx) => {
+  const { token, expire } = customTenantToken(ctx);
+  return { code: 0, msg: 'ok', tenant_access_token: token, expire };
+});
 
 /** A custom app's app_access_token is its tenant token: the page's example shows one `t-…` value in both fields. */
-const appTokenInternal: Route = {
-  method: 'POST',
-  path: '/open-apis/auth/v3/app_access_token/internal',
-  endpoint: 'auth.appAccessToken.internal',
-  auth: false,
-  topLevel: true,
-  handle(ctx) {
-    const { appId, app } = customApp(ctx);
-    const now = ctx.clock.now();
-    const issued = tenantToken(ctx, appId, app.tenantKeys[0]!, now);
-    return { code: 0, msg: 'ok', app_access_token: issued.token, expire: expireSeconds(issued, now), tenant_access_token: issued.token };
-  },
-};
+const appTokenInternal = tokenRoute('app_access_token/internal', 'auth.appAccessToken.internal', (ctx) => {
+  const { token, expire } = customTenantToken(ctx);
+  return { code: 0, msg: 'ok', app_access_token: token, expire, tenant_access_token: token };
+});
 
 /**
  * The app and tenant a bearer token acts for, or the gateway's token error (HTTP 400, reference §17): none

@@ -288,20 +288,26 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
       }
       wait = Math.min(wait, result.waitMs);
       if (result.scope === 'api') {
-        // The API is spent for a while (this write's wait, then one step of the API's pace for each write queued
-        // behind it): the write may go through another API that carries it and has budget.
-        // The pace: the API's spacing while the minute bucket still holds a burst (the head waits no longer than a
-        // spacing), the minute bucket's refill once it binds.
-        const { apiSpacingMs, refillPerMs } = this.#pacing;
-        const step = result.waitMs > apiSpacingMs + 1 ? Math.max(apiSpacingMs, 1 / refillPerMs) : apiSpacingMs;
-        const backlogMs = result.waitMs + (queue.waiters.length - 1) * step;
-        if (this.spill && backlogMs >= Math.max(SPILL_AFTER_MS, 2 * step) && !this.#isPaused(api, now) && (await this.#spill(queue, waiter))) return 0;
+        // The API is spent for a while: the write may go through another API that carries it and has budget.
+        if (this.spill && this.#backlogged(api, queue, result.waitMs, now) && (await this.#spill(queue, waiter))) return 0;
         break;
       }
       // Only this card or message is busy: other waiters may still go.
       if (target !== undefined) this.#targetBusy.hold(busyKey(target), now + result.waitMs, now);
     }
     return Math.max(1, Number.isFinite(wait) ? wait : 1);
+  }
+
+  /**
+   * True when the API's queue would hold its last write long enough to spill: the head's wait, then one step of
+   * the API's pace per write behind it (its spacing while the minute bucket still holds a burst, the bucket's
+   * refill once it binds), at least `SPILL_AFTER_MS` and two steps; never while the platform paused the API.
+   */
+  #backlogged(api: string, queue: ApiQueue, waitMs: number, now: number): boolean {
+    const { apiSpacingMs, refillPerMs } = this.#pacing;
+    const step = waitMs > apiSpacingMs + 1 ? Math.max(apiSpacingMs, 1 / refillPerMs) : apiSpacingMs;
+    const backlogMs = waitMs + (queue.waiters.length - 1) * step;
+    return backlogMs >= Math.max(SPILL_AFTER_MS, 2 * step) && !this.#isPaused(api, now);
   }
 
   /**

@@ -83,6 +83,7 @@ export {
   systemClock,
 } from './session/index.js';
 export {
+  type Answered,
   type Governor,
   type PermitRequest,
   FairGovernor,

@@ -8,11 +8,12 @@
  * streamed by IM patch is paced the same way, on its own spacing (`messageQps`).
  */
 import { EventEmitter } from 'eventemitter3';
+import { ArrivalWindows } from './arrival-windows.js';
 import { AnswerWindows, Deadlines, RecentMap } from './bounded-maps.js';
 import type { BudgetStore, Target, TakeRequest } from './budget-store.js';
 import { pacing, spacingOf, targetOf } from './budget-store.js';
 import { MAX_TIMER_MS } from './delay.js';
-import type { Governor, PermitRequest } from './governor.js';
+import type { Answered, Governor, PermitRequest } from './governor.js';
 import type { Limits } from './limits.js';
 import { MemoryBudgetStore } from './memory-store.js';
 import { type FairGovernorOptions, resolveGovernorOptions } from './options.js';
@@ -116,6 +117,8 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
   readonly #targetBusy = new Deadlines();
   /** The last writes to each card and message, moved to their answers' times (`answered()`). */
   readonly #windows: AnswerWindows;
+  /** Each API's calls from this process, moved to their answers' times: none lands in a window too full. */
+  readonly #arrivals: ArrivalWindows;
   #store: BudgetStore;
   #retryStoreAt = 0;
   /** APIs the platform paused (a rate-limit answer), until when: nothing spills from or onto them meanwhile. */
@@ -153,6 +156,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     };
     const windows = { card: windowOf('card'), message: windowOf('message') };
     this.#windows = new AnswerWindows((key) => (key.startsWith('c:') ? windows.card : windows.message));
+    this.#arrivals = new ArrivalWindows(Math.max(1, Math.floor(this.limits.apiQps)), this.#pacing.secondSpanMs);
     if (this.sequences instanceof RedisSequenceStore) {
       this.sequences.on('fallback', (event) => this.emit('sequenceFallback', event));
       this.sequences.on('restored', () => this.emit('sequenceRestored'));
@@ -204,12 +208,15 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
 
   /**
    * The write permitted for `request` got its answer (accepted or not). The platform counted it when it
-   * arrived, at the latest now: the card's or message's next writes are held so that no window of the
-   * platform's, measured from there, holds more than the limit, however slowly the write traveled.
+   * arrived, at the latest now: the card's or message's next writes, and the API's (`api`, the one the permit
+   * named), are held so that no window of the platform's, measured from there, holds more than the limit,
+   * however slowly the write traveled.
    */
-  answered(request: Pick<PermitRequest, 'cardId' | 'messageId'>): void {
+  answered(request: Answered): void {
+    const now = this.#now();
     const target = targetOf(request);
-    if (target !== undefined) this.#windows.answered(busyKey(target), this.#now());
+    if (target !== undefined) this.#windows.answered(busyKey(target), now);
+    if (request.api !== undefined) this.#arrivals.answered(request.api, now);
   }
 
   /**
@@ -270,6 +277,8 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
       (a, b) => urgency(b) - urgency(a) || a.since - b.since,
     );
     let wait = Number.POSITIVE_INFINITY;
+    // This process's calls that arrived late fill the platform's window for a while: nobody may go meanwhile.
+    const arriving = this.#arrivals.remaining(api, now);
     for (const waiter of order) {
       const { target } = waiter;
       const busy =
@@ -280,7 +289,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
         wait = Math.min(wait, busy);
         continue;
       }
-      const result = await this.#take(api, target);
+      const result = arriving > 0 ? ({ granted: false, waitMs: arriving, scope: 'api' } as const) : await this.#take(api, target);
       if (!queue.waiters.includes(waiter)) continue; // aborted while the store answered
       if (result.granted) {
         this.#grant(api, queue, waiter);
@@ -316,7 +325,15 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
    */
   async #spill(queue: ApiQueue, waiter: Waiter): Promise<boolean> {
     for (const alternative of waiter.request.alternatives ?? []) {
-      if (alternative === waiter.request.api || (this.#queues.get(alternative)?.waiters.length ?? 0) > 0 || this.#isPaused(alternative, this.#now())) continue;
+      const now = this.#now();
+      if (
+        alternative === waiter.request.api ||
+        (this.#queues.get(alternative)?.waiters.length ?? 0) > 0 ||
+        this.#isPaused(alternative, now) ||
+        this.#arrivals.remaining(alternative, now) > 0
+      ) {
+        continue;
+      }
       const result = await this.#take(alternative, waiter.target);
       if (!queue.waiters.includes(waiter)) return false; // aborted while the store answered
       if (result.granted) {
@@ -341,6 +358,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     const now = this.#now();
     const waited = now - waiter.since;
     const { target } = waiter;
+    this.#arrivals.granted(api, now);
     if (target !== undefined) {
       this.#targetBusy.hold(busyKey(target), now + spacingOf(this.#pacing, target.scope), now);
       this.#windows.sent(busyKey(target), now);

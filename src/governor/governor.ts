@@ -30,6 +30,13 @@ export interface PermitRequest {
   signal?: AbortSignal;
 }
 
+/** A write's answer, told to `Governor.answered`: the API its permit named, and its card or message. */
+export interface Answered {
+  api?: string;
+  cardId?: string | undefined;
+  messageId?: string | undefined;
+}
+
 export interface Governor {
   /** Hands out each card's sequences (reference §15); shared by every session of the app, and by replicas through Redis. */
   readonly sequences: SequenceStore;
@@ -43,9 +50,10 @@ export interface Governor {
   /**
    * Optional: the write permitted for `request` got its answer (accepted or refused). The platform
    * counts a write when it arrives, which may be well after its permit; a governor that implements this
-   * keeps each card's and message's limit from the answers' times, not only the permits'.
+   * keeps each card's, message's and API's limit from the answers' times, not only the permits'. `api` is the
+   * API the permit was granted for (the alternative, when `acquire` resolved with one).
    */
-  answered?(request: Pick<PermitRequest, 'cardId' | 'messageId'>): void;
+  answered?(request: Answered): void;
   /** The platform answered "rate limited" for `api`: hold every card's writes to it for `ms`. */
   pause(api: string, ms: number): void;
   /**

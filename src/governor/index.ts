@@ -1,4 +1,4 @@
-export type { Governor, PermitRequest } from './governor.js';
+export type { Answered, Governor, PermitRequest } from './governor.js';
 export { FairGovernor, type FairGovernorOptions, type GovernorStats, type GovernorEvents, type ApiCounters } from './fair-governor.js';
 export type { BudgetStore, TakeRequest, TakeResult } from './budget-store.js';
 export { MemoryBudgetStore } from './memory-store.js';

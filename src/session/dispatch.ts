@@ -141,9 +141,10 @@ export class Dispatcher {
       const sequence = cardId === undefined ? 0 : await this.#nextSequence(write, cardId, floor);
       floor = Math.max(floor, sequence);
       try {
-        // The platform counted the write by the time it answered: the governor keeps the card's limit from then.
+        // The platform counted the write by the time it answered: the governor keeps the API's and the card's
+        // limits from then.
         const sent = watch ? watch.issue(sequence, () => write.request(sequence, via)) : write.request(sequence, via);
-        const value = await sent.finally(() => counted && governor.answered?.({ cardId, messageId }));
+        const value = await sent.finally(() => governor.answered?.({ api: via, cardId, messageId }));
         if (counted) this.writes++;
         this.#failing = 0;
         watch?.answered('accepted', undefined, value);

@@ -216,7 +216,11 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     const now = this.#now();
     const target = targetOf(request);
     if (target !== undefined) this.#windows.answered(busyKey(target), now);
-    if (request.api !== undefined) this.#arrivals.answered(request.api, now);
+    if (request.api !== undefined) {
+      this.#arrivals.answered(request.api, now);
+      // Replicas sharing the budget learn it through the store (a store that granted nothing of `api` ignores it).
+      this.#primary.answered?.(request.api);
+    }
   }
 
   /**

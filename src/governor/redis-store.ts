@@ -50,8 +50,26 @@ redis.call('PEXPIRE', KEYS[2], math.ceil(minuteSpan) + 1000)
 redis.call('HSET', KEYS[3], 'tokens', tostring(tokens - 1), 'at', tostring(now), 'last', tostring(now))
 redis.call('PEXPIRE', KEYS[3], math.ceil(minuteSpan) + 1000)
 redis.call('PEXPIRE', KEYS[6], math.ceil(minuteSpan) + 1000)
-return {1, 0, ''}
+return {1, 0, '', member}
 `);
+
+/** Counts one granted call (its member in the second's and the minute's windows) from now, if that is later. */
+const ANSWERED = new Script(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+for i = 1, 2 do
+  local score = redis.call('ZSCORE', KEYS[i], ARGV[1])
+  if not score or tonumber(score) < now then
+    redis.call('ZADD', KEYS[i], now, ARGV[1])
+    redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[i + 1])) + 1000)
+  end
+end
+return 1
+`);
+
+/** Calls granted and not answered yet, kept per API to be moved by their answers: at most this many, this long. */
+const UNANSWERED_KEPT = 1024;
+const UNANSWERED_KEPT_MS = 60_000;
 
 const PAUSE = new Script(`
 local t = redis.call('TIME')
@@ -87,6 +105,8 @@ export class RedisBudgetStore implements BudgetStore {
   readonly #p: ReturnType<typeof pacing>;
   readonly #base: string;
   readonly #timeoutMs: number;
+  /** Per API, the members of the calls this store granted that have no answer yet, oldest first. */
+  readonly #unanswered = new Map<string, { member: string; at: number }[]>();
 
   /** `limits`: those not given take Feishu's defaults (`FEISHU_LIMITS`). */
   constructor(redis: RedisLike, limits: Partial<Limits>, options: RedisBudgetStoreOptions = {}) {
@@ -120,9 +140,32 @@ export class RedisBudgetStore implements BudgetStore {
       target?.scope ?? '',
       p.apiSpacingMs,
     ];
-    const [granted, waitMs, scope] = (await this.#run(TAKE, keys, args)) as [number, number, string];
-    if (granted === 1) return { granted: true };
+    const [granted, waitMs, scope, member] = (await this.#run(TAKE, keys, args)) as [number, number, string, string?];
+    if (granted === 1) {
+      if (typeof member === 'string') this.#remember(request.api, member);
+      return { granted: true };
+    }
     return { granted: false, waitMs: Math.max(1, waitMs), scope: scope === 'card' || scope === 'message' ? scope : 'api' };
+  }
+
+  /**
+   * One call of `api` granted here got its answer: the oldest unanswered one is counted from now (Redis's clock)
+   * in the shared windows, so every replica's next call of `api` waits for it as the platform does. Answers do
+   * not say which call they close, and need not: moving the oldest leaves the later ones counting.
+   */
+  answered(api: string): void {
+    const entry = this.#unanswered.get(api)?.shift();
+    if (entry === undefined) return;
+    const base = `${this.#base}:api:${api}`;
+    this.#run(ANSWERED, [`${base}:s`, `${base}:m`], [entry.member, this.#p.secondSpanMs, this.#p.minuteSpanMs]).catch(() => undefined);
+  }
+
+  #remember(api: string, member: string): void {
+    const now = performance.now();
+    let list = this.#unanswered.get(api);
+    if (list === undefined) this.#unanswered.set(api, (list = []));
+    while (list.length > 0 && (list.length >= UNANSWERED_KEPT || list[0]!.at <= now - UNANSWERED_KEPT_MS)) list.shift();
+    list.push({ member, at: now });
   }
 
   async pause(api: string, ms: number): Promise<void> {

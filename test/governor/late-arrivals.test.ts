@@ -2,10 +2,12 @@
  * The platform counts an API call when it arrives, the store when its permit is granted. A permit sent late (a
  * busy event loop, a slow connection) lands closer to the next calls than the store spaced it; the governor
  * counts each call of this process from its answer once it has one (`answered({ api })`), so that no platform
- * second holds more than `apiQps` calls however late one arrived. On a fake clock.
+ * second holds more than `apiQps` calls however late one arrived: on a fake clock, and across two governors that
+ * share a real redis-server (the store moves the call in the shared windows).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FairGovernor, type FairGovernorOptions, type PermitRequest } from '../../src/governor/index.js';
+import { openRedis, redisMissing, useRedisServer } from '../support/redis.js';
 import { busiestWindow } from '../support/windows.js';
 
 const CONTENT = 'cardkit.cardElement.content';
@@ -93,4 +95,30 @@ describe('API calls counted from their answers', () => {
       expect(busiestWindow(counted, 1000), api).toBeLessThanOrEqual(4);
     }
   });
+});
+
+const SKIP = redisMissing('the Redis late-arrival tests');
+
+describe.skipIf(SKIP)('API calls counted from their answers, across replicas (real redis-server)', () => {
+  const redis = useRedisServer();
+
+  it("a call of one governor answered 400 ms late holds the other governor's fifth call until a window after that answer", async () => {
+    const [one, two] = await Promise.all([openRedis(redis.server.url), openRedis(redis.server.url)]);
+    const [a, b] = [one, two].map((client) => new FairGovernor({ limits: LIMITS, redis: client, appId: 'cli_x' }));
+    await a!.acquire({ api: CONTENT, cardId: 'c0' });
+    const permitA = Date.now();
+    // The first call is slow to arrive: its answer comes 400 ms after its permit.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    a!.answered({ api: CONTENT, cardId: 'c0' });
+    const answerA = Date.now();
+    // The other replica's calls, all at once: three go within the first call's window, the fourth must wait.
+    const permitsB = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => b!.acquire({ api: CONTENT, cardId: `c${i + 1}` }).then(() => Date.now())),
+    );
+    expect(Math.max(...permitsB)).toBeGreaterThanOrEqual(answerA + 1000);
+    // Even counted at its answer, the first call shares no platform second with four others.
+    expect(busiestWindow([answerA, ...permitsB], 1000)).toBeLessThanOrEqual(4);
+    expect(permitA).toBeLessThan(answerA);
+    expect([a!, b!].every((g) => g.stats().fallback === false)).toBe(true);
+  }, 15_000);
 });

@@ -278,7 +278,8 @@ async function longScenario(strategy: LongStrategy, n: number, seed = 1): Promis
   const emulator = await startEmulator({ limits: LIMITS });
   emulator.faults.add({ kind: 'latency', latencyMs: 30, latencyMaxMs: 80 });
   const client = new FeishuClient({ appId: 'cli_x', appSecret: 's_x', domain: emulator.url });
-  const governor = new FairGovernor({ limits: LIMITS, appId: 'cli_x' });
+  // The content API alone, as the figures in the README were measured (spill is measured by the sustained benchmark).
+  const governor = new FairGovernor({ limits: LIMITS, appId: 'cli_x', spill: false });
   const now = () => emulator.clock.now();
   const answers = Array.from({ length: n }, (_, i) => longAnswer(seed * 1000 + i, TABLES[i % TABLES.length]!));
   const started = performance.now();

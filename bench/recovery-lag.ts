@@ -225,7 +225,9 @@ async function runOnce(run: Run, n: number, seed: number, failures: number, faul
       return response;
     },
   });
-  const governor = new FairGovernor({ limits: LIMITS, appId: 'cli_x' });
+  // The content API alone, for engine and baseline alike: only what follows a failure differs (spill is measured
+  // by the sustained benchmark). Lag is read from the writes that carry a length, which a batch_update does not.
+  const governor = new FairGovernor({ limits: LIMITS, appId: 'cli_x', spill: false });
   const now = () => emulator.clock.now();
   // The fault, at a fixed moment: `faultAfterMs` after the first accepted content write.
   let faultTimer: ReturnType<typeof setTimeout> | undefined;

@@ -25,8 +25,8 @@ export interface FairGovernorOptions {
    * Spill: when a card's text write would wait for the content API's budget (at least 250 ms), and another API
    * that carries a full text (the request's `alternatives`: element patch, batch_update) has budget and no write
    * of its own waiting, the write goes through it. The content API stays the first choice (it drives the
-   * typewriter); nothing spills from or onto an API the platform paused (a rate-limit answer). Default false for
-   * now: it is new (see the README).
+   * typewriter); nothing spills from or onto an API the platform paused (a rate-limit answer). Default true;
+   * false keeps every text write on the content API.
    */
   spill?: boolean;
   /** Names the app's budget and sequences in Redis; replicas of one bot use the same. Default `app`. */
@@ -92,7 +92,7 @@ export function resolveGovernorOptions(options: FairGovernorOptions): ResolvedGo
       throw new TypeError(`options.${name} must have a ${method}() method; received ${show(given)}`);
     }
   }
-  const spill = options.spill ?? false;
+  const spill = options.spill ?? true;
   if (typeof spill !== 'boolean') throw new TypeError(`options.spill must be a boolean; received ${show(spill)}`);
   return {
     limits,

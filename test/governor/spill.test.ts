@@ -59,8 +59,8 @@ describe('FairGovernor spill', () => {
     expect(took).toBeLessThan(12_000);
   });
 
-  it('spill: false (the default for now) keeps every write on its own API', async () => {
-    expect(new FairGovernor().spill).toBe(false);
+  it('spill is on by default; spill: false keeps every write on its own API', async () => {
+    expect(new FairGovernor().spill).toBe(true);
     const { governor, grants, acquire, drain } = harness({ limits: { apiQps: 4 }, safetyMarginMs: 0, spill: false });
     expect(governor.spill).toBe(false);
     const writes = Array.from({ length: 20 }, (_, card) => acquire({ api: CONTENT, cardId: `c${card}`, alternatives: [PATCH] }));

@@ -3,7 +3,8 @@
  * card streams through is saturated, every card has a write waiting for it; the writes that close the
  * cards `shutdown()` aborts (the text with the interrupted marker, then the close) are granted before
  * the waiting writes of sessions that go on, also those queued long before, and the writes those
- * sessions keep queueing meanwhile do not hold the close back.
+ * sessions keep queueing meanwhile do not hold the close back. With spill on (the default) the closes also take
+ * whichever of the card-text APIs has budget.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.js';
@@ -20,6 +21,8 @@ const GOING_ON = 16;
 type Transport = 'cardkit' | 'message';
 /** The API whose budget the streamed text saturates. */
 const STREAMED: Record<Transport, string> = { cardkit: 'cardkit.cardElement.content', message: 'im.message.patch' };
+/** The APIs that carry a CardKit card's text when the governor spills (element patch, batch_update) besides content. */
+const SPILLED = ['cardkit.cardElement.patch', 'cardkit.card.batchUpdate'];
 
 /** An accepted write of the streamed API to a session's card, at the emulator's time. */
 interface Landed {
@@ -27,12 +30,11 @@ interface Landed {
   session: CardSession;
 }
 
-function landed(emulator: Emulator, transport: Transport, sessions: readonly CardSession[]): Landed[] {
-  const api = STREAMED[transport];
+function landed(emulator: Emulator, transport: Transport, sessions: readonly CardSession[], apis = [STREAMED[transport]]): Landed[] {
   return sessions
     .flatMap((session) => {
       const log = transport === 'cardkit' ? emulator.card(session.cardId!)!.log : emulator.message(session.messageId!)!.log;
-      return log.filter((entry) => entry.endpoint === api && entry.code === 0).map((entry) => ({ time: entry.time, session }));
+      return log.filter((entry) => apis.includes(entry.endpoint) && entry.code === 0).map((entry) => ({ time: entry.time, session }));
     })
     .sort((a, b) => a.time - b.time);
 }
@@ -50,8 +52,8 @@ describe('shutdown() under a saturated budget', () => {
   afterEach(() => resumeSessions());
 
   for (const transport of ['cardkit', 'message'] as const) {
-    it(`${transport}: the closing writes of the aborted cards go before the waiting writes of the sessions that go on, which do not hold them back`, async () => {
-      const governor = new FairGovernor({ limits: LIMITS });
+    it(`${transport}, one API (spill off): the closing writes of the aborted cards go before the waiting writes of the sessions that go on, which do not hold them back`, async () => {
+      const governor = new FairGovernor({ limits: LIMITS, spill: false });
       const closing: FeishuClient = clientFor(emulator).client;
       const goingOn: FeishuClient = clientFor(emulator).client;
       const start = (client: FeishuClient, i: number) => CardSession.start(client, { governor, transport, to: { chat_id: `oc_${i}` } });
@@ -92,4 +94,39 @@ describe('shutdown() under a saturated budget', () => {
       expect(emulator.stats().rejected).toEqual({});
     }, 60_000);
   }
+
+  it('cardkit, spill on (the default): the aborted cards close at the pace of their own writes, through whichever API has budget', async () => {
+    const governor = new FairGovernor({ limits: LIMITS });
+    const closing: FeishuClient = clientFor(emulator).client;
+    const goingOn: FeishuClient = clientFor(emulator).client;
+    const start = (client: FeishuClient, i: number) => CardSession.start(client, { governor, to: { chat_id: `oc_${i}` } });
+    const closed = await Promise.all(Array.from({ length: CLOSED }, (_, i) => start(closing, i)));
+    const others = await Promise.all(Array.from({ length: GOING_ON }, (_, i) => start(goingOn, CLOSED + i)));
+    const pieces = Array.from({ length: 400 }, (_, k) => `piece ${k} `);
+    const pipes = [...closed, ...others].map((session) => session.pipe(paced(pieces, 30)).catch((error: unknown) => error));
+    await sleep(2000);
+    // Three APIs carry the text now; the content API's queue still holds most cards.
+    expect(governor.stats().waiting[STREAMED.cardkit]).toBeGreaterThanOrEqual(CLOSED);
+
+    const shutdownAt = emulator.clock.now();
+    const result = await shutdown({ client: closing, deadlineMs: 0, reason: 'deploy' });
+    const closedAt = emulator.clock.now();
+    expect(result).toEqual({ finished: 0, aborted: CLOSED, failed: 0 });
+    for (const session of closed) {
+      expect(elementText(emulator, session.cardId!)?.endsWith(INTERRUPTED)).toBe(true);
+      expect(emulator.card(session.cardId!)!.streaming_mode).toBe(false);
+    }
+    // The closes' text writes, on any of the three APIs: no more than two a card, and the shutdown took no longer
+    // than they take at one API's pace (spilling only adds budget).
+    const closes = landed(emulator, 'cardkit', closed, [STREAMED.cardkit, ...SPILLED]).filter(({ time }) => time > shutdownAt);
+    expect(closes.length).toBeLessThanOrEqual(2 * CLOSED);
+    expect(closedAt - shutdownAt).toBeLessThan(((closes.length + 2) / 4) * 1000 + 1500);
+    expect(others.every((session) => session.state === 'open')).toBe(true);
+
+    await shutdown({ client: goingOn, deadlineMs: 0 });
+    await Promise.all(pipes);
+    expect(emulator.stats().rejected).toEqual({});
+    // Every card, aborted or not, shows exactly what its session kept.
+    for (const session of [...closed, ...others]) expect(elementText(emulator, session.cardId!)).toBe(session.text);
+  }, 60_000);
 });

@@ -1,61 +1,69 @@
 /**
- * Each API's calls from this process over the platform's one-second window, each counted from its answer once it
- * has one. The store counts a call when its permit is granted, but the platform counts it when it arrives: a
- * permit granted on time and sent late (a busy event loop, a slow connection) lands nearer the next ones than
- * the store spaced it, and a window of the platform's may then hold one call too many (99991400). A call that
- * got its answer arrived by then, so the next call may leave only once the `size`-th latest of them is a whole
- * window old.
+ * Each API's calls from this process over the platform's one-second window, each counted from when the platform
+ * may have counted it. The store counts a call when its permit is granted, but the platform counts it when it
+ * arrives: a permit granted on time and sent late (a busy event loop, a slow connection) lands nearer the next
+ * ones than the store spaced it, and a window of the platform's may then hold one call too many (99991400).
+ *
+ * A call whose caller reports its answer (`PermitRequest.reportsAnswer`, as a session does) may arrive at any
+ * moment until that answer: it counts as arriving now while in flight, and from its answer once answered. A
+ * call nobody will answer for counts from its grant, as the store counts it.
  */
 
-/**
- * A permit never answered (its caller does not report answers, or the request was never sent) is counted from
- * its grant, as the store counts it, and is kept at most this long waiting for an answer that moves it.
- */
-const UNANSWERED_KEPT_MS = 60_000;
-/** Unanswered permits kept per API at most (the oldest dropped first): a caller that never answers costs nothing. */
-const UNANSWERED_KEPT = 1024;
+/** The longest a call waits for its answer before it counts from its grant again (a request that never settles). */
+export const IN_FLIGHT_KEPT_MS = 120_000;
+/** Calls kept per API at most, the oldest dropped first: however many permits are never answered, memory is flat. */
+const KEPT = 4096;
+
+/** One call, as the window counts it. */
+export interface Arrival {
+  readonly grantedAt: number;
+  /** True while its answer is awaited (its caller reports answers). */
+  inFlight: boolean;
+  /** When its answer came, if it came. */
+  answeredAt: number | undefined;
+}
 
 class ArrivalWindow {
-  /** Grant times of permits not answered yet, oldest first. */
-  readonly #pending: number[] = [];
-  /** Answer times, oldest first. */
-  readonly #answered: number[] = [];
+  /** In grant order. */
+  #calls: Arrival[] = [];
 
   constructor(
     readonly size: number,
     readonly spanMs: number,
   ) {}
 
-  granted(now: number): void {
-    this.#pending.push(now);
-    if (this.#pending.length > UNANSWERED_KEPT) this.#pending.shift();
+  granted(now: number, awaited: boolean): Arrival {
+    const call: Arrival = { grantedAt: now, inFlight: awaited, answeredAt: undefined };
+    this.#calls.push(call);
+    if (this.#calls.length > KEPT) this.#calls.shift();
+    return call;
   }
 
-  /**
-   * One permit got its answer. Answers do not say which permit they close, and need not: the oldest one waiting
-   * is moved, which leaves the later grant times counting (the latest window of the two choices).
-   */
-  answered(now: number): void {
-    if (this.#pending.length === 0) return;
-    this.#pending.shift();
-    this.#answered.push(now);
-  }
-
-  /** How long the next call must wait at `now`, ms; 0 when fewer than `size` calls are inside a window. */
+  /** How long the next call must wait at `now`, ms; 0 when fewer than `size` calls may be inside a window. */
   remaining(now: number): number {
     const since = now - this.spanMs;
-    while (this.#answered.length > 0 && this.#answered[0]! <= since) this.#answered.shift();
-    while (this.#pending.length > 0 && this.#pending[0]! <= now - UNANSWERED_KEPT_MS) this.#pending.shift();
-    const inside = [...this.#answered, ...this.#pending.filter((at) => at > since)];
-    if (inside.length < this.size) return 0;
-    inside.sort((a, b) => a - b);
-    return Math.max(0, inside[inside.length - this.size]! + this.spanMs - now);
+    const times: number[] = [];
+    this.#calls = this.#calls.filter((call) => {
+      const at = countedAt(call, now);
+      if (at <= since) return false;
+      times.push(at);
+      return true;
+    });
+    if (times.length < this.size) return 0;
+    times.sort((a, b) => a - b);
+    return Math.max(1, times[times.length - this.size]! + this.spanMs - now);
   }
 
-  /** True when nothing is kept: the window may be dropped. */
   get idle(): boolean {
-    return this.#pending.length === 0 && this.#answered.length === 0;
+    return this.#calls.length === 0;
   }
+}
+
+/** When the platform may have counted `call`, as late as it may be: now for a call in flight. */
+function countedAt(call: Arrival, now: number): number {
+  if (call.answeredAt !== undefined) return call.answeredAt;
+  if (call.inFlight && now - call.grantedAt < IN_FLIGHT_KEPT_MS) return now;
+  return call.grantedAt;
 }
 
 /** One `ArrivalWindow` per API name, each `size` calls per `spanMs`. */
@@ -75,13 +83,17 @@ export class ArrivalWindows {
     return wait;
   }
 
-  granted(api: string, now: number): void {
+  /** A call of `api` was granted at `now`; `awaited`: its answer will be reported (`answered`). */
+  granted(api: string, now: number, awaited: boolean): Arrival {
     let window = this.#apis.get(api);
     if (window === undefined) this.#apis.set(api, (window = new ArrivalWindow(this.size, this.spanMs)));
-    window.granted(now);
+    return window.granted(now, awaited);
   }
 
-  answered(api: string, now: number): void {
-    this.#apis.get(api)?.answered(now);
+  /** `call` got its answer at `now`: it arrived by then. */
+  answered(call: Arrival, now: number): void {
+    if (call.answeredAt !== undefined) return;
+    call.answeredAt = Math.max(call.grantedAt, now);
+    call.inFlight = false;
   }
 }

@@ -18,7 +18,8 @@ export interface TakeRequest {
 }
 
 export type TakeResult =
-  | { granted: true }
+  /** `ticket`: names the call in a store shared by replicas, for `answered`. */
+  | { granted: true; ticket?: string }
   /**
    * `scope` says what is exhausted: the API's budget (nobody may go), or only this card's or this
    * message's spacing (other writes may go).
@@ -30,11 +31,11 @@ export interface BudgetStore {
   /** Holds every call of `api` for `ms` (the platform said it is rate-limited). */
   pause(api: string, ms: number): Promise<void>;
   /**
-   * Optional: one call of `api` this store granted got its answer. The platform counted it when it arrived, by
-   * now at the latest: a store shared by replicas counts the oldest of its unanswered calls of `api` from now, so
-   * that another replica's next call waits for it too. Never throws; a failure only loses the correction.
+   * Optional: the call of `api` this store granted with `ticket` got its answer. The platform counted it when it
+   * arrived, by now at the latest: a store shared by replicas counts it from now, so that another replica's next
+   * call waits for it too. Never throws; a failure only loses the correction.
    */
-  answered?(api: string): void;
+  answered?(api: string, ticket: string): void;
   /**
    * The card's or the message's session ended: drop what this process keeps for a card and for a
    * message of that id (a store in Redis lets its keys expire).

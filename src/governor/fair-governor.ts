@@ -8,7 +8,7 @@
  * streamed by IM patch is paced the same way, on its own spacing (`messageQps`).
  */
 import { EventEmitter } from 'eventemitter3';
-import { ArrivalWindows } from './arrival-windows.js';
+import { type Arrival, ArrivalWindows } from './arrival-windows.js';
 import { AnswerWindows, Deadlines, RecentMap } from './bounded-maps.js';
 import type { BudgetStore, Target, TakeRequest } from './budget-store.js';
 import { pacing, spacingOf, targetOf } from './budget-store.js';
@@ -119,6 +119,8 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
   readonly #windows: AnswerWindows;
   /** Each API's calls from this process, moved to their answers' times: none lands in a window too full. */
   readonly #arrivals: ArrivalWindows;
+  /** Each permit granted and not answered yet: the API it went through, its call in that API's window, its ticket. */
+  readonly #granted = new WeakMap<object, { api: string; call: Arrival; ticket: string | undefined }>();
   #store: BudgetStore;
   #retryStoreAt = 0;
   /** APIs the platform paused (a rate-limit answer), until when: nothing spills from or onto them meanwhile. */
@@ -207,19 +209,27 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
   }
 
   /**
-   * The write permitted for `request` got its answer (accepted or not). The platform counted it when it
-   * arrived, at the latest now: the card's or message's next writes, and the API's (`api`, the one the permit
-   * named), are held so that no window of the platform's, measured from there, holds more than the limit,
-   * however slowly the write traveled.
+   * The call permitted for `request` (the object given to `acquire`) got its answer, accepted or not, or will not
+   * be sent. The platform counted it when it arrived, at the latest now: the API's next calls (in every replica,
+   * through a shared store) and the card's or message's next writes are held so that no window of the
+   * platform's, measured from there, holds more than the limit, however slowly the call traveled. An object that
+   * was not granted moves only its card's or message's last write.
    */
   answered(request: Answered): void {
     const now = this.#now();
     const target = targetOf(request);
     if (target !== undefined) this.#windows.answered(busyKey(target), now);
-    if (request.api !== undefined) {
-      this.#arrivals.answered(request.api, now);
-      // Replicas sharing the budget learn it through the store (a store that granted nothing of `api` ignores it).
-      this.#primary.answered?.(request.api);
+    const grant = this.#granted.get(request);
+    if (grant === undefined) return;
+    this.#granted.delete(request);
+    this.#arrivals.answered(grant.call, now);
+    // Replicas sharing the budget learn it through the store that granted it (the fallback grants no ticket).
+    if (grant.ticket !== undefined) this.#primary.answered?.(grant.api, grant.ticket);
+    // A call in flight held its API for as long as it lasted: the waiting writes may go sooner now.
+    const queue = this.#queues.get(grant.api);
+    if (queue !== undefined) {
+      queue.arrived = true;
+      queue.wake?.();
     }
   }
 
@@ -296,7 +306,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
       const result = arriving > 0 ? ({ granted: false, waitMs: arriving, scope: 'api' } as const) : await this.#take(api, target);
       if (!queue.waiters.includes(waiter)) continue; // aborted while the store answered
       if (result.granted) {
-        this.#grant(api, queue, waiter);
+        this.#grant(api, queue, waiter, result.ticket);
         return 0;
       }
       wait = Math.min(wait, result.waitMs);
@@ -341,7 +351,7 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
       const result = await this.#take(alternative, waiter.target);
       if (!queue.waiters.includes(waiter)) return false; // aborted while the store answered
       if (result.granted) {
-        this.#grant(alternative, queue, waiter);
+        this.#grant(alternative, queue, waiter, result.ticket);
         return true;
       }
     }
@@ -356,13 +366,14 @@ export class FairGovernor extends EventEmitter<GovernorEvents> implements Govern
     return false;
   }
 
-  #grant(api: string, queue: ApiQueue, waiter: Waiter): void {
+  #grant(api: string, queue: ApiQueue, waiter: Waiter, ticket: string | undefined): void {
     queue.waiters.splice(queue.waiters.indexOf(waiter), 1);
     waiter.detach();
     const now = this.#now();
     const waited = now - waiter.since;
     const { target } = waiter;
-    this.#arrivals.granted(api, now);
+    const call = this.#arrivals.granted(api, now, waiter.request.reportsAnswer === true);
+    this.#granted.set(waiter.request, { api, call, ticket });
     if (target !== undefined) {
       this.#targetBusy.hold(busyKey(target), now + spacingOf(this.#pacing, target.scope), now);
       this.#windows.sent(busyKey(target), now);

@@ -27,10 +27,17 @@ export interface PermitRequest {
    * through it, and `acquire` resolves with its name.
    */
   alternatives?: readonly string[];
+  /**
+   * True when the caller will call `answered(request)`, with this same object, once the call it permits has its
+   * answer (a session does, for every write). The platform counts a call when it arrives, any moment until its
+   * answer: a governor then counts the call as arriving now while it is in flight, and from its answer after.
+   * Without it a call counts from its permit.
+   */
+  reportsAnswer?: boolean;
   signal?: AbortSignal;
 }
 
-/** A write's answer, told to `Governor.answered`: the API its permit named, and its card or message. */
+/** What `Governor.answered` is told: the `PermitRequest` that was granted (or, for a card's or message's window only, its target). */
 export interface Answered {
   api?: string;
   cardId?: string | undefined;
@@ -48,10 +55,11 @@ export interface Governor {
    */
   acquire(request: PermitRequest): Promise<string | void>;
   /**
-   * Optional: the write permitted for `request` got its answer (accepted or refused). The platform
-   * counts a write when it arrives, which may be well after its permit; a governor that implements this
-   * keeps each card's, message's and API's limit from the answers' times, not only the permits'. `api` is the
-   * API the permit was granted for (the alternative, when `acquire` resolved with one).
+   * Optional: the call permitted for `request` got its answer (accepted or refused), or will never be sent.
+   * `request` is the object given to `acquire`: the platform counted the call when it arrived, by now at the
+   * latest, so a governor that implements this counts it from now in the API's window (in every replica's, when
+   * the budget is shared) and in its card's or message's. An object that was not granted (an `Answered` made
+   * afresh) moves the last write to its card or message only.
    */
   answered?(request: Answered): void;
   /** The platform answered "rate limited" for `api`: hold every card's writes to it for `ms`. */

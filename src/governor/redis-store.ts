@@ -67,9 +67,6 @@ end
 return 1
 `);
 
-/** Calls granted and not answered yet, kept per API to be moved by their answers: at most this many, this long. */
-const UNANSWERED_KEPT = 1024;
-const UNANSWERED_KEPT_MS = 60_000;
 
 const PAUSE = new Script(`
 local t = redis.call('TIME')
@@ -105,8 +102,6 @@ export class RedisBudgetStore implements BudgetStore {
   readonly #p: ReturnType<typeof pacing>;
   readonly #base: string;
   readonly #timeoutMs: number;
-  /** Per API, the members of the calls this store granted that have no answer yet, oldest first. */
-  readonly #unanswered = new Map<string, { member: string; at: number }[]>();
 
   /** `limits`: those not given take Feishu's defaults (`FEISHU_LIMITS`). */
   constructor(redis: RedisLike, limits: Partial<Limits>, options: RedisBudgetStoreOptions = {}) {
@@ -141,31 +136,18 @@ export class RedisBudgetStore implements BudgetStore {
       p.apiSpacingMs,
     ];
     const [granted, waitMs, scope, member] = (await this.#run(TAKE, keys, args)) as [number, number, string, string?];
-    if (granted === 1) {
-      if (typeof member === 'string') this.#remember(request.api, member);
-      return { granted: true };
-    }
+    if (granted === 1) return typeof member === 'string' ? { granted: true, ticket: member } : { granted: true };
     return { granted: false, waitMs: Math.max(1, waitMs), scope: scope === 'card' || scope === 'message' ? scope : 'api' };
   }
 
   /**
-   * One call of `api` granted here got its answer: the oldest unanswered one is counted from now (Redis's clock)
-   * in the shared windows, so every replica's next call of `api` waits for it as the platform does. Answers do
-   * not say which call they close, and need not: moving the oldest leaves the later ones counting.
+   * The call of `api` granted with `ticket` (its member in the shared windows) got its answer: it is counted from
+   * now, on Redis's clock, in the second's and the minute's windows, so every replica's next call of `api` waits
+   * for it as the platform does. Fire and forget: a failure only loses the correction.
    */
-  answered(api: string): void {
-    const entry = this.#unanswered.get(api)?.shift();
-    if (entry === undefined) return;
+  answered(api: string, ticket: string): void {
     const base = `${this.#base}:api:${api}`;
-    this.#run(ANSWERED, [`${base}:s`, `${base}:m`], [entry.member, this.#p.secondSpanMs, this.#p.minuteSpanMs]).catch(() => undefined);
-  }
-
-  #remember(api: string, member: string): void {
-    const now = performance.now();
-    let list = this.#unanswered.get(api);
-    if (list === undefined) this.#unanswered.set(api, (list = []));
-    while (list.length > 0 && (list.length >= UNANSWERED_KEPT || list[0]!.at <= now - UNANSWERED_KEPT_MS)) list.shift();
-    list.push({ member, at: now });
+    this.#run(ANSWERED, [`${base}:s`, `${base}:m`], [ticket, this.#p.secondSpanMs, this.#p.minuteSpanMs]).catch(() => undefined);
   }
 
   async pause(api: string, ms: number): Promise<void> {

@@ -6,7 +6,7 @@
  * moved past a sequence conflict, or given up.
  */
 import { INT32_MAX } from '../client/index.js';
-import type { Governor, SequenceStore } from '../governor/index.js';
+import type { Governor, PermitRequest, SequenceStore } from '../governor/index.js';
 import { delay } from '../governor/index.js';
 import { WriteWatch, observers } from '../observe/hub.js';
 import { SequenceExhaustedError, SessionDeadlineError } from './errors.js';
@@ -125,7 +125,8 @@ export class Dispatcher {
     const urgent = () => write.urgent || this.ending;
     for (let tries = 0; ; tries++) {
       watch?.begin(tries + 1);
-      const granted = await governor.acquire({
+      // One object per attempt: the governor knows the permit it granted by it when told of the answer.
+      const permit: PermitRequest = {
         api,
         ...(write.alternatives ? { alternatives: write.alternatives } : {}),
         get priority() {
@@ -134,17 +135,29 @@ export class Dispatcher {
         ...(cardId === undefined ? {} : { cardId }),
         ...(messageId === undefined ? {} : { messageId }),
         ...(signal ? { signal } : {}),
-      });
+        reportsAnswer: true,
+      };
+      const granted = await governor.acquire(permit);
       // The API the governor granted: the write's own, or one of its alternatives (spill).
       const via = typeof granted === 'string' && granted !== api && write.alternatives?.includes(granted) ? granted : api;
       watch?.permitted(via);
-      const sequence = cardId === undefined ? 0 : await this.#nextSequence(write, cardId, floor);
+      let sequence: number;
+      try {
+        sequence = cardId === undefined ? 0 : await this.#nextSequence(write, cardId, floor);
+      } catch (error) {
+        governor.answered?.(permit); // never sent: the permit is not in flight
+        throw error;
+      }
       floor = Math.max(floor, sequence);
       try {
         // The platform counted the write by the time it answered: the governor keeps the API's and the card's
         // limits from then.
-        const sent = watch ? watch.issue(sequence, () => write.request(sequence, via)) : write.request(sequence, via);
-        const value = await sent.finally(() => governor.answered?.({ api: via, cardId, messageId }));
+        let value: T;
+        try {
+          value = await (watch ? watch.issue(sequence, () => write.request(sequence, via)) : write.request(sequence, via));
+        } finally {
+          governor.answered?.(permit);
+        }
         if (counted) this.writes++;
         this.#failing = 0;
         watch?.answered('accepted', undefined, value);

@@ -1,10 +1,11 @@
 /**
  * Adversarial review of "counted on arrival" (commits a91ee92, 0f8e5df): each API's calls counted from their
  * answers, in this process (`ArrivalWindows`) and in the shared Redis windows (`RedisBudgetStore.answered`).
- * Answers close "the oldest unanswered permit", not the permit they belong to; an in-flight permit counts from its
- * grant. The tests below pin what holds and show where that breaks: a call in flight longer than the window, a
- * permit never answered, a permit the store granted but the governor dropped, an answer to a permit the fallback
- * store granted. Fake clock for the in-process windows, the emulator over real HTTP, a real redis-server.
+ * The review found four defects in the first version (answers closed "the oldest unanswered permit", and a call in
+ * flight counted from its grant): a call in flight longer than the window, a permit never answered, a permit the
+ * store granted but the governor dropped, an answer to a permit the fallback store granted. Answers now name their
+ * permit (the object given to `acquire`), and a call whose answer is awaited counts as arriving now until then;
+ * these tests pin that, and what held from the start. Fake clock for the in-process windows, the emulator over real HTTP, a real redis-server.
  */
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -21,6 +22,17 @@ const LIMITS = { apiQps: 4, apiQpm: 1000, cardQps: 10 };
 /** (1000 + the default 100 ms margin): the governor's one-second window. */
 const SPAN_MS = 1100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The permit a session asks for a write to `cardId`: one object per card (no test here has two calls of one card
+ * in flight at once), which `answered` is given back, with `reportsAnswer` as a session sets it.
+ */
+const permitCache = new Map<string, PermitRequest>();
+function permitOf(cardId: string): PermitRequest {
+  let permit = permitCache.get(cardId);
+  if (permit === undefined) permitCache.set(cardId, (permit = { api: CONTENT, cardId, reportsAnswer: true }));
+  return permit;
+}
 
 describe('counted on arrival, in one process (fake clock)', () => {
   beforeEach(() => vi.useFakeTimers({ now: 1_700_000_000_000 }));
@@ -39,15 +51,15 @@ describe('counted on arrival, in one process (fake clock)', () => {
     const permits: number[] = [];
     const writer = async (card: number) => {
       while (Date.now() < until) {
-        const request: PermitRequest = { api: CONTENT, cardId: `w${card}` };
+        const request: PermitRequest = { api: CONTENT, cardId: `w${card}`, reportsAnswer: true };
         await governor.acquire(request);
         if (Date.now() >= until) {
-          governor.answered({ api: CONTENT, cardId: request.cardId });
+          governor.answered(request);
           return;
         }
         permits.push(Date.now());
         await sleep(1);
-        governor.answered({ api: CONTENT, cardId: request.cardId });
+        governor.answered(request);
       }
     };
     const all = Promise.all(Array.from({ length: cards }, (_, card) => writer(card)));
@@ -61,18 +73,18 @@ describe('counted on arrival, in one process (fake clock)', () => {
     // Four calls fill the window; each answered 300 ms after its permit.
     const answers: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const granted = governor.acquire({ api: CONTENT, cardId: `c${i}` });
+      const granted = governor.acquire(permitOf(`c${i}`));
       await vi.advanceTimersByTimeAsync(i === 0 ? 0 : 275);
       await granted;
       setTimeout(() => {
-        governor.answered({ api: CONTENT, cardId: `c${i}` });
+        governor.answered(permitOf(`c${i}`));
         answers.push(Date.now());
       }, 300);
     }
     await vi.advanceTimersByTimeAsync(300);
     expect(answers).toHaveLength(4);
     let at: number | undefined;
-    void governor.acquire({ api: CONTENT, cardId: 'c4' }).then(() => (at = Date.now()));
+    void governor.acquire(permitOf('c4')).then(() => (at = Date.now()));
     await vi.advanceTimersByTimeAsync(answers[0]! + SPAN_MS - Date.now() - 1);
     expect(at).toBeUndefined(); // 1 ms before the boundary: still held
     await vi.advanceTimersByTimeAsync(1);
@@ -82,38 +94,37 @@ describe('counted on arrival, in one process (fake clock)', () => {
   it('answers out of order (a fast call answered before a slow earlier one) end with both counted at their answers', async () => {
     const governor = governorOf();
     const start = Date.now();
-    await governor.acquire({ api: CONTENT, cardId: 'slow' }); // arrives late: answered at +700
+    await governor.acquire(permitOf('slow')); // arrives late: answered at +700
     await vi.advanceTimersByTimeAsync(275);
-    await governor.acquire({ api: CONTENT, cardId: 'fast' }); // answered at +276
+    await governor.acquire(permitOf('fast')); // answered at +276
     await vi.advanceTimersByTimeAsync(1);
-    governor.answered({ api: CONTENT, cardId: 'fast' });
+    governor.answered(permitOf('fast'));
     await vi.advanceTimersByTimeAsync(700 - 276);
-    governor.answered({ api: CONTENT, cardId: 'slow' });
+    governor.answered(permitOf('slow'));
     // Two more calls go on their spacing; the fifth must wait a window after the slow call's answer (+700).
     const permits: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const granted = governor.acquire({ api: CONTENT, cardId: `n${i}` }).then(() => permits.push(Date.now()));
+      const granted = governor.acquire(permitOf(`n${i}`)).then(() => permits.push(Date.now()));
       while (permits.length === i) await vi.advanceTimersByTimeAsync(1);
       await granted;
-      governor.answered({ api: CONTENT, cardId: `n${i}` });
+      governor.answered(permitOf(`n${i}`));
     }
     // Counted at their answers, +276 and +700, the first two calls and the next three never make five in a second.
     expect(busiestWindow([start + 276, start + 700, ...permits], 1000)).toBeLessThanOrEqual(4);
     expect(permits[2]).toBeGreaterThanOrEqual(start + 276 + SPAN_MS);
   });
 
-  // DEFECT, on the fake clock (see the emulator test below for the cause and the fix): five calls granted on the
-  // API's spacing whose answers all come at +1500 (a stalled connection releasing them together). Counted at their
-  // answers, five land in one platform second.
-  it.fails('calls in flight longer than a window still count: five released together by a stall never make five in a second', async () => {
+  // Found by the review: an unanswered call counted from its grant, so five released together by a stall at +1500
+  // landed in one second. A call whose answer is awaited (`reportsAnswer`) now counts as arriving now until then.
+  it('calls in flight longer than a window still count: five released together by a stall never make five in a second', async () => {
     const governor = governorOf();
     const start = Date.now();
     const answers: number[] = [];
     const calls = Array.from({ length: 5 }, (_, i) =>
-      governor.acquire({ api: CONTENT, cardId: `c${i}` }).then(async () => {
+      governor.acquire(permitOf(`c${i}`)).then(async () => {
         // The connection delivers whatever it holds at +1500 (and at once after that).
         await sleep(Math.max(1, start + 1500 - Date.now()));
-        governor.answered({ api: CONTENT, cardId: `c${i}` });
+        governor.answered(permitOf(`c${i}`));
         answers.push(Date.now());
       }),
     );
@@ -123,18 +134,9 @@ describe('counted on arrival, in one process (fake clock)', () => {
     expect(busiestWindow(answers, 1000)).toBeLessThanOrEqual(4);
   });
 
-  // DEFECT (throughput collapse): a permit that is never answered (a governor also driven by hand, which the README
-  // says "counts from the permits, as before"; or a dispatch attempt that fails between acquire and send, e.g.
-  // SequenceExhaustedError or a custom `sequences` store that rejects, src/session/dispatch.ts:141) is never
-  // dropped while the API stays busy. ArrivalWindow.answered (src/governor/arrival-windows.ts:38-42) moves the
-  // OLDEST pending grant, so the next answer moves the orphan and leaves the answered call's own grant pending;
-  // that one is moved by the following answer, and so on: the orphan rolls forward as "the latest grant" and
-  // is never 60 s old (arrival-windows.ts:48), i.e. every call is counted twice (its grant and another's answer)
-  // for as long as the API has traffic. Four orphans on a 4/s API halve its throughput for good.
-  // Fix: tie an answer to its permit (e.g. `answered()` receives the PermitRequest object that `acquire` granted,
-  // the governor keeps a WeakMap<PermitRequest, grant>; the store returns the member with the grant), and count an
-  // unanswered permit from its grant only, dropping it once a window (plus the request timeout) has passed.
-  it.fails('permits never answered cost nothing once their window has passed: steady writers keep the full 4 calls a window', async () => {
+  // Found by the review: an answer moved the oldest unanswered permit, so a permit never answered (taken by hand,
+  // or lost before sending) rolled forward and halved the API's throughput for good. Answers now name their permit.
+  it('permits never answered cost nothing once their window has passed: steady writers keep the full 4 calls a window', async () => {
     const baseline = await steadyWriters(governorOf(), 8, 11_000);
     const governor = governorOf();
     // Four permits taken by hand (or lost before sending), never answered; then two quiet seconds.
@@ -155,19 +157,9 @@ describe('counted on arrival, through a real session (emulator)', () => {
   let emulator: Emulator;
   useEmulator((s) => ({ emulator } = s), { limits: LIMITS });
 
-  // DEFECT (a late arrival still overflows a window): an unanswered permit counts from its grant
-  // (src/governor/arrival-windows.ts:49, `pending.filter((at) => at > since)`; in Redis the TAKE script's
-  // ZREMRANGEBYSCORE, redis-store.ts:21, drops it too), so a call still in flight a whole window after its permit
-  // no longer counts at all, although the platform has not counted it yet. A connection that stalls for 1.5 s and
-  // then delivers everything it held: the five content writes granted 275 ms apart (the fifth at +1100, when the
-  // first's grant has left the window and no answer has come) all arrive at about +1500, five in one second:
-  // 99991400. README "Counted on arrival" promises a wait "measured from the latest possible arrival", and for an
-  // unanswered call that is now. (Answers of other calls during the flight hide it: they move the OLDEST pending
-  // grant, the in-flight one, to their own time; with no answer in between nothing does.)
-  // Fix: a permit whose caller answers (say `PermitRequest.answers: true`, set by the Dispatcher) counts as
-  // arriving now until its answer (bounded by the request's timeout), i.e. it stays inside the window; `answered()`
-  // then wakes the API's pump (`queue.wake`), since such a wait has no end known in advance.
-  it.fails('a stalled connection delivers five content writes together (held 1500, 1225, 950, 675, 400 ms): no 99991400', async () => {
+  // Found by the review (the emulator's version of the first): five content writes held 1500, 1225, 950, 675 and
+  // 400 ms arrive together; the calls in flight hold the window until their answers, so none is refused.
+  it('a stalled connection delivers five content writes together (held 1500, 1225, 950, 675, 400 ms): no 99991400', async () => {
     const { client } = clientFor(emulator);
     await client.tenantAccessToken();
     const governor = new FairGovernor({ limits: LIMITS, spill: false });
@@ -219,37 +211,30 @@ describe.skipIf(SKIP)('counted on arrival, in the shared Redis windows (real red
   it('an answer moves the member of the call it answers in the second window to Redis time (the base case)', async () => {
     const client = await openRedis(redis.server.url);
     const governor = new FairGovernor({ limits: LIMITS, redis: client, appId: 'cli_x' });
-    await governor.acquire({ api: CONTENT, cardId: 'c1' });
+    await governor.acquire(permitOf('c1'));
     await sleep(300);
     const before = await redisNow(redis.admin);
-    governor.answered({ api: CONTENT, cardId: 'c1' });
+    governor.answered(permitOf('c1'));
     await sleep(50); // the ANSWERED script is fire-and-forget
     const [only] = await secondWindow(redis.admin);
     expect(only!.score).toBeGreaterThanOrEqual(before);
     expect(only!.score - only!.granted).toBeGreaterThanOrEqual(300);
   });
 
-  // DEFECT (a slot leaks for good in every replica's budget): a waiter aborted while the store answered
-  // (src/governor/fair-governor.ts:297 `continue`, and :342 for a spill) leaves a member the Redis store
-  // remembered as unanswered (redis-store.ts:145 `#remember`) that nobody will answer. Its slot was already
-  // spent; worse, RedisBudgetStore.answered (redis-store.ts:157) shifts the OLDEST remembered member, so each
-  // later answer moves the previous call's member and leaves the answered call's own member at its grant: the
-  // orphan rolls forward as "the latest grant" (never 60 s old, redis-store.ts:167) and every replica of the app
-  // loses one slot of the API for as long as this process keeps calling it. Observable: the last answered call's
-  // member is never moved. Fix: the governor hands the granted member back with the permit and names it in the
-  // answer (or, for a waiter that is gone, tells the store to forget / ZREM that member at once).
-  it.fails("a permit aborted while Redis granted it does not shift later answers onto other calls' members", async () => {
+  // Found by the review: the Redis store remembered the member of a grant the governor then dropped (its waiter
+  // aborted), and later answers moved the wrong members. The grant's member now travels with its permit.
+  it("a permit aborted while Redis granted it does not shift later answers onto other calls' members", async () => {
     const client = await openRedis(redis.server.url);
     const governor = new FairGovernor({ limits: LIMITS, redis: client, appId: 'cli_x' });
     const abort = new AbortController();
-    const dropped = governor.acquire({ api: CONTENT, cardId: 'gone', signal: abort.signal });
+    const dropped = governor.acquire({ ...permitOf('gone'), signal: abort.signal });
     abort.abort(new Error('the user left')); // the TAKE is on its way to Redis
     await expect(dropped).rejects.toThrow('the user left');
     // Three calls, each answered 200 ms after its permit.
     for (const card of ['c1', 'c2', 'c3']) {
-      await governor.acquire({ api: CONTENT, cardId: card });
+      await governor.acquire(permitOf(card));
       await sleep(200);
-      governor.answered({ api: CONTENT, cardId: card });
+      governor.answered(permitOf(card));
     }
     await sleep(50);
     const members = await secondWindow(redis.admin);
@@ -259,32 +244,27 @@ describe.skipIf(SKIP)('counted on arrival, in the shared Redis windows (real red
     expect(last.score - last.granted).toBeGreaterThanOrEqual(200);
   }, 15_000);
 
-  // DEFECT (a late arrival lost for the other replicas): FairGovernor.answered (fair-governor.ts:222) tells the
-  // primary store of every answer, also of a call the FALLBACK store granted (the primary timed out once, so the
-  // governor counts locally for 5 s while Redis is fine). RedisBudgetStore.answered then moves the oldest member
-  // it remembers, here a call still in flight, to the fallback call's answer time; when that call's own answer
-  // comes (later: it arrived late) nothing is left to move, so Redis counts it earlier than the platform did and
-  // another replica may fill the second around its real arrival. Fix: only the store that granted a permit hears
-  // its answer (remember which store granted it, per permit), and an answer names its permit (see above).
-  it.fails("the answer of a call the fallback granted does not move another call's member in Redis", async () => {
+  // Found by the review: the answer of a call the fallback store granted moved another call's member in Redis.
+  // Only a permit granted with a ticket (by the shared store) moves anything there.
+  it("the answer of a call the fallback granted does not move another call's member in Redis", async () => {
     const client = await openRedis(redis.server.url);
     const governor = new FairGovernor({ limits: LIMITS, redis: client, appId: 'cli_x', redisTimeoutMs: 100 });
     const fallbacks: Error[] = [];
     governor.on('fallback', ({ error }) => fallbacks.push(error));
-    await governor.acquire({ api: CONTENT, cardId: 'slow' }); // granted by Redis; in flight, it arrives late
+    await governor.acquire(permitOf('slow')); // granted by Redis; in flight, it arrives late
     // Redis busy for 300 ms (a long script of someone else's): the next take times out and the governor falls back.
     const busy = redis.admin.eval(
       "local s = redis.call('TIME') repeat local t = redis.call('TIME') until (t[1] - s[1]) * 1000000 + (t[2] - s[2]) > 300000 return 1",
       0,
     );
     await sleep(20);
-    await governor.acquire({ api: CONTENT, cardId: 'quick' }); // granted by the fallback store
+    await governor.acquire(permitOf('quick')); // granted by the fallback store
     expect(fallbacks).toHaveLength(1);
     await busy;
-    governor.answered({ api: CONTENT, cardId: 'quick' }); // the fallback call's answer
+    governor.answered(permitOf('quick')); // the fallback call's answer
     await sleep(200);
     const slowAnswer = await redisNow(redis.admin);
-    governor.answered({ api: CONTENT, cardId: 'slow' }); // the slow call's answer, later
+    governor.answered(permitOf('slow')); // the slow call's answer, later
     await sleep(50);
     const [slow] = await secondWindow(redis.admin);
     // Redis counts the slow call from its own answer (as the platform did), not from the quick call's.
@@ -301,13 +281,13 @@ describe.skipIf(SKIP)('counted on arrival, in the shared Redis windows (real red
       const queued = await openRedis(own.url); // ioredis's default: queues commands while reconnecting
       const governors = [fast, queued].map((client) => new FairGovernor({ limits: LIMITS, redis: client, appId: 'cli_x', redisTimeoutMs: 100 }));
       for (const [i, governor] of governors.entries()) {
-        await governor.acquire({ api: CONTENT, cardId: `c${i}` });
-        await governor.acquire({ api: CONTENT, cardId: `d${i}` });
+        await governor.acquire(permitOf(`c${i}`));
+        await governor.acquire(permitOf(`d${i}`));
       }
       await own.stop();
       for (const [i, governor] of governors.entries()) {
-        expect(() => governor.answered({ api: CONTENT, cardId: `c${i}` })).not.toThrow();
-        expect(() => governor.answered({ api: CONTENT, cardId: `d${i}` })).not.toThrow();
+        expect(() => governor.answered(permitOf(`c${i}`))).not.toThrow();
+        expect(() => governor.answered(permitOf(`d${i}`))).not.toThrow();
         expect(() => governor.answered({ api: CONTENT })).not.toThrow(); // nothing left to move
       }
       await sleep(400); // past the 100 ms timeout and a reconnection attempt

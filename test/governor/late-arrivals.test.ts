@@ -24,14 +24,16 @@ describe('API calls counted from their answers', () => {
   function harness(options: FairGovernorOptions = {}) {
     const governor = new FairGovernor({ limits: LIMITS, now: () => Date.now(), ...options });
     /** One call as a session makes it: a permit, then its answer `latencyMs` later (told unless `answer` is false). */
-    const start = (request: PermitRequest, latencyMs: number, answer = true) =>
-      governor.acquire(request).then(async (granted) => {
+    const start = (asked: PermitRequest, latencyMs: number, answer = true) => {
+      const request: PermitRequest = { ...asked, reportsAnswer: answer };
+      return governor.acquire(request).then(async (granted) => {
         const permit = Date.now();
         const via = granted ?? request.api;
         await new Promise((resolve) => setTimeout(resolve, latencyMs));
-        if (answer) governor.answered({ api: via, ...(request.cardId ? { cardId: request.cardId } : {}) });
+        if (answer) governor.answered(request);
         return { permit, answer: Date.now(), via };
       });
+    };
     /** Moves the clock 1 ms at a time until `promise` settles. */
     const settle = async <T>(promise: Promise<T>): Promise<T> => {
       let done = false;
@@ -73,7 +75,7 @@ describe('API calls counted from their answers', () => {
 
   it('answers of one API hold that API only, and an answer with no permit waiting moves nothing', async () => {
     const { governor, start, calls } = harness();
-    governor.answered({ api: PATCH }); // nothing granted on PATCH yet: ignored
+    governor.answered({ api: PATCH }); // not a permit it granted: ignored
     // Four content calls answered late fill the content API's window until a window after their answers.
     const contents = await calls(...Array.from({ length: 4 }, (_, i) => start({ api: CONTENT, cardId: `c${i}` }, 500)));
     const filledAt = Date.now();
@@ -105,11 +107,12 @@ describe.skipIf(SKIP)('API calls counted from their answers, across replicas (re
   it("a call of one governor answered 400 ms late holds the other governor's fifth call until a window after that answer", async () => {
     const [one, two] = await Promise.all([openRedis(redis.server.url), openRedis(redis.server.url)]);
     const [a, b] = [one, two].map((client) => new FairGovernor({ limits: LIMITS, redis: client, appId: 'cli_x' }));
-    await a!.acquire({ api: CONTENT, cardId: 'c0' });
+    const first: PermitRequest = { api: CONTENT, cardId: 'c0', reportsAnswer: true };
+    await a!.acquire(first);
     const permitA = Date.now();
     // The first call is slow to arrive: its answer comes 400 ms after its permit.
     await new Promise((resolve) => setTimeout(resolve, 400));
-    a!.answered({ api: CONTENT, cardId: 'c0' });
+    a!.answered(first);
     const answerA = Date.now();
     // The other replica's calls, all at once: three go within the first call's window, the fourth must wait.
     const permitsB = await Promise.all(

@@ -22,6 +22,9 @@ import { FAIL_FAST, type RunningRedis, closeRedisClients, openRedis, redisMissin
 import { sleep, waitFor } from '../support/session.js';
 import { busiestWindow } from '../support/windows.js';
 
+/** A grant of the Redis store: it names the call's member in the shared windows (`<time>:<n>`), for `answered`. */
+const GRANTED = { granted: true, ticket: expect.stringMatching(/^[\d.]+:\d+$/) };
+
 const CONTENT = 'cardkit.cardElement.content';
 const SETTINGS = 'cardkit.card.settings';
 /** FairGovernor retries a failed store this long after it failed (fair-governor.ts RETRY_STORE_MS). */
@@ -177,14 +180,14 @@ describe.skipIf(SKIP)('against a real redis-server', () => {
 
     it('two stores of one app share the minute budget: with apiQpm 20 or 1, after one store is granted the other is told to wait for the refill (~3.2 s, ~60 s)', async () => {
       const [a, b] = await stores(2, { apiQpm: 20 }, { appId: 'cli_x' });
-      expect(await a!.take({ api: CONTENT })).toEqual({ granted: true });
+      expect(await a!.take({ api: CONTENT })).toEqual(GRANTED);
       // Burst 1, refilled at 19 per 60.1 s: one more after ~3.16 s.
       const wait20 = refused(await b!.take({ api: CONTENT }));
       expect(wait20.scope).toBe('api');
       expect(wait20.waitMs).toBeGreaterThan(3000);
 
       const [c, d] = await stores(2, { apiQpm: 1 }, { appId: 'cli_y' });
-      expect(await c!.take({ api: CONTENT })).toEqual({ granted: true });
+      expect(await c!.take({ api: CONTENT })).toEqual(GRANTED);
       const wait1 = refused(await d!.take({ api: CONTENT }));
       expect(wait1.scope).toBe('api');
       expect(wait1.waitMs).toBeGreaterThan(59_000);
@@ -194,16 +197,16 @@ describe.skipIf(SKIP)('against a real redis-server', () => {
     it('two stores of one app share the per-card spacing, across APIs, and other cards are not held by it', async () => {
       // cardQps 2, margin 100: one write per card every 550 ms.
       const [a, b] = await stores(2, { cardQps: 2 }, { appId: 'cli_x', marginMs: 100 });
-      expect(await a!.take({ api: CONTENT, cardId: 'card_1' })).toEqual({ granted: true });
+      expect(await a!.take({ api: CONTENT, cardId: 'card_1' })).toEqual(GRANTED);
       const held = refused(await b!.take({ api: CONTENT, cardId: 'card_1' }));
       expect(held.scope).toBe('card');
       expect(held.waitMs).toBeGreaterThan(450);
       expect(held.waitMs).toBeLessThanOrEqual(550);
       expect(refused(await b!.take({ api: SETTINGS, cardId: 'card_1' })).scope).toBe('card');
-      expect(await b!.take({ api: CONTENT, cardId: 'card_2' })).toEqual({ granted: true });
+      expect(await b!.take({ api: CONTENT, cardId: 'card_2' })).toEqual(GRANTED);
 
       await sleep(held.waitMs);
-      expect(await b!.take({ api: SETTINGS, cardId: 'card_1' })).toEqual({ granted: true });
+      expect(await b!.take({ api: SETTINGS, cardId: 'card_1' })).toEqual(GRANTED);
       // Now b's grant holds the card for a as well.
       expect(refused(await a!.take({ api: CONTENT, cardId: 'card_1' })).scope).toBe('card');
     });
@@ -216,12 +219,12 @@ describe.skipIf(SKIP)('against a real redis-server', () => {
       const appY = new RedisBudgetStore(y!, limits, { appId: 'cli_y' });
       const appXOtherPrefix = new RedisBudgetStore(other!, limits, { appId: 'cli_x', prefix: 'staging' });
 
-      expect(await appX.take({ api: CONTENT, cardId: 'card_1' })).toEqual({ granted: true });
+      expect(await appX.take({ api: CONTENT, cardId: 'card_1' })).toEqual(GRANTED);
       // The same app and prefix: its API budget is spent, and card_1 is inside its spacing for every API.
       expect(refused(await appXAgain.take({ api: CONTENT, cardId: 'card_2' })).scope).toBe('api');
       expect(refused(await appXAgain.take({ api: SETTINGS, cardId: 'card_1' })).scope).toBe('card');
       for (const separate of [appY, appXOtherPrefix]) {
-        expect(await separate.take({ api: CONTENT, cardId: 'card_1' })).toEqual({ granted: true });
+        expect(await separate.take({ api: CONTENT, cardId: 'card_1' })).toEqual(GRANTED);
         expect(refused(await separate.take({ api: CONTENT, cardId: 'card_2' })).scope).toBe('api');
       }
     });
@@ -236,28 +239,28 @@ describe.skipIf(SKIP)('against a real redis-server', () => {
       expect(held.waitMs).toBeGreaterThan(600);
       expect(held.waitMs).toBeLessThanOrEqual(800);
       expect(refused(await b!.take({ api: CONTENT })).scope).toBe('api');
-      expect(await b!.take({ api: SETTINGS, cardId: 'card_1' })).toEqual({ granted: true });
-      expect(await otherApp!.take({ api: CONTENT, cardId: 'card_1' })).toEqual({ granted: true });
+      expect(await b!.take({ api: SETTINGS, cardId: 'card_1' })).toEqual(GRANTED);
+      expect(await otherApp!.take({ api: CONTENT, cardId: 'card_1' })).toEqual(GRANTED);
 
       await sleep(held.waitMs);
-      expect(await b!.take({ api: CONTENT, cardId: 'card_2' })).toEqual({ granted: true });
+      expect(await b!.take({ api: CONTENT, cardId: 'card_2' })).toEqual(GRANTED);
     });
 
     it("a refusal names its scope: 'card' when only the card is inside its spacing, 'api' when the API's budget is spent (even if the card is too); a refused take spends nothing", async () => {
       // apiQps 2 in 1.1 s; cardQps 1: a card's next write 1.1 s after its last.
       const [a, b] = await stores(2, { apiQps: 2, cardQps: 1 }, { appId: 'cli_x', marginMs: 100 });
-      expect(await a!.take({ api: SETTINGS, cardId: 'card_1' })).toEqual({ granted: true });
+      expect(await a!.take({ api: SETTINGS, cardId: 'card_1' })).toEqual(GRANTED);
       // Refused for the card on an API nobody has called yet, five times over...
       for (let i = 0; i < 5; i++) expect(refused(await b!.take({ api: CONTENT, cardId: 'card_1' })).scope).toBe('card');
       // ...spending none of CONTENT's budget: its first call goes at once.
-      expect(await b!.take({ api: CONTENT, cardId: 'card_2' })).toEqual({ granted: true });
+      expect(await b!.take({ api: CONTENT, cardId: 'card_2' })).toEqual(GRANTED);
       expect(await takeUntilGranted(a!, { api: CONTENT, cardId: 'card_3' }, () => false)).toBeDefined();
       // Two calls in the window: CONTENT is spent, and that is what a write for the busy card_1 is told
       // too (no card may go), as is one for a fresh card.
       expect(refused(await a!.take({ api: CONTENT, cardId: 'card_1' })).scope).toBe('api');
       expect(refused(await a!.take({ api: CONTENT, cardId: 'card_4' })).scope).toBe('api');
       // An API refusal did not mark the fresh card as written: it goes as soon as another API allows.
-      expect(await a!.take({ api: 'cardkit.cardElement.patch', cardId: 'card_4' })).toEqual({ granted: true });
+      expect(await a!.take({ api: 'cardkit.cardElement.patch', cardId: 'card_4' })).toEqual(GRANTED);
     });
 
     it('200 concurrent writers on 4 stores get exactly apiQps grants in the first window, and 200 takes for one card exactly one (check and record are atomic)', async () => {

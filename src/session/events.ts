@@ -11,10 +11,11 @@ export interface FlushEvent {
   length: number;
   /**
    * How the text was written: streamed (`content`); through an element patch (`patch`: once streaming could not
-   * be re-opened, for an empty text, or spilled there while the content API's budget was spent) or a batch_update
-   * (`batch`: spilled); or with the whole message card (`message`, the message transport; sequence 0).
+   * be re-opened, for an empty text, or spilled there while the content API's budget was spent), a full element
+   * update (`update`: spilled, on a card the session created) or a batch_update (`batch`: spilled); or with the
+   * whole message card (`message`, the message transport; sequence 0).
    */
-  via: 'content' | 'patch' | 'batch' | 'message';
+  via: 'content' | 'patch' | 'update' | 'batch' | 'message';
   /**
    * How long the platform lacked this text, ms: from the oldest change the write carried (an append or a
    * `setText` the platform did not have yet) to the platform accepting the write. The delay a reader sees,

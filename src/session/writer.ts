@@ -24,8 +24,14 @@ const BATCH = 'cardkit.card.batchUpdate';
 const ADD_ELEMENT = 'cardkit.cardElement.create';
 const UPDATE = 'cardkit.card.update';
 const UPDATE_ELEMENT = 'cardkit.cardElement.update';
-/** Where a content write may be spilled: APIs that carry an element's full text on budgets of their own. */
+/**
+ * Where a content write may be spilled: APIs that carry an element's full text on budgets of their own. A full
+ * element update replaces the whole element, so it is one only when the writer knows the element's declaration.
+ */
 const SPILL_APIS: readonly string[] = [PATCH, BATCH];
+const SPILL_APIS_WITH_UPDATE: readonly string[] = [PATCH, UPDATE_ELEMENT, BATCH];
+/** The `flush` event's `via` for each API a text write went through. */
+const VIA = { [CONTENT]: 'content', [PATCH]: 'patch', [UPDATE_ELEMENT]: 'update', [BATCH]: 'batch' } as const;
 /** The endpoint of a layout change sent alone. */
 const SINGLE_OP_API = { add: ADD_ELEMENT, replace: UPDATE_ELEMENT, patch: PATCH, delete: 'cardkit.cardElement.delete' } as const;
 /** Re-opens tried for one write before falling back to patches. */
@@ -247,7 +253,7 @@ export class CardWriter implements CardWrites {
       try {
         const { sequence, via } = await this.#sendText(target, viaPatch, final, read);
         const lagMs = element.acknowledge(version);
-        this.#o.emit('flush', { elementId: element.elementId, sequence, length: written.length, via: via === BATCH ? 'batch' : via === PATCH ? 'patch' : 'content', lagMs });
+        this.#o.emit('flush', { elementId: element.elementId, sequence, length: written.length, via: VIA[via as keyof typeof VIA] ?? 'content', lagMs });
         return;
       } catch (error) {
         if (error instanceof DecideAgain) continue;
@@ -260,11 +266,14 @@ export class CardWriter implements CardWrites {
   /**
    * One text write to `target`: content while streaming, an element patch once streaming is gone (or for no
    * text); `text` is read when it is sent, so a retry (at the card's next slot) carries the latest text. A
-   * content write may be spilled by the governor to an element patch or a batch_update, which carry the same
-   * full text on budgets of their own, when the content API's would make it wait.
+   * content write may be spilled by the governor to an element patch, a full element update (the element as
+   * declared, with the text) or a batch_update, which carry the same full text on budgets of their own, when the
+   * content API's would make it wait.
    */
   #sendText(target: string, viaPatch: boolean, urgent: boolean, text: () => string) {
     const { client, cardId, dispatcher } = this.#o;
+    // The card as this writer knows it declares the element: it can be replaced whole (no walk of the card here).
+    const declared = this.#held?.has(target) === true;
     const patch = (sequence: number) => client.cardkit.v1.cardElement.patch({ card_id: cardId, element_id: target, partial_element: { content: text() }, sequence });
     if (viaPatch) return dispatcher.send({ api: PATCH, cardId, urgent, keyed: false, fullText: true, request: patch });
     return dispatcher.send({
@@ -273,9 +282,14 @@ export class CardWriter implements CardWrites {
       urgent,
       keyed: false,
       fullText: true,
-      alternatives: SPILL_APIS,
+      alternatives: declared ? SPILL_APIS_WITH_UPDATE : SPILL_APIS,
       request: (sequence, via) => {
         if (via === PATCH) return patch(sequence);
+        if (via === UPDATE_ELEMENT) {
+          const element = this.#card ? elementsById(this.#card).get(target) : undefined;
+          if (!element) return patch(sequence); // not declared after all: the same text, as a patch
+          return client.cardkit.v1.cardElement.update({ card_id: cardId, element_id: target, element: { ...element, element_id: target, content: text() }, sequence });
+        }
         if (via === BATCH) {
           const actions: BatchAction[] = [{ action: 'partial_update_element', params: { element_id: target, partial_element: { content: text() } } }];
           return client.cardkit.v1.card.batchUpdate({ card_id: cardId, actions, sequence });

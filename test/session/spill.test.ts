@@ -1,6 +1,6 @@
 /**
  * Spill (issue 14) against the emulator: when the content API's budget makes cards wait, their text writes go
- * through element patches and batch_update (each with a budget of its own) in order, one write in flight per card,
+ * through element patches, full element updates and batch_update (each with a budget of its own) in order, one write in flight per card,
  * sequences increasing; the cards end exact and the platform refuses nothing. Below the budget every text write
  * goes through the content API (it drives the typewriter).
  */
@@ -12,7 +12,7 @@ import { elementText, useEmulator } from '../support/emulator-http.js';
 import { paced } from '../support/session.js';
 
 const LIMITS = { apiQps: 5, apiQpm: 1000, cardQps: 10 };
-const TEXT_APIS = ['cardkit.cardElement.content', 'cardkit.cardElement.patch', 'cardkit.card.batchUpdate'];
+const TEXT_APIS = ['cardkit.cardElement.content', 'cardkit.cardElement.patch', 'cardkit.cardElement.update', 'cardkit.card.batchUpdate'];
 
 function pieces(i: number, count = 30): string[] {
   return Array.from({ length: count }, (_, k) => `${i}·${k} 卡片 😀 `);
@@ -36,7 +36,7 @@ describe('spill', () => {
   let emulator: Emulator;
   useEmulator((s) => ({ emulator } = s), { limits: LIMITS });
 
-  it('30 answers on a content budget of 5 a second: text writes spill to element patches and batch_update, every card exact, nothing refused', async () => {
+  it('30 answers on a content budget of 5 a second: text writes spill to element patches, element updates and batch_update, every card exact, nothing refused', async () => {
     const { results, flushes } = await streamAll(emulator, 30, true, 60);
     expect(emulator.stats().rejected).toEqual({});
     for (const [i, result] of results.entries()) {
@@ -51,10 +51,11 @@ describe('spill', () => {
       expect(new Set(sequences).size).toBe(sequences.length);
     }
     const via = (kind: FlushEvent['via']) => flushes.filter((event) => event.via === kind).length;
-    expect(via('patch') + via('batch')).toBeGreaterThan(0);
-    expect(via('content')).toBeGreaterThan(0);
+    for (const kind of ['content', 'patch', 'update', 'batch'] as const) expect(via(kind), kind).toBeGreaterThan(0);
     const endpoints = emulator.stats().endpoints;
     for (const api of TEXT_APIS) expect(endpoints[api]?.accepted ?? 0, api).toBeGreaterThan(0);
+    // Each element update replaced the answer element with its declaration and the text: still a markdown element.
+    expect(endpoints['cardkit.cardElement.update']?.accepted).toBe(via('update'));
   }, 60_000);
 
   it('spill: false keeps every text write on the content API (and nothing is refused either)', async () => {

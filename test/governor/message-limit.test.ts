@@ -299,7 +299,7 @@ class RecordingStore implements BudgetStore {
 
 const SKIP = redisMissing('the Redis per-message limit tests');
 /** A grant of the Redis store: it names the call's member in the shared windows, for `answered`. */
-const GRANTED = { granted: true, ticket: expect.stringMatching(/^[\d.]+:\d+$/) };
+const GRANTED = { granted: true, ticket: expect.stringMatching(/^[\d.]+:\d+$/) as unknown as string };
 
 describe.skipIf(SKIP)('5 patches a second per message, in Redis (real redis-server)', () => {
   const redis = useRedisServer();

@@ -23,7 +23,7 @@ import { sleep, waitFor } from '../support/session.js';
 import { busiestWindow } from '../support/windows.js';
 
 /** A grant of the Redis store: it names the call's member in the shared windows (`<time>:<n>`), for `answered`. */
-const GRANTED = { granted: true, ticket: expect.stringMatching(/^[\d.]+:\d+$/) };
+const GRANTED = { granted: true, ticket: expect.stringMatching(/^[\d.]+:\d+$/) as unknown as string };
 
 const CONTENT = 'cardkit.cardElement.content';
 const SETTINGS = 'cardkit.card.settings';

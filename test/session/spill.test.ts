@@ -9,7 +9,7 @@ import type { Emulator } from '../../src/emulator/index.js';
 import { CardSession, FairGovernor, type FlushEvent } from '../../src/index.js';
 import { clientFor } from '../support/client.js';
 import { elementText, useEmulator } from '../support/emulator-http.js';
-import { paced } from '../support/session.js';
+import { paced, sleep } from '../support/session.js';
 
 const LIMITS = { apiQps: 5, apiQpm: 1000, cardQps: 10 };
 const TEXT_APIS = ['cardkit.cardElement.content', 'cardkit.cardElement.patch', 'cardkit.cardElement.update', 'cardkit.card.batchUpdate'];
@@ -63,6 +63,29 @@ describe('spill', () => {
     expect(emulator.stats().rejected).toEqual({});
     expect(flushes.filter((event) => event.via !== 'content')).toEqual([]);
   }, 90_000);
+
+  it('an attached card (its declaration unknown) spills through patches and batch_update, never a full element update', async () => {
+    const { client } = clientFor(emulator);
+    const governor = new FairGovernor({ limits: LIMITS });
+    const flushes: FlushEvent[] = [];
+    const sessions: CardSession[] = [];
+    // Cards created elsewhere (by hand here, inside the emulator's 5 calls a second), then attached.
+    for (let i = 0; i < 20; i++) {
+      const { card_id: cardId } = await client.cardkit.v1.card.create({
+        data: { schema: '2.0', config: { streaming_mode: true }, body: { elements: [{ tag: 'markdown', element_id: 'answer', content: '' }] } },
+      });
+      const session = CardSession.attach(client, { cardId, governor });
+      session.on('flush', (event) => flushes.push(event));
+      sessions.push(session);
+      await sleep(260);
+    }
+    const results = await Promise.all(sessions.map((session, i) => session.pipe(paced(pieces(i), 60))));
+    expect(emulator.stats().rejected).toEqual({});
+    for (const [i, result] of results.entries()) expect(elementText(emulator, result.cardId!)).toBe(pieces(i).join(''));
+    expect(flushes.filter((event) => event.via === 'patch' || event.via === 'batch').length).toBeGreaterThan(0);
+    expect(flushes.filter((event) => event.via === 'update')).toEqual([]);
+    expect(emulator.stats().endpoints['cardkit.cardElement.update']?.accepted ?? 0).toBe(0);
+  }, 60_000);
 
   it('below the budget nothing spills: every text write goes through the content API', async () => {
     // Two answers at a delta every 600 ms: about 3.3 text writes a second, on a budget of 5.

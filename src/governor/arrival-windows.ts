@@ -41,6 +41,8 @@ class ArrivalWindow {
 
   /** How long the next call must wait at `now`, ms; 0 when fewer than `size` calls may be inside a window. */
   remaining(now: number): number {
+    // Fewer calls kept than a window holds: nothing to count (the common case below the budget, on every grant).
+    if (this.#calls.length < this.size) return 0;
     const since = now - this.spanMs;
     const times: number[] = [];
     this.#calls = this.#calls.filter((call) => {

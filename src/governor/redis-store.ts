@@ -67,7 +67,6 @@ end
 return 1
 `);
 
-
 const PAUSE = new Script(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000

@@ -287,7 +287,7 @@ export class CardWriter implements CardWrites {
         if (via === PATCH) return patch(sequence);
         if (via === UPDATE_ELEMENT) {
           const element = this.#card ? elementsById(this.#card).get(target) : undefined;
-          if (!element) return patch(sequence); // not declared after all: the same text, as a patch
+          if (!element) return patch(sequence); // removed from the card while the write waited: the same text, as a patch
           return client.cardkit.v1.cardElement.update({ card_id: cardId, element_id: target, element: { ...element, element_id: target, content: text() }, sequence });
         }
         if (via === BATCH) {

@@ -3,37 +3,15 @@
  * what it claims ("below the content API's budget nothing spills").
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FairGovernor, type FairGovernorOptions, type PermitRequest } from '../../src/governor/index.js';
+import { type FairGovernorOptions, type PermitRequest } from '../../src/governor/index.js';
+import { grantHarness, through } from '../support/governor-grants.js';
 import { busiestWindow } from '../support/windows.js';
 
 const CONTENT = 'cardkit.cardElement.content';
 const PATCH = 'cardkit.cardElement.patch';
 const BATCH = 'cardkit.card.batchUpdate';
 
-interface Grant {
-  api: string;
-  cardId: string | undefined;
-  at: number;
-}
-
-function harness(options: FairGovernorOptions) {
-  const governor = new FairGovernor({ spill: true, ...options, now: () => Date.now() });
-  const grants: Grant[] = [];
-  let pending = 0;
-  const acquire = (request: PermitRequest): Promise<void> => {
-    pending++;
-    return governor.acquire(request).then((granted) => {
-      pending--;
-      grants.push({ api: granted ?? request.api, cardId: request.cardId, at: Date.now() });
-    });
-  };
-  const drain = async (stepMs = 5): Promise<void> => {
-    for (let i = 0; pending > 0 && i < 10_000; i++) await vi.advanceTimersByTimeAsync(stepMs);
-  };
-  return { governor, grants, acquire, drain };
-}
-
-const through = (grants: Grant[], api: string) => grants.filter((grant) => grant.api === api);
+const harness = (options: FairGovernorOptions) => grantHarness({ spill: true, ...options }, 5);
 const text = (card: string): PermitRequest => ({ api: CONTENT, cardId: card, alternatives: [PATCH, BATCH] });
 
 describe('FairGovernor spill (adversarial)', () => {

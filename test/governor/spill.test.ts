@@ -4,38 +4,15 @@
  * card's spacing still hold, and below the budget nothing spills.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FairGovernor, type FairGovernorOptions, type PermitRequest } from '../../src/governor/index.js';
+import { FairGovernor, type FairGovernorOptions } from '../../src/governor/index.js';
+import { grantHarness, through } from '../support/governor-grants.js';
 import { busiestWindow } from '../support/windows.js';
 
 const CONTENT = 'cardkit.cardElement.content';
 const PATCH = 'cardkit.cardElement.patch';
 const BATCH = 'cardkit.card.batchUpdate';
 
-interface Grant {
-  asked: string;
-  api: string;
-  cardId: string | undefined;
-  at: number;
-}
-
-function harness(options: FairGovernorOptions) {
-  const governor = new FairGovernor({ ...options, now: () => Date.now() });
-  const grants: Grant[] = [];
-  let pending = 0;
-  const acquire = (request: PermitRequest): Promise<void> => {
-    pending++;
-    return governor.acquire(request).then((granted) => {
-      pending--;
-      grants.push({ asked: request.api, api: granted ?? request.api, cardId: request.cardId, at: Date.now() });
-    });
-  };
-  const drain = async (): Promise<void> => {
-    for (let i = 0; pending > 0 && i < 10_000; i++) await vi.advanceTimersByTimeAsync(10);
-  };
-  return { governor, grants, acquire, drain };
-}
-
-const through = (grants: Grant[], api: string) => grants.filter((grant) => grant.api === api);
+const harness = (options: FairGovernorOptions) => grantHarness({ ...options }, 10);
 
 describe('FairGovernor spill', () => {
   beforeEach(() => vi.useFakeTimers({ now: 1_700_000_000_000 }));
